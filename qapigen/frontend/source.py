@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass, field
 
 
@@ -40,8 +39,15 @@ class SourceInfo:
 
     def at_line(self, line: int) -> SourceInfo:
         """The same file and context at another line."""
-        info = copy.copy(self)
+        # Hot: the parser makes one per expression and doc line, so skip
+        # copy.copy's generic machinery.
+        info = object.__new__(SourceInfo)
+        info.fname = self.fname
         info.line = line
+        info.parent = self.parent
+        info.pragma = self.pragma
+        info.defn_meta = self.defn_meta
+        info.defn_name = self.defn_name
         return info
 
     def set_defn(self, meta: str, name: str) -> None:

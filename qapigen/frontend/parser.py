@@ -1,0 +1,501 @@
+"""Read schema files into expressions and doc comments.
+
+The lark grammar (``grammar.lark``) does the tokenizing and the bracket
+structure.  Everything QEMU decides while reading (string escapes, stray
+words, duplicate keys, the top-level directives ``include`` and ``pragma``,
+which doc comment belongs to which definition) happens in callbacks that
+run *while* lark parses, so the first problem in the file is the one
+reported, in the order QEMU's hand-written parser would find it.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import lark
+from lark.exceptions import UnexpectedCharacters, UnexpectedToken
+
+from qapigen.dialect import Dialect, DocComments
+from qapigen.errors import QAPIError, QAPISourceError
+from qapigen.frontend.docs import DocLine, QAPIDoc, parse_doc_block
+from qapigen.frontend.expression import Expression
+from qapigen.frontend.source import SourceInfo
+
+_GRAMMAR = Path(__file__).with_name("grammar.lark")
+
+# The pragmas each dialect knows, and the Pragma field each one sets.
+_LIST_PRAGMAS = {
+    Dialect.QEMU: {
+        "command-name-exceptions": "command_name_exceptions",
+        "command-returns-exceptions": "command_returns_exceptions",
+        "documentation-exceptions": "documentation_exceptions",
+        "member-name-exceptions": "member_name_exceptions",
+    },
+    Dialect.LEGACY: {
+        "returns-whitelist": "command_returns_exceptions",
+        "name-case-whitelist": "member_name_exceptions",
+    },
+}
+
+# A closed string of printable ASCII without escapes: nearly every string
+# in a real schema, and nothing to check or decode.
+_PLAIN_STRING = re.compile(r"'[ !#-\[\]-~]*'")
+
+
+@dataclass
+class ParsedSchema:
+    """Everything the parser found, in QEMU's order."""
+
+    exprs: list[Expression] = field(default_factory=list)
+    docs: list[QAPIDoc] = field(default_factory=list)
+
+
+def parse_schema(
+    path: str,
+    dialect: Dialect = Dialect.QEMU,
+    doc_comments: DocComments = DocComments.PARSE,
+) -> ParsedSchema:
+    """Parse the main schema file *path* and everything it includes."""
+    try:
+        text = _read(path)
+    except OSError as err:
+        raise QAPIError(f"can't read schema file '{path}': {_reason(err)}") from err
+    result = ParsedSchema()
+    _FileParser(path, text, None, dialect, doc_comments, {os.path.abspath(path)}, result).run()
+    return result
+
+
+def _read(path: str) -> str:
+    # Universal newlines, as QEMU's open() in text mode: "\r\n" and "\r"
+    # both end a line.
+    with open(path, encoding="utf-8") as f:
+        return f.read()
+
+
+def _reason(err: Exception) -> str:
+    if isinstance(err, OSError) and err.strerror:
+        return err.strerror
+    if isinstance(err, UnicodeDecodeError):
+        return f"not valid UTF-8 at byte {err.start}"
+    return str(err)
+
+
+class _Callbacks(lark.Transformer[Any, Any]):
+    """Builds plain JSON values while lark reduces rules.
+
+    One instance serves every parse with its dialect; the file being parsed
+    is whatever ``current`` points at (includes parse recursively, so the
+    file parser saves and restores it).
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.current: _FileParser | None = None
+
+    def _file(self) -> _FileParser:
+        assert self.current is not None
+        return self.current
+
+    def start(self, _children: list[Any]) -> None:
+        return None
+
+    def top_value(self, children: list[Any]) -> None:
+        self._file().top_value(children[0])
+
+    def doc(self, children: list[Any]) -> None:
+        self._file().doc_block(children[0])
+
+    def obj_open(self, children: list[lark.Token]) -> None:
+        self._file().open_bracket(children[0], is_object=True)
+
+    def arr_open(self, children: list[lark.Token]) -> None:
+        self._file().open_bracket(children[0], is_object=False)
+
+    def pair(self, children: list[Any]) -> tuple[str, Any]:
+        key, colon, value = children
+        self._file().check_key(key.value, colon)
+        return key.value, value
+
+    def object(self, children: list[Any]) -> dict[str, Any]:
+        self._file().close_bracket()
+        # children: the obj_open result (None), then the pairs
+        return dict(children[1:])
+
+    def array(self, children: list[Any]) -> list[Any]:
+        self._file().close_bracket()
+        return children[1:]
+
+    def string(self, children: list[lark.Token]) -> str:
+        self._file().scalar(children[0])
+        return children[0].value
+
+    def true(self, children: list[lark.Token]) -> bool:
+        self._file().scalar(children[0])
+        return True
+
+    def false(self, children: list[lark.Token]) -> bool:
+        self._file().scalar(children[0])
+        return False
+
+    def null(self, children: list[lark.Token]) -> None:
+        self._file().scalar(children[0])
+        return None
+
+
+@dataclass
+class _Grammar:
+    lark: lark.Lark
+    callbacks: _Callbacks
+
+
+@cache
+def _grammar(dialect: Dialect, doc_comments: DocComments) -> _Grammar:
+    """The lark parser for one dialect and doc-comment mode, built once."""
+    text = _GRAMMAR.read_text(encoding="utf-8")
+    if doc_comments is DocComments.IGNORE:
+        # Before QEMU 2.9, "##" lines were ordinary comments.
+        text += "\n%ignore DOC\n"
+    callbacks = _Callbacks()
+
+    def on_token(method: str) -> Callable[[lark.Token], lark.Token]:
+        def call(tok: lark.Token) -> lark.Token:
+            parser = callbacks.current
+            assert parser is not None
+            result: lark.Token = getattr(parser, method)(tok)
+            return result
+
+        return call
+
+    parser = lark.Lark(
+        text,
+        parser="lalr",
+        lexer="basic",
+        transformer=callbacks,
+        maybe_placeholders=False,
+        cache=True,
+        lexer_callbacks={
+            "STRING": on_token("lex_string"),
+            "STRAY": on_token("lex_stray"),
+            "NULL": on_token("lex_null"),
+        },
+    )
+    return _Grammar(parser, callbacks)
+
+
+class _FileParser:
+    """Parses one file; its state is what QEMU's parser keeps per file."""
+
+    def __init__(
+        self,
+        fname: str,
+        text: str,
+        incl_info: SourceInfo | None,
+        dialect: Dialect,
+        doc_comments: DocComments,
+        included: set[str],
+        result: ParsedSchema,
+    ) -> None:
+        if not text.endswith("\n"):
+            text += "\n"
+        self.fname = fname
+        self.src = text
+        self.info = SourceInfo(fname, incl_info)
+        self.dialect = dialect
+        self.doc_comments = doc_comments
+        self.included = included
+        self.result = result
+        self.cur_doc: QAPIDoc | None = None
+        # Keys seen so far in each open object (None for an open array).
+        self.open: list[set[str] | None] = []
+        self.top_start: lark.Token | None = None
+
+    # -- driving lark --------------------------------------------------
+
+    def run(self) -> None:
+        grammar = _grammar(self.dialect, self.doc_comments)
+        saved = grammar.callbacks.current
+        grammar.callbacks.current = self
+        try:
+            grammar.lark.parse(self.src)
+        except UnexpectedToken as err:
+            self.syntax_error(err)
+        except UnexpectedCharacters as err:  # pragma: no cover - STRAY matches anything
+            raise self.error_at(err.pos_in_stream or 0, "stray character") from None
+        finally:
+            grammar.callbacks.current = saved
+        self.reject_expr_doc(self.cur_doc)
+
+    def syntax_error(self, err: UnexpectedToken) -> None:
+        """Raise QEMU's message for a token the grammar does not allow."""
+        expected = set(err.expected)
+        tok = err.token
+        at_top = "$END" in expected
+        if at_top and err.interactive_parser is not None and tok.type != "$END":
+            # QEMU handles a finished top-level expression (an include, a
+            # pragma ...) before it looks at the next token; lark has not
+            # reduced it yet, so finish the parse to run those callbacks.
+            err.interactive_parser.feed_eof()
+        pos = len(self.src) - 1 if tok.type == "$END" else tok.start_pos
+        raise self.error_at(pos or 0, self.expected_message(expected, at_top))
+
+    def expected_message(self, expected: set[str], at_top: bool) -> str:
+        legacy = self.dialect is Dialect.LEGACY
+        if expected == {"COLON"}:
+            return "expected ':'"
+        if "_COMMA" in expected:
+            return "expected ',' or '}'" if "_RBRACE" in expected else "expected ',' or ']'"
+        if "_RBRACE" in expected:
+            return "expected string or '}'"
+        if expected == {"STRING"}:
+            return "expected string"
+        if at_top and legacy:
+            return "expected '{'"
+        bracket = "']', " if "_RSQB" in expected else ""
+        if legacy:
+            return f"expected '{{', '[', {bracket}string, boolean or 'null'"
+        return f"expected '{{', '[', {bracket}string, or boolean"
+
+    # -- positions -------------------------------------------------------
+
+    def error_at(self, pos: int, msg: str) -> QAPISourceError:
+        """An error at source offset *pos*, with QEMU's line and column."""
+        line = self.src.count("\n", 0, pos) + 1
+        return QAPISourceError(self.info.at_line(line), msg, self._column(pos))
+
+    def _column(self, pos: int) -> int:
+        return _expand_tabs(self.src[self.src.rfind("\n", 0, pos) + 1 : pos])
+
+    # -- lexer callbacks ---------------------------------------------------
+
+    def lex_string(self, tok: lark.Token) -> lark.Token:
+        """Check a string's characters and decode its escapes."""
+        raw = tok.value
+        if _PLAIN_STRING.fullmatch(raw):
+            return lark.Token.new_borrow_pos("STRING", raw[1:-1], tok)
+        closed = len(raw) > 1 and raw.endswith("'") and not _escaped_quote(raw)
+        body = raw[1:-1] if closed else raw[1:]
+        legacy = self.dialect is Dialect.LEGACY
+        out: list[str] = []
+        i = 0
+        while i < len(body):
+            ch = body[i]
+            i += 1
+            if ch == "\\":
+                if i == len(body):
+                    break  # backslash right before the line end
+                esc = body[i]
+                i += 1
+                if not legacy:
+                    if esc != "\\":
+                        raise self.error_at(tok.start_pos or 0, f"unknown escape \\{esc}")
+                    out.append(esc)
+                    continue
+                decoded, i = self._legacy_escape(tok, body, esc, i)
+                out.append(decoded)
+            elif not legacy and not 32 <= ord(ch) < 127:
+                raise self.error_at(tok.start_pos or 0, "funny character in string")
+            else:
+                out.append(ch)
+        if not closed:
+            raise self.error_at(tok.start_pos or 0, "missing terminating \"'\"")
+        return lark.Token.new_borrow_pos("STRING", "".join(out), tok)
+
+    def _legacy_escape(self, tok: lark.Token, body: str, esc: str, i: int) -> tuple[str, int]:
+        """QEMU <= 5.2 knew JSON's escapes, with \\u limited to ASCII."""
+        simple = {"b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t"}
+        if esc in simple:
+            return simple[esc], i
+        if esc in "\\/'\"":
+            return esc, i
+        if esc == "u":
+            digits = body[i : i + 4]
+            if len(digits) < 4 or any(c not in "0123456789abcdefABCDEF" for c in digits):
+                raise self.error_at(tok.start_pos or 0, "\\u escape needs 4 hex digits")
+            value = int(digits, 16)
+            if not 0 < value <= 0x7F:
+                raise self.error_at(
+                    tok.start_pos or 0,
+                    "for now, \\u escape only supports non-zero values up to \\u007f",
+                )
+            return chr(value), i + 4
+        raise self.error_at(tok.start_pos or 0, f"unknown escape \\{esc}")
+
+    def lex_stray(self, tok: lark.Token) -> lark.Token:
+        # QEMU <= 5.2 named only the first character.
+        word = tok.value[0] if self.dialect is Dialect.LEGACY else tok.value
+        raise self.error_at(tok.start_pos or 0, f"stray '{word}'")
+
+    def lex_null(self, tok: lark.Token) -> lark.Token:
+        if self.dialect is Dialect.LEGACY:
+            return tok
+        # `null` is no keyword any more: it is a stray word like any other,
+        # and the word runs on as far as STRAY would have matched.
+        end = (tok.end_pos or 0)
+        while end < len(self.src) and self.src[end] not in "[]{}:,'" and not self.src[end].isspace():
+            end += 1
+        raise self.error_at(tok.start_pos or 0, f"stray '{self.src[tok.start_pos : end]}'")
+
+    # -- structure callbacks ----------------------------------------------
+
+    def open_bracket(self, tok: lark.Token, is_object: bool) -> None:
+        if not self.open:
+            self.top_start = tok
+            if not is_object and self.dialect is Dialect.LEGACY:
+                raise self.error_at(tok.start_pos or 0, "expected '{'")
+        self.open.append(set() if is_object else None)
+
+    def close_bracket(self) -> None:
+        self.open.pop()
+
+    def scalar(self, tok: lark.Token) -> None:
+        if not self.open:
+            self.top_start = tok
+            if self.dialect is Dialect.LEGACY:
+                raise self.error_at(tok.start_pos or 0, "expected '{'")
+
+    def check_key(self, key: str, colon: lark.Token) -> None:
+        keys = self.open[-1]
+        assert keys is not None
+        if key in keys:
+            # QEMU notices right after the colon, at the value's first token.
+            raise self.error_at(self._next_token_pos(colon.end_pos or 0), f"duplicate key '{key}'")
+        keys.add(key)
+
+    def _next_token_pos(self, pos: int) -> int:
+        while pos < len(self.src):
+            ch = self.src[pos]
+            if ch == "#":
+                if self.src.startswith("##", pos):
+                    return pos
+                pos = self.src.find("\n", pos)
+            elif ch.isspace():
+                pos += 1
+            else:
+                return pos
+        return len(self.src) - 1
+
+    # -- top level -----------------------------------------------------------
+
+    def top_value(self, value: object) -> None:
+        assert self.top_start is not None
+        info = self.info.at_line(self.top_start.line or 1)
+        if not isinstance(value, dict):
+            raise QAPISourceError(info, "top-level expression must be an object")
+        if "include" in value:
+            self.reject_expr_doc(self.cur_doc)
+            self.include(value, info)
+        elif "pragma" in value:
+            self.reject_expr_doc(self.cur_doc)
+            self.pragma(value, info)
+        else:
+            doc = self.cur_doc
+            if doc and not doc.symbol:
+                raise QAPISourceError(doc.info, "definition documentation required")
+            self.result.exprs.append(Expression(value, info, doc))
+        self.cur_doc = None
+
+    def include(self, expr: dict[str, object], info: SourceInfo) -> None:
+        if len(expr) != 1:
+            raise QAPISourceError(info, "invalid 'include' directive")
+        include = expr["include"]
+        if not isinstance(include, str):
+            raise QAPISourceError(info, "value of 'include' must be a string")
+        incl_fname = os.path.join(os.path.dirname(self.fname), include)
+        self.result.exprs.append(Expression({"include": incl_fname}, info))
+        incl_abs = os.path.abspath(incl_fname)
+        parent: SourceInfo | None = info
+        while parent:
+            if incl_abs == os.path.abspath(parent.fname):
+                raise QAPISourceError(info, f"inclusion loop for {include}")
+            parent = parent.parent
+        if incl_abs in self.included:
+            return
+        self.included.add(incl_abs)
+        try:
+            text = _read(incl_fname)
+        except (OSError, UnicodeDecodeError) as err:
+            raise QAPISourceError(
+                info, f"can't read include file '{incl_fname}': {_reason(err)}"
+            ) from err
+        _FileParser(
+            incl_fname, text, info, self.dialect, self.doc_comments, self.included, self.result
+        ).run()
+
+    def pragma(self, expr: dict[str, object], info: SourceInfo) -> None:
+        if len(expr) != 1:
+            raise QAPISourceError(info, "invalid 'pragma' directive")
+        pragmas = expr["pragma"]
+        if not isinstance(pragmas, dict):
+            raise QAPISourceError(info, "value of 'pragma' must be an object")
+        list_pragmas = _LIST_PRAGMAS[self.dialect]
+        for name, value in pragmas.items():
+            if name == "doc-required":
+                if not isinstance(value, bool):
+                    raise QAPISourceError(info, "pragma 'doc-required' must be boolean")
+                info.pragma.doc_required = value
+            elif name in list_pragmas:
+                if not isinstance(value, list) or any(not isinstance(v, str) for v in value):
+                    raise QAPISourceError(info, f"pragma {name} must be a list of strings")
+                setattr(info.pragma, list_pragmas[name], value)
+            else:
+                raise QAPISourceError(info, f"unknown pragma '{name}'")
+
+    def doc_block(self, tok: lark.Token) -> None:
+        self.reject_expr_doc(self.cur_doc)
+        docs = parse_doc_block(self._doc_lines(tok), self.dialect)
+        self.result.docs.extend(docs)
+        self.cur_doc = docs[-1] if docs else None
+
+    def _doc_lines(self, tok: lark.Token) -> list[DocLine]:
+        """Split a DOC token into its comment lines, each with its place.
+
+        The grammar lets only the opening and the closing line start with
+        ``##``; when the block has no closing line, a final ``DocLine``
+        without text marks where the first non-comment token stands.
+        """
+        lines = []
+        first_line = tok.line or 1
+        for i, text in enumerate(tok.value.split("\n")):
+            comment = text.lstrip()
+            if not comment:
+                continue
+            indent = text[: len(text) - len(comment)]
+            if i == 0:
+                col = self._column(tok.start_pos or 0)
+            elif "\t" in indent:
+                col = _expand_tabs(indent)
+            else:
+                col = len(indent) + 1
+            lines.append(DocLine(comment, self.info.at_line(first_line + i), col))
+        last = lines[-1].text
+        if len(lines) == 1 or last is None or not last.startswith("##"):
+            nxt = self._next_token_pos(tok.end_pos or 0)
+            lines.append(DocLine(None, self.info.at_line(self.src.count("\n", 0, nxt) + 1), self._column(nxt)))
+        return lines
+
+    @staticmethod
+    def reject_expr_doc(doc: QAPIDoc | None) -> None:
+        if doc and doc.symbol:
+            raise QAPISourceError(
+                doc.info, f"documentation for '{doc.symbol}' is not followed by the definition"
+            )
+
+
+def _expand_tabs(prefix: str) -> int:
+    """QEMU's column for a token preceded by *prefix* on its line."""
+    col = 1
+    for ch in prefix:
+        col = (col + 7) % 8 + 1 if ch == "\t" else col + 1
+    return col
+
+
+def _escaped_quote(raw: str) -> bool:
+    """True when the final quote of *raw* is escaped (so not a closing quote)."""
+    backslashes = len(raw) - 1 - len(raw[:-1].rstrip("\\"))
+    return backslashes % 2 == 1
