@@ -1,0 +1,72 @@
+"""The ``qapigen`` command."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from typing import NoReturn
+
+from qapigen.api import load_schema
+from qapigen.config import Config, load_config
+from qapigen.dialect import Dialect, DocComments
+from qapigen.errors import QAPIError
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a bad command line costs one line, not a usage dump."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="qapigen", description="QAPI schema compiler for Python.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub.required = True
+
+    def schema_command(name: str, help_text: str, schema_optional: bool = False) -> argparse.ArgumentParser:
+        cmd = sub.add_parser(name, help=help_text, description=help_text)
+        cmd.add_argument(
+            "schema", metavar="SCHEMA", nargs="?" if schema_optional else None,
+            help="main schema file",
+        )
+        cmd.add_argument(
+            "--dialect", choices=[d.value for d in Dialect],
+            help="schema language: qemu (10.2, default) or legacy (2.9-5.2)",
+        )
+        cmd.add_argument(
+            "--doc-comments", choices=[d.value for d in DocComments],
+            help="'ignore' reads ## blocks as plain comments (QEMU < 2.9)",
+        )
+        return cmd
+
+    schema_command("check", "Check a schema; print the first error and exit 1 if it is bad.")
+    schema_command("dump", "Print the checked schema and its docs in QEMU's test format.")
+    return parser
+
+
+def _settings(args: argparse.Namespace, config: Config) -> tuple[Dialect, DocComments]:
+    dialect = Dialect(args.dialect) if args.dialect else config.dialect
+    docs = DocComments(args.doc_comments) if args.doc_comments else config.doc_comments
+    return dialect, docs
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _build_parser().parse_args(argv)
+    try:
+        config = load_config()
+        dialect, docs = _settings(args, config)
+        schema = load_schema(args.schema, dialect, docs)
+        if args.command == "dump":
+            from qapigen.backends.dump import dump_schema
+
+            sys.stdout.write(dump_schema(schema))
+    except QAPIError as err:
+        print(err, file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
