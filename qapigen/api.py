@@ -28,4 +28,4 @@ def load_schema(
     doc_comments = DocComments(doc_comments)
     parsed = parse_schema(path, dialect, doc_comments)
     exprs = check_exprs(parsed.exprs, dialect)
-    return build_schema(exprs, parsed.docs, dialect)
+    return build_schema(exprs, parsed.docs, dialect, fname=path)

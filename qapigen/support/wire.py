@@ -1,0 +1,346 @@
+"""Decoding helpers the generated validators call, with QEMU's error texts.
+
+Generated ``from_wire`` code is straight-line: one helper call per member,
+in schema order, because QEMU's input visitor visits members in that order
+and reports the first problem it meets.  Each helper has a fast path (the
+value is fine: one type check and return) and builds the exact QEMU message
+only when it raises.  Paths follow QEMU's ``full_name()``: members joined
+with ``.``, list elements as ``[i]``; some messages use only the bare member
+name, which is ``null`` for a list element, exactly as QEMU prints them.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable, Mapping
+from typing import Any, Final, NoReturn, TypeVar
+
+from qapigen.support.errors import QMPError
+
+T = TypeVar("T")
+E = TypeVar("E", bound=enum.Enum)
+
+#: A value decoder: (JSON value, full path, bare name) -> Python value.
+Decoder = Callable[[object, str, str], T]
+
+INT64_MIN: Final = -(2**63)
+INT64_MAX: Final = 2**63 - 1
+UINT64_MAX: Final = 2**64 - 1
+
+
+class Null:
+    """JSON ``null`` as a value of QAPI's ``null`` type.
+
+    ``None`` already means "optional member absent"; an alternate such as
+    ``StrOrNull`` must tell the two apart, so ``null`` is its own singleton.
+    """
+
+    _instance: Null | None = None
+
+    def __new__(cls) -> Null:
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "NULL"
+
+    def __reduce__(self) -> str:
+        return "NULL"
+
+
+NULL: Final = Null()
+
+
+class _Missing:
+    def __repr__(self) -> str:
+        return "MISSING"
+
+
+MISSING: Final = _Missing()
+
+
+def join(path: str, name: str) -> str:
+    """The full path of member *name* of the object at *path*."""
+    return f"{path}.{name}" if path else name
+
+
+def item(path: str, index: int) -> str:
+    """The full path of element *index* of the list at *path*."""
+    return f"{path}[{index}]"
+
+
+# -- error texts (qapi/qmp/qerror.h and the QObject input visitor) -----------
+
+
+def missing(path: str) -> QMPError:
+    return QMPError(f"Parameter '{path}' is missing")
+
+
+def unexpected(path: str) -> QMPError:
+    return QMPError(f"Parameter '{path}' is unexpected")
+
+
+def wrong_type(path: str, expected: str) -> QMPError:
+    return QMPError(f"Invalid parameter type for '{path}', expected: {expected}")
+
+
+def bad_value(name: str, expected: str) -> QMPError:
+    return QMPError(f"Parameter '{name}' expects {expected}")
+
+
+def bad_enum(name: str, value: str) -> QMPError:
+    return QMPError(f"Parameter '{name}' does not accept value '{value}'")
+
+
+# -- objects -------------------------------------------------------------------
+
+
+def object_(value: object, path: str) -> dict[str, Any]:
+    """The value as a JSON object, or QEMU's "expected: object" error."""
+    if type(value) is dict:
+        return value
+    raise wrong_type(path or "null", "object")
+
+
+def check_extra(d: Mapping[str, object], known: frozenset[str], path: str) -> None:
+    """Report the first member not in *known*; QEMU does this after visiting
+    every declared member, so callers call it last."""
+    if not d.keys() <= known:
+        for key in d:
+            if key not in known:
+                raise unexpected(join(path, key))
+
+
+def require(d: Mapping[str, object], key: str, path: str) -> object:
+    value = d.get(key, MISSING)
+    if value is MISSING:
+        raise missing(join(path, key))
+    return value
+
+
+# -- scalar value decoders: (value, full path, bare name) --------------------------
+
+
+def str_value(value: object, path: str, name: str) -> str:
+    if type(value) is str:
+        return value
+    raise wrong_type(path or name, "string")
+
+
+def bool_value(value: object, path: str, name: str) -> bool:
+    if type(value) is bool:
+        return value
+    raise wrong_type(path or name, "boolean")
+
+
+def number_value(value: object, path: str, name: str) -> float:
+    if type(value) is float:
+        return value
+    if type(value) is int:
+        return float(value)
+    raise wrong_type(path or name, "number")
+
+
+def any_value(value: object, path: str, name: str) -> object:
+    return value
+
+
+def null_value(value: object, path: str, name: str) -> Null:
+    if value is None:
+        return NULL
+    raise wrong_type(path or name, "null")
+
+
+def _int64(value: object, path: str, name: str) -> int:
+    if type(value) is int and INT64_MIN <= value <= INT64_MAX:
+        return value
+    raise wrong_type(path or name, "integer")
+
+
+def _uint64(value: object, path: str, name: str, what: str) -> int:
+    if type(value) is int:
+        if 0 <= value <= UINT64_MAX:
+            return value
+        if INT64_MIN <= value < 0:
+            # QEMU accepts negative numbers for unsigned types and takes
+            # them modulo 2**64, for backward compatibility.
+            return value + 2**64
+    raise bad_value(path or name, what)
+
+
+def _signed(bits: int) -> Decoder[int]:
+    lo, hi, ctype = -(2 ** (bits - 1)), 2 ** (bits - 1) - 1, f"int{bits}_t"
+
+    def decode(value: object, path: str, name: str) -> int:
+        if type(value) is int and lo <= value <= hi:
+            return value
+        number = _int64(value, path, name)
+        if not lo <= number <= hi:
+            raise bad_value(name, ctype)
+        return number
+
+    return decode
+
+
+def _unsigned(bits: int) -> Decoder[int]:
+    hi, ctype = 2**bits - 1, f"uint{bits}_t"
+
+    def decode(value: object, path: str, name: str) -> int:
+        if type(value) is int and 0 <= value <= hi:
+            return value
+        number = _uint64(value, path, name, "uint64")
+        if number > hi:
+            raise bad_value(name, ctype)
+        return number
+
+    return decode
+
+
+def int_value(value: object, path: str, name: str) -> int:
+    return _int64(value, path, name)
+
+
+def uint64_value(value: object, path: str, name: str) -> int:
+    if type(value) is int and 0 <= value <= UINT64_MAX:
+        return value
+    return _uint64(value, path, name, "uint64")
+
+
+def size_value(value: object, path: str, name: str) -> int:
+    if type(value) is int and 0 <= value <= UINT64_MAX:
+        return value
+    return _uint64(value, path, name, "size")
+
+
+int8_value: Final = _signed(8)
+int16_value: Final = _signed(16)
+int32_value: Final = _signed(32)
+uint8_value: Final = _unsigned(8)
+uint16_value: Final = _unsigned(16)
+uint32_value: Final = _unsigned(32)
+
+
+def enum_value(cls: type[E], value: object, path: str, name: str) -> E:
+    """Decode an enum by its wire value."""
+    if type(value) is str:
+        member = cls._value2member_map_.get(value)
+        if member is not None:
+            return member  # type: ignore[return-value]
+        raise bad_enum(name, value)
+    raise wrong_type(path or name, "string")
+
+
+def list_value(decode: Decoder[T], value: object, path: str, name: str) -> list[T]:
+    if type(value) is not list:
+        raise wrong_type(path or name, "array")
+    return [decode(element, item(path, i), "null") for i, element in enumerate(value)]
+
+
+def alternate_mismatch(name: str, type_name: str) -> NoReturn:
+    raise wrong_type(name, type_name)
+
+
+# -- members: (object, key, path of the object) ------------------------------------
+#
+# ``req`` raises "is missing" for an absent member; ``opt`` returns None.
+# A member present with value null is *present*: QEMU then rejects the
+# null with the member type's message.
+
+
+def req(d: Mapping[str, object], key: str, path: str, decode: Decoder[T]) -> T:
+    value = d.get(key, MISSING)
+    if value is MISSING:
+        raise missing(join(path, key))
+    return decode(value, join(path, key), key)
+
+
+def opt(d: Mapping[str, object], key: str, path: str, decode: Decoder[T]) -> T | None:
+    value = d.get(key, MISSING)
+    if value is MISSING:
+        return None
+    return decode(value, join(path, key), key)
+
+
+def req_str(d: Mapping[str, object], key: str, path: str) -> str:
+    value = d.get(key, MISSING)
+    if type(value) is str:
+        return value
+    if value is MISSING:
+        raise missing(join(path, key))
+    raise wrong_type(join(path, key), "string")
+
+
+def opt_str(d: Mapping[str, object], key: str, path: str) -> str | None:
+    value = d.get(key, MISSING)
+    if type(value) is str:
+        return value
+    if value is MISSING:
+        return None
+    raise wrong_type(join(path, key), "string")
+
+
+def req_bool(d: Mapping[str, object], key: str, path: str) -> bool:
+    value = d.get(key, MISSING)
+    if type(value) is bool:
+        return value
+    if value is MISSING:
+        raise missing(join(path, key))
+    raise wrong_type(join(path, key), "boolean")
+
+
+def opt_bool(d: Mapping[str, object], key: str, path: str) -> bool | None:
+    value = d.get(key, MISSING)
+    if type(value) is bool:
+        return value
+    if value is MISSING:
+        return None
+    raise wrong_type(join(path, key), "boolean")
+
+
+def req_enum(d: Mapping[str, object], key: str, path: str, cls: type[E]) -> E:
+    value = d.get(key, MISSING)
+    if type(value) is str:
+        member = cls._value2member_map_.get(value)
+        if member is not None:
+            return member  # type: ignore[return-value]
+    if value is MISSING:
+        raise missing(join(path, key))
+    return enum_value(cls, value, join(path, key), key)
+
+
+def opt_enum(d: Mapping[str, object], key: str, path: str, cls: type[E]) -> E | None:
+    value = d.get(key, MISSING)
+    if type(value) is str:
+        member = cls._value2member_map_.get(value)
+        if member is not None:
+            return member  # type: ignore[return-value]
+    if value is MISSING:
+        return None
+    return enum_value(cls, value, join(path, key), key)
+
+
+def req_list(d: Mapping[str, object], key: str, path: str, decode: Decoder[T]) -> list[T]:
+    value = d.get(key, MISSING)
+    if value is MISSING:
+        raise missing(join(path, key))
+    return list_value(decode, value, join(path, key), key)
+
+
+def opt_list(d: Mapping[str, object], key: str, path: str, decode: Decoder[T]) -> list[T] | None:
+    value = d.get(key, MISSING)
+    if value is MISSING:
+        return None
+    return list_value(decode, value, join(path, key), key)
+
+
+# -- encoding ------------------------------------------------------------------------
+
+
+def encode_list(encode: Callable[[T], object], values: list[T]) -> list[object]:
+    return [encode(v) for v in values]
+
+
+def encode_scalar(value: object) -> object:
+    """Builtins and ``any`` go on the wire as they are; ``NULL`` is null."""
+    return None if value is NULL else value
