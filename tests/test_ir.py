@@ -136,7 +136,7 @@ def test_union_implicit_base_and_default_branches() -> None:
         },
     )
     union = schema.lookup_type("U")
-    assert isinstance(union, ObjectType) and union.meta_name == "union"
+    assert isinstance(union, ObjectType) and union.meta == "union"
     assert union.base is not None and union.base.name == "q_obj_U-base"
     assert [m.name for m in union.members] == ["kind", "common"]
     branches = union.branches
@@ -463,3 +463,44 @@ def test_real_schemas(path: str, dialect: Dialect) -> None:
         if isinstance(typ, ObjectType):
             assert all(m.type for m in typ.members)
     assert dump_schema(schema).startswith("module ./builtin\n")
+
+
+# -- doc comments -------------------------------------------------------------------------
+
+_DOCUMENTED = """\
+##
+# @Args:
+# @a: an argument
+##
+{ 'struct': 'Args', 'data': { 'a': 'int' } }
+
+##
+# @cmd:
+# @a: documented, but the arguments are a named type
+##
+{ 'command': 'cmd', 'data': 'Args' }
+"""
+
+
+def test_docs_are_connected_after_checking(tmp_path: Path) -> None:
+    (tmp_path / "s.json").write_text(_DOCUMENTED)
+    with pytest.raises(QAPIError) as excinfo:
+        load_schema(str(tmp_path / "s.json"))
+    assert str(excinfo.value).endswith("s.json:9: documented member 'a' does not exist")
+
+
+def test_legacy_docs_are_checked_as_qemu_3_1_did(tmp_path: Path) -> None:
+    # QEMU 3.1 checked a doc only with an object or alternate type, so a
+    # command whose arguments are a named type may document them.
+    (tmp_path / "s.json").write_text(_DOCUMENTED)
+    schema = load_schema(str(tmp_path / "s.json"), Dialect.LEGACY)
+    args = schema.lookup_type("Args")
+    doc = schema.docs[0]
+    assert isinstance(args, ObjectType) and doc.args["a"].member is args.members[0]
+    (tmp_path / "s.json").write_text(
+        _DOCUMENTED + "\n##\n# @S:\n# @x: a member\n# @bogus: none\n##\n"
+        "{ 'struct': 'S', 'data': { 'x': 'int' } }\n"
+    )
+    with pytest.raises(QAPIError) as excinfo:
+        load_schema(str(tmp_path / "s.json"), Dialect.LEGACY)
+    assert str(excinfo.value).endswith("s.json:13: documented member 'bogus' does not exist")

@@ -42,9 +42,10 @@ at the same place, the legacy checks keep 3.1's order:
 
 Legacy differences from 10.2 implemented here:
 
-- simple unions (no ``'discriminator'``; branches are type names or
-  one-element arrays, named like members; no ``'base'``) and flat unions
-  whose ``'base'`` or ``'discriminator'`` is optional as a key;
+- ``'base'`` and ``'discriminator'`` are optional keys of a union; without
+  ``'discriminator'`` it is a simple union (no ``'base'``; branches are
+  type names or one-element arrays, named like members), with it a flat
+  union as in 10.2, whose branch names must also be valid names;
 - ``'if'`` is a string or a non-empty list of strings; only ``''`` is
   rejected as a condition (no identifier syntax, no ``all``/``any``/``not``);
 - names only need QEMU 3.1's syntax (letters, digits, ``-``, ``_``, optional
@@ -57,7 +58,7 @@ Legacy differences from 10.2 implemented here:
 - alternates need at least two branches and can't have array branches;
   a command or event takes an alternate (as well as a union) with
   ``'boxed': true``;
-- enum values and features can't carry ``'features'``;
+- enum values can't carry ``'features'``;
 - ``null`` (which the legacy parser accepts) counts as absent where 3.1's
   ``expr.get(key) is None`` tests made it so (``'if'``, ``'base'``,
   ``'discriminator'``, ``'prefix'``, a command's ``'data'``/``'returns'``);
@@ -66,10 +67,11 @@ Legacy differences from 10.2 implemented here:
 - as in 3.1, an optional member named ``'*u'`` or ``'*has-...'`` is not
   rejected as reserved (3.1 tested the name with its ``*``).
 
-Where 3.1 merely crashed on bad input (a union ``'data'`` that is not an
-object, an ``'if'`` on a member it never looked at) the 5.2 check is made.
-Error texts use 10.2's wording wherever 10.2 has an equivalent check, and
-5.2's otherwise.
+Where 3.1 crashed on bad input, or let it through unchecked to its code
+generators (a union ``'data'`` that is not an object, the ``'if'`` of a
+member or branch), the 5.2 check is made.  Error texts use 10.2's wording
+wherever 10.2 has an equivalent check, and 5.2's otherwise; like 10.2's,
+they carry the ``"In struct 'Foo':"`` context line, which 3.1 didn't print.
 """
 
 from __future__ import annotations
@@ -998,7 +1000,7 @@ class _LegacyChecker:
         if args is None:
             raise _error(info, "'boxed': true requires 'data'")
         if isinstance(args, str) and self._struct_is_empty(args, set()):
-            raise _error(info, "'boxed': true cannot be used with a type without members")
+            raise _error(info, "cannot use 'boxed' with empty type")
 
     def _struct_is_empty(self, name: str, visiting: set[str]) -> bool:
         """Whether struct *name* has no members, its bases' included.

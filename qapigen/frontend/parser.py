@@ -64,7 +64,7 @@ def parse_schema(
     """Parse the main schema file *path* and everything it includes."""
     try:
         text = _read(path)
-    except OSError as err:
+    except (OSError, UnicodeDecodeError) as err:
         raise QAPIError(f"can't read schema file '{path}': {_reason(err)}") from err
     result = ParsedSchema()
     _FileParser(path, text, None, dialect, doc_comments, {os.path.abspath(path)}, result).run()
@@ -133,7 +133,7 @@ class _Callbacks(lark.Transformer[Any, Any]):
 
     def string(self, children: list[lark.Token]) -> str:
         self._file().scalar(children[0])
-        return children[0].value
+        return str(children[0])
 
     def true(self, children: list[lark.Token]) -> bool:
         self._file().scalar(children[0])
@@ -240,7 +240,7 @@ class _FileParser:
             # QEMU handles a finished top-level expression (an include, a
             # pragma ...) before it looks at the next token; lark has not
             # reduced it yet, so finish the parse to run those callbacks.
-            err.interactive_parser.feed_eof()
+            err.interactive_parser.feed_eof()  # type: ignore[no-untyped-call]
         pos = len(self.src) - 1 if tok.type == "$END" else tok.start_pos
         raise self.error_at(pos or 0, self.expected_message(expected, at_top))
 

@@ -27,7 +27,7 @@ class SourceInfo:
     definition being checked (for QEMU's "In struct 'Foo':" context line).
     """
 
-    __slots__ = ("fname", "line", "parent", "pragma", "defn_meta", "defn_name")
+    __slots__ = ("defn_meta", "defn_name", "fname", "line", "parent", "pragma")
 
     def __init__(self, fname: str, parent: SourceInfo | None, line: int = 1) -> None:
         self.fname = fname

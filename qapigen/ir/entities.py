@@ -13,7 +13,7 @@ fail loudly when read too early, rather than being ``None``-typed.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING
 
 from qapigen.errors import QAPISourceError
 
@@ -117,7 +117,7 @@ class Definition(Entity):
 
     #: The word QEMU uses for this kind of definition in messages
     #: (``struct``, ``union``, ``enum``, ``alternate``, ``command`` ...).
-    meta: ClassVar[str] = ""
+    meta: str = ""
 
     def __init__(
         self,
@@ -143,18 +143,13 @@ class Definition(Entity):
         """The condition under which the definition exists (None: always)."""
         return self._ifcond
 
-    @property
-    def meta_name(self) -> str:
-        """``meta`` for this instance (object types decide per instance)."""
-        return self.meta
-
     def is_implicit(self) -> bool:
         """Made up by the compiler rather than written in the schema."""
         return self.info is None
 
     def describe(self) -> str:
         """How QEMU names this definition in messages: ``command 'foo'``."""
-        return f"{self.meta_name} '{self.name}'"
+        return f"{self.meta} '{self.name}'"
 
     def check(self, schema: Schema) -> None:
         super().check(schema)

@@ -57,7 +57,7 @@ class Type(Definition, ABC):
         return None if self.is_implicit() else self.name
 
     def describe(self) -> str:
-        return f"{self.meta_name} type '{self.name}'"
+        return f"{self.meta} type '{self.name}'"
 
     def check(self, schema: Schema) -> None:
         super().check(schema)
@@ -228,6 +228,7 @@ class ObjectType(Type):
         legacy_doc: QAPIDoc | None = None,
     ) -> None:
         super().__init__(name, info, doc, ifcond, features)
+        self.meta = "union" if branches else "struct"
         self.base_name = base_name
         self.local_members = local_members
         self.branches = branches
@@ -242,10 +243,6 @@ class ObjectType(Type):
         # Legacy: the doc QEMU 3.1 checked this type's members against
         # (an implicit type's is its definition's).
         self._legacy_doc = legacy_doc if legacy_doc is not None else doc
-
-    @property
-    def meta_name(self) -> str:
-        return "union" if self.branches else "struct"
 
     @property
     def base(self) -> ObjectType | None:

@@ -15,6 +15,7 @@ import enum
 from collections.abc import Callable, Mapping
 from typing import Any, Final, NoReturn, TypeVar
 
+from qapigen.support import policy
 from qapigen.support.errors import QMPError
 
 T = TypeVar("T")
@@ -318,6 +319,26 @@ def opt_enum(d: Mapping[str, object], key: str, path: str, cls: type[E]) -> E | 
     if value is MISSING:
         return None
     return enum_value(cls, value, join(path, key), key)
+
+
+def req_special(
+    d: Mapping[str, object], key: str, path: str, decode: Decoder[T],
+    deprecated: bool, unstable: bool,
+) -> T:
+    """``req`` for a member with the deprecated or unstable feature."""
+    if key in d:
+        policy.check_member(key, deprecated, unstable)
+    return req(d, key, path, decode)
+
+
+def opt_special(
+    d: Mapping[str, object], key: str, path: str, decode: Decoder[T],
+    deprecated: bool, unstable: bool,
+) -> T | None:
+    """``opt`` for a member with the deprecated or unstable feature."""
+    if key in d:
+        policy.check_member(key, deprecated, unstable)
+    return opt(d, key, path, decode)
 
 
 def req_list(d: Mapping[str, object], key: str, path: str, decode: Decoder[T]) -> list[T]:

@@ -23,11 +23,13 @@ BLACK_LINE_LENGTH = 88
 
 def _black(source: str) -> str:
     import black
+    from black.mode import TargetVersion
+    from black.parsing import InvalidInput
 
-    mode = black.Mode(line_length=BLACK_LINE_LENGTH, target_versions={black.TargetVersion.PY311})
+    mode = black.Mode(line_length=BLACK_LINE_LENGTH, target_versions={TargetVersion.PY311})
     try:
         return black.format_str(source, mode=mode)
-    except black.InvalidInput as err:  # a generator bug, not a user error
+    except InvalidInput as err:  # a generator bug, not a user error
         raise QAPIError(f"black could not format generated code: {err}") from err
 
 

@@ -340,7 +340,7 @@ class _Builder:
         )
 
     def union(self, typ: ObjectType) -> UnionDef:
-        assert typ.branches is not None and typ.base is not None or typ.branches is not None
+        assert (typ.branches is not None and typ.base is not None) or typ.branches is not None
         branches = typ.branches
         assert branches is not None
         base = typ.base

@@ -68,7 +68,7 @@ def camel(text: str) -> str:
     """``block-dirty-bitmap-add`` or ``JOB_STATUS_CHANGE`` in CamelCase;
     names already in CamelCase keep their inner capitals."""
     words = _WORD.findall(text)
-    if text.isupper() or "_" in text and text.upper() == text:
+    if text.isupper() or ("_" in text and text.upper() == text):
         return "".join(w.capitalize() for w in words)
     return "".join(w[:1].upper() + w[1:] for w in words)
 

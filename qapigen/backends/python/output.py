@@ -74,7 +74,5 @@ def sync_tree(root: Path, files: dict[str, str], check: bool = False) -> WriteRe
 
 def _remove_empty_dirs(root: Path) -> None:
     for folder, dirs, files in os.walk(root, topdown=False):
-        if folder != str(root) and not dirs and not files:
-            os.rmdir(folder)
-        elif folder != str(root) and not os.listdir(folder):
+        if (folder != str(root) and not dirs and not files) or (folder != str(root) and not os.listdir(folder)):
             os.rmdir(folder)

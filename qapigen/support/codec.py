@@ -1,0 +1,75 @@
+"""Codecs for QAPI types that are not classes of their own.
+
+Enums and structs decode with ``Cls.from_wire`` and encode with
+``obj.to_wire()``.  Unions and alternates are type aliases (so that mypy
+narrows them), arrays are ``list[...]`` and builtins are Python's own
+types; for those, ``TYPES`` holds a :class:`Codec` with the same two
+functions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from qapigen.support import wire
+
+
+@dataclass(frozen=True, slots=True)
+class Codec:
+    name: str
+    kind: str  # "builtin", "array", "union" or "alternate"
+    decode: Callable[[object, str, str], Any]
+    encode: Callable[[Any], object]
+
+    def from_wire(self, value: object, path: str = "", name: str = "null") -> Any:
+        return self.decode(value, path, name)
+
+    def to_wire(self, value: Any) -> object:
+        return self.encode(value)
+
+
+def encode_object(value: Any) -> object:
+    """Encode a struct or union branch instance."""
+    return value.to_wire()
+
+
+def array_codec(name: str, element: Any) -> Codec:
+    """The codec of ``[T]`` given T's class or codec."""
+    decode_element = element.from_wire
+    encode_element = element.to_wire if isinstance(element, Codec) else _instance_to_wire
+
+    def decode(value: object, path: str, name: str) -> list[Any]:
+        return wire.list_value(decode_element, value, path, name)
+
+    def encode(values: list[Any]) -> object:
+        return [encode_element(v) for v in values]
+
+    return Codec(name, "array", decode, encode)
+
+
+def _instance_to_wire(value: Any) -> object:
+    return value.to_wire()
+
+
+BUILTINS: dict[str, Codec] = {
+    name: Codec(name, "builtin", decoder, wire.encode_scalar)
+    for name, decoder in {
+        "str": wire.str_value,
+        "number": wire.number_value,
+        "int": wire.int_value,
+        "int8": wire.int8_value,
+        "int16": wire.int16_value,
+        "int32": wire.int32_value,
+        "int64": wire.int_value,
+        "uint8": wire.uint8_value,
+        "uint16": wire.uint16_value,
+        "uint32": wire.uint32_value,
+        "uint64": wire.uint64_value,
+        "size": wire.size_value,
+        "bool": wire.bool_value,
+        "null": wire.null_value,
+        "any": wire.any_value,
+    }.items()
+}

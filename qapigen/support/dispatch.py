@@ -1,0 +1,304 @@
+"""Turning one decoded QMP request into its response, as QEMU does.
+
+The rules are QEMU's (``qmp_dispatch``, the monitor's negotiation mode and
+``qmp_capabilities``): the request object is checked member by member,
+negotiation must come first, unknown, disabled and policy-refused commands
+get ``CommandNotFound``, arguments are decoded by the generated validators,
+and the reply echoes ``id`` whenever the request had one.
+
+A generated package supplies the command table (:class:`CommandSpec` per
+command) and a handler object; the dispatcher itself is schema-agnostic.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from qapigen.support.errors import QMPError
+from qapigen.support.policy import DEFAULT_POLICY, CompatPolicy, policy_in_force
+from qapigen.support.wire import check_extra, object_
+
+Response = dict[str, Any]
+
+
+class NotImplementedCommand(Exception):
+    """Raised by the generated ``Handlers`` base class for a command the
+    user did not implement; answered with ``GenericError``."""
+
+    def __init__(self, command: str) -> None:
+        super().__init__(command)
+        self.command = command
+
+
+@dataclass(frozen=True, slots=True)
+class CommandSpec:
+    """What the dispatcher needs to know about one command."""
+
+    name: str
+    #: (handlers, decoded arguments) -> result, or an awaitable of it.
+    call: Callable[[Any, Any], Any]
+    #: Decodes the arguments object: (value, path, name) -> arguments.
+    decode: Callable[[object, str, str], Any]
+    #: Encodes the result; None when the command returns ``{}``.
+    encode: Callable[[Any], object] | None = None
+    success_response: bool = True
+    allow_oob: bool = False
+    allow_preconfig: bool = False
+    coroutine: bool = False
+    deprecated: bool = False
+    unstable: bool = False
+
+
+def no_arguments(value: object, path: str = "", name: str = "null") -> None:
+    """The decoder of a command without arguments: any member is unexpected."""
+    check_extra(object_(value, path), frozenset(), path)
+
+
+@dataclass
+class _Call:
+    spec: CommandSpec
+    args: Any
+    request_id: tuple[Any, ...]  # () or (id,)
+
+
+@dataclass
+class Dispatcher:
+    """Protocol state and command dispatch for one QMP session.
+
+    ``oob_offered`` is what the greeting advertises; ``disabled`` maps
+    disabled command names to an optional reason (QEMU 10.2 semantics).
+    Built-in commands: ``qmp_capabilities``, ``query-commands`` and
+    ``query-qmp-schema`` (when the schema defines them).
+    """
+
+    handlers: Any
+    commands: Mapping[str, CommandSpec]
+    schema_info: Callable[[], list[dict[str, Any]]] | None = None
+    oob_offered: bool = False
+    compat: CompatPolicy = DEFAULT_POLICY
+    disabled: Mapping[str, str | None] = field(default_factory=dict)
+    preconfig: bool = False
+    negotiated: bool = False
+    oob_enabled: bool = False
+
+    # -- public API ---------------------------------------------------------
+
+    def dispatch(self, request: object) -> Response | None:
+        """The response to *request*, or None when the command sends none
+        (``success-response: false``).  Handlers must be synchronous here;
+        use :meth:`dispatch_async` for coroutine handlers."""
+        prepared = self._prepare(request)
+        if not isinstance(prepared, _Call):
+            return prepared
+        try:
+            result = self._invoke(prepared)
+            if inspect.isawaitable(result):
+                close = getattr(result, "close", None)
+                if close is not None:
+                    close()
+                raise QMPError(
+                    f"The command {prepared.spec.name} has an asynchronous handler; "
+                    "dispatch it with dispatch_async()"
+                )
+        except QMPError as err:
+            return self._error(err, prepared.request_id)
+        except NotImplementedCommand as err:
+            return self._error(_not_implemented(err.command), prepared.request_id)
+        return self._success(prepared, result)
+
+    async def dispatch_async(self, request: object) -> Response | None:
+        """Like :meth:`dispatch`, awaiting handlers that return awaitables."""
+        prepared = self._prepare(request)
+        if not isinstance(prepared, _Call):
+            return prepared
+        try:
+            result = self._invoke(prepared)
+            if inspect.isawaitable(result):
+                result = await result
+        except QMPError as err:
+            return self._error(err, prepared.request_id)
+        except NotImplementedCommand as err:
+            return self._error(_not_implemented(err.command), prepared.request_id)
+        return self._success(prepared, result)
+
+    def reset(self) -> None:
+        """Back to negotiation mode, as for a new connection."""
+        self.negotiated = False
+        self.oob_enabled = False
+
+    def command_names(self) -> list[str]:
+        return [name for name in self.commands if name not in self.disabled]
+
+    # -- request checking ---------------------------------------------------
+
+    def _prepare(self, request: object) -> Response | _Call:
+        if not isinstance(request, dict):
+            return self._error(QMPError("QMP input must be a JSON object"), ())
+        request_id: tuple[Any, ...] = (request["id"],) if "id" in request else ()
+        try:
+            name, oob = self._check_object(request)
+            spec = self._lookup(name, oob)
+            with policy_in_force(self.compat):
+                args = spec.decode(request.get("arguments", {}), "", "null")
+            if name == "qmp_capabilities":
+                self._negotiate(args)
+        except QMPError as err:
+            return self._error(err, request_id)
+        return _Call(spec, args, request_id)
+
+    def _check_object(self, request: dict[str, Any]) -> tuple[str, bool]:
+        """QEMU's ``qmp_dispatch_check_obj``: members in order."""
+        exec_key: str | None = None
+        for key, value in request.items():
+            if key == "execute" or (key == "exec-oob" and self.oob_enabled):
+                if not isinstance(value, str):
+                    raise QMPError(f"QMP input member '{key}' must be a string")
+                if exec_key is not None:
+                    raise QMPError(f"QMP input member '{key}' clashes with '{exec_key}'")
+                exec_key = key
+            elif key == "arguments":
+                if not isinstance(value, dict):
+                    raise QMPError("QMP input member 'arguments' must be an object")
+            elif key != "id":
+                raise QMPError(f"QMP input member '{key}' is unexpected")
+        if exec_key is None:
+            raise QMPError("QMP input lacks member 'execute'")
+        return request[exec_key], exec_key == "exec-oob"
+
+    def _lookup(self, name: str, oob: bool) -> CommandSpec:
+        if not self.negotiated and name != "qmp_capabilities":
+            raise QMPError(
+                "Expecting capabilities negotiation with 'qmp_capabilities'", "CommandNotFound"
+            )
+        spec = self.commands.get(name)
+        if spec is None:
+            if name == "qmp_capabilities":
+                spec = _BUILTIN_CAPABILITIES
+            else:
+                raise QMPError(f"The command {name} has not been found", "CommandNotFound")
+        self.compat.check_input(
+            "command", name, spec.deprecated, spec.unstable, error_class="CommandNotFound"
+        )
+        if name in self.disabled:
+            reason = self.disabled[name]
+            raise QMPError(
+                f"Command {name} has been disabled" + (f": {reason}" if reason else ""),
+                "CommandNotFound",
+            )
+        if oob and not spec.allow_oob:
+            raise QMPError(f"The command {name} does not support OOB")
+        if self.preconfig and not spec.allow_preconfig:
+            raise QMPError(
+                f"The command '{name}' is permitted only after machine initialization "
+                "has completed"
+            )
+        return spec
+
+    def _negotiate(self, args: Any) -> None:
+        if self.negotiated:
+            raise QMPError(
+                "Capabilities negotiation is already complete, command ignored",
+                "CommandNotFound",
+            )
+        wanted = [_capability_name(c) for c in (getattr(args, "enable", None) or [])]
+        offered = {"oob"} if self.oob_offered else set()
+        refused = [c for c in wanted if c not in offered]
+        if refused:
+            raise QMPError(f"Capability {', '.join(refused)} not available")
+        self.oob_enabled = "oob" in wanted
+        self.negotiated = True
+
+    # -- running and answering ---------------------------------------------
+
+    def _invoke(self, call: _Call) -> Any:
+        name = call.spec.name
+        if name == "qmp_capabilities":
+            return None
+        if name == "query-commands" and "query-commands" in self.commands:
+            return [_Named(n) for n in self.command_names()]
+        if name == "query-qmp-schema" and self.schema_info is not None:
+            return self.schema_info()
+        return call.spec.call(self.handlers, call.args)
+
+    def _success(self, call: _Call, result: Any) -> Response | None:
+        if not call.spec.success_response:
+            return None
+        if call.spec.name == "query-qmp-schema" and self.schema_info is not None:
+            value: object = result
+        elif call.spec.encode is None:
+            value = {}
+        else:
+            try:
+                value = call.spec.encode(result)
+            except (AttributeError, TypeError) as err:
+                return self._error(
+                    QMPError(f"The command {call.spec.name} returned an invalid value: {err}"),
+                    call.request_id,
+                )
+        response: Response = {"return": value}
+        if call.request_id:
+            response["id"] = call.request_id[0]
+        return response
+
+    @staticmethod
+    def _error(err: QMPError, request_id: tuple[Any, ...]) -> Response:
+        response: Response = {"error": err.to_wire()}
+        if request_id:
+            response["id"] = request_id[0]
+        return response
+
+
+@dataclass(frozen=True)
+class _Named:
+    """A ``CommandInfo`` for query-commands when the schema's own type is
+    not at hand: it encodes to ``{"name": ...}``."""
+
+    name: str
+
+    def to_wire(self) -> dict[str, object]:
+        return {"name": self.name}
+
+
+def _capability_name(value: object) -> str:
+    to_wire = getattr(value, "to_wire", None)
+    return str(to_wire()) if to_wire is not None else str(value)
+
+
+def _not_implemented(command: str) -> QMPError:
+    return QMPError(f"The command {command} has not been implemented")
+
+
+def _decode_capabilities(value: object, path: str, name: str) -> Any:
+    """Argument decoding for a schema that lacks ``qmp_capabilities``."""
+    from qapigen.support import wire
+
+    d = wire.object_(value, path)
+    enable = wire.opt_list(d, "enable", path, _capability)
+    wire.check_extra(d, frozenset({"enable"}), path)
+    return _Capabilities(enable)
+
+
+def _capability(value: object, path: str, name: str) -> str:
+    from qapigen.support import wire
+
+    text = wire.str_value(value, path, name)
+    if text != "oob":
+        raise wire.bad_enum(name, text)
+    return text
+
+
+@dataclass(frozen=True)
+class _Capabilities:
+    enable: list[str] | None
+
+
+_BUILTIN_CAPABILITIES = CommandSpec(
+    name="qmp_capabilities",
+    call=lambda handlers, args: None,
+    decode=_decode_capabilities,
+    allow_preconfig=True,
+)
+

@@ -1,0 +1,84 @@
+"""QEMU's ``-compat`` policy for deprecated and unstable interfaces.
+
+Input policy applies while a request is decoded: a command, argument or
+enum value that carries the ``deprecated`` (or ``unstable``) feature is
+accepted, or rejected with QEMU's "Deprecated parameter x disabled by
+policy", or (``crash``) ends the session, as QEMU aborts.  Output policy
+``hide`` leaves deprecated members out of what the server sends.
+
+The policy in force is a context variable set by the dispatcher around
+each request, so generated decoders need no extra argument.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
+from typing import Literal
+
+from qapigen.support.errors import QMPError
+
+InputPolicy = Literal["accept", "reject", "crash"]
+OutputPolicy = Literal["accept", "hide"]
+
+
+class PolicyCrash(Exception):
+    """A ``crash`` input policy was triggered: QEMU would abort here."""
+
+
+@dataclass(frozen=True)
+class CompatPolicy:
+    deprecated_input: InputPolicy = "accept"
+    deprecated_output: OutputPolicy = "accept"
+    unstable_input: InputPolicy = "accept"
+    unstable_output: OutputPolicy = "accept"
+
+    def check_input(
+        self, kind: str, name: str, deprecated: bool, unstable: bool,
+        error_class: str = "GenericError",
+    ) -> None:
+        """Raise QEMU's error if input with these features is refused."""
+        for flag, policy, adjective in (
+            (deprecated, self.deprecated_input, "Deprecated"),
+            (unstable, self.unstable_input, "Unstable"),
+        ):
+            if not flag or policy == "accept":
+                continue
+            if policy == "crash":
+                raise PolicyCrash(f"{adjective} {kind} {name} used under policy 'crash'")
+            raise QMPError(f"{adjective} {kind} {name} disabled by policy", error_class)
+
+    def hides(self, deprecated: bool, unstable: bool) -> bool:
+        return (deprecated and self.deprecated_output == "hide") or (
+            unstable and self.unstable_output == "hide"
+        )
+
+
+DEFAULT_POLICY = CompatPolicy()
+_current: ContextVar[CompatPolicy] = ContextVar("qapigen_compat_policy", default=DEFAULT_POLICY)
+
+
+def current_policy() -> CompatPolicy:
+    return _current.get()
+
+
+@contextmanager
+def policy_in_force(policy: CompatPolicy) -> Iterator[None]:
+    token = _current.set(policy)
+    try:
+        yield
+    finally:
+        _current.reset(token)
+
+
+def check_member(name: str, deprecated: bool, unstable: bool) -> None:
+    """Called by generated decoders for a member with special features
+    that is present in the input."""
+    _current.get().check_input("parameter", name, deprecated, unstable)
+
+
+def check_value(value: str, deprecated: bool, unstable: bool) -> None:
+    """Called by generated decoders for an enum value with special features."""
+    _current.get().check_input("value", value, deprecated, unstable)
