@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 from qapigen.api import load_schema
-from qapigen.config import Config, load_config
+from qapigen.config import FORMATTERS, Config, load_config
 from qapigen.dialect import Dialect, DocComments
 from qapigen.errors import QAPIError
 
@@ -43,6 +43,19 @@ def _build_parser() -> argparse.ArgumentParser:
 
     schema_command("check", "Check a schema; print the first error and exit 1 if it is bad.")
     schema_command("dump", "Print the checked schema and its docs in QEMU's test format.")
+    gen = schema_command(
+        "generate",
+        "Generate the typed Python package (settings default to [tool.qapigen]).",
+        schema_optional=True,
+    )
+    gen.add_argument("-o", "--output", metavar="DIR", help="folder the package goes in")
+    gen.add_argument("--package", metavar="NAME", help="package name")
+    gen.add_argument("--formatter", choices=FORMATTERS, help="black (default), ruff or none")
+    gen.add_argument("--templates", metavar="DIR", help="folder with templates overriding ours")
+    gen.add_argument(
+        "--check", action="store_true",
+        help="write nothing; exit 1 listing the files that are out of date",
+    )
     return parser
 
 
@@ -57,6 +70,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         config = load_config()
         dialect, docs = _settings(args, config)
+        if args.command == "generate":
+            return _generate(args, config, dialect, docs)
         schema = load_schema(args.schema, dialect, docs)
         if args.command == "dump":
             from qapigen.backends.dump import dump_schema
@@ -65,6 +80,42 @@ def main(argv: Sequence[str] | None = None) -> int:
     except QAPIError as err:
         print(err, file=sys.stderr)
         return 1
+    return 0
+
+
+def _generate(
+    args: argparse.Namespace, config: Config, dialect: Dialect, docs: DocComments
+) -> int:
+    from pathlib import Path
+
+    from qapigen.backends.python.generate import GenerateOptions, generate
+
+    schema = Path(args.schema) if args.schema else config.schema
+    if schema is None:
+        raise QAPIError("no schema given, and [tool.qapigen] sets none")
+    options = GenerateOptions(
+        schema=schema,
+        output=Path(args.output) if args.output else config.output,
+        package=args.package or config.package,
+        dialect=dialect,
+        doc_comments=docs,
+        formatter=args.formatter or config.formatter,
+        templates=Path(args.templates) if args.templates else config.templates,
+        conditions=config.conditions,
+    )
+    if not options.package.isidentifier():
+        raise QAPIError(f"package name '{options.package}' is not a Python identifier")
+    result = generate(options, check=args.check)
+    if args.check:
+        stale = result.report.stale
+        if stale:
+            root = options.output / options.package
+            print(f"qapigen: {len(stale)} generated files are out of date:", file=sys.stderr)
+            for rel in stale:
+                print(f"  {root / rel}", file=sys.stderr)
+            return 1
+        return 0
+    print(result.summary())
     return 0
 
 

@@ -50,7 +50,7 @@ HANG_SECONDS = 10
 RUN_SECONDS = 300
 
 FUZZ = settings(
-    max_examples=150,
+    max_examples=600,
     deadline=timedelta(seconds=2),
     derandomize=True,
     database=None,
@@ -262,7 +262,7 @@ BAD_BYTES = [
 ]
 
 
-@settings(FUZZ, max_examples=60)
+@settings(FUZZ, max_examples=200)
 @given(data=st.data())
 def test_byte_mutations(workdir: Path, data: st.DataObject) -> None:
     raw = data.draw(st.sampled_from(SEEDS), label="seed").encode()
@@ -445,6 +445,43 @@ def test_tree_mutations(workdir: Path, data: st.DataObject) -> None:
     text = _write_schema(data, exprs)
     docs = data.draw(st.sampled_from(["parse", "ignore"]), label="doc_comments")
     check_loads(workdir, text.encode("utf-8", "surrogatepass"), docs)
+
+
+# ------------------------------------------------------- nasty inputs
+#
+# Fixed inputs: what the mutators found once, and extremes they rarely
+# reach (nesting far deeper than Python's recursion limit, invalid UTF-8,
+# NUL characters, Unicode white space and line separators).
+
+NASTY = {
+    "colon-in-object": b"{ 'a': 'b': 'c' }",
+    "colon-in-array": b"{ 'a': [ 'b': 'c' ] }",
+    "top-level-bracket-at-eof": b"[",
+    "bad-utf8": b"\xc3",
+    "bad-utf8-late": b"{ 'enum': 'E', 'data': [ '\xff' ] }",
+    "nul-in-include": b"{ 'include': 'x\x00y' }",
+    "nul-in-name": b"{ 'enum': 'E\x00', 'data': [] }",
+    "deep-brackets": b"[" * 100_000,
+    "deep-braces": b"{ 'a': " * 20_000,
+    "deep-valid": b"{ 'enum': 'E', 'data': " + b"[ " * 5000 + b"'x'" + b" ]" * 5000 + b" }",
+    "include-directory": b"{ 'include': '.' }",
+    "include-self": b"{ 'include': 'fuzz.json' }",
+    "include-long-path": b"{ 'include': '" + b"a/" * 3000 + b"x.json' }",
+    "bom": b"\xef\xbb\xbf{ 'enum': 'E', 'data': [] }",
+    "hashes": b"#####\n",
+    "long-doc-unclosed": b"##\n# @x:\n" + b"#\n" * 20_000,
+    "cr-only": b"{ 'enum': 'E',\r 'data': [ 'a' ] }\r{ 'b\r",
+    "form-feed": b"{ 'enum': 'E',\x0c 'data': [ 'a' ] }",
+    "nbsp": b"{ 'enum': 'E',\xc2\xa0'data': [ 'a' ] }",
+    "line-separator": b"{ 'enum': 'E',\xe2\x80\xa8'data': [ 'a' ] }\n{ 'x': 1 }",
+    "surrogate-escape": b"{ 'enum': 'E', 'data': [ '\\ud800' ] }",
+}
+
+
+@pytest.mark.parametrize("name", NASTY)
+@pytest.mark.parametrize("doc_comments", ["parse", "ignore"])
+def test_nasty_input(name: str, doc_comments: str, workdir: Path) -> None:
+    check_loads(workdir, NASTY[name], doc_comments)
 
 
 # ------------------------------------------------------------ harness

@@ -233,14 +233,19 @@ class _FileParser:
 
     def syntax_error(self, err: UnexpectedToken) -> None:
         """Raise QEMU's message for a token the grammar does not allow."""
-        expected = set(err.expected)
         tok = err.token
+        parser = err.interactive_parser
+        # err.expected comes from an LALR state that several contexts share;
+        # asking the parser what it accepts here gives the exact set.
+        expected = (
+            set(parser.accepts()) if parser is not None else set(err.expected)  # type: ignore[no-untyped-call]
+        )
         at_top = "$END" in expected
-        if at_top and err.interactive_parser is not None and tok.type != "$END":
+        if at_top and parser is not None and tok.type != "$END":
             # QEMU handles a finished top-level expression (an include, a
             # pragma ...) before it looks at the next token; lark has not
             # reduced it yet, so finish the parse to run those callbacks.
-            err.interactive_parser.feed_eof()  # type: ignore[no-untyped-call]
+            parser.feed_eof()  # type: ignore[no-untyped-call]
         pos = len(self.src) - 1 if tok.type == "$END" else tok.start_pos
         raise self.error_at(pos or 0, self.expected_message(expected, at_top))
 

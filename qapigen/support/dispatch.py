@@ -13,15 +13,20 @@ command) and a handler object; the dispatcher itself is schema-agnostic.
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeAlias, TypeVar
 
 from qapigen.support.errors import QMPError
 from qapigen.support.policy import DEFAULT_POLICY, CompatPolicy, policy_in_force
 from qapigen.support.wire import check_extra, object_
 
 Response = dict[str, Any]
+
+T = TypeVar("T")
+
+#: What a handler returns: the result, or an awaitable of it (async handlers).
+Reply: TypeAlias = T | Awaitable[T]
 
 
 class NotImplementedCommand(Exception):

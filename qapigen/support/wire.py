@@ -238,6 +238,15 @@ def list_value(decode: Decoder[T], value: object, path: str, name: str) -> list[
     return [decode(element, item(path, i), "null") for i, element in enumerate(value)]
 
 
+def list_decoder(decode: Decoder[T]) -> Decoder[list[T]]:
+    """A decoder for lists of what *decode* decodes."""
+
+    def decode_list(value: object, path: str, name: str) -> list[T]:
+        return list_value(decode, value, path, name)
+
+    return decode_list
+
+
 def alternate_mismatch(name: str, type_name: str) -> NoReturn:
     raise wrong_type(name, type_name)
 
@@ -365,3 +374,6 @@ def encode_list(encode: Callable[[T], object], values: list[T]) -> list[object]:
 def encode_scalar(value: object) -> object:
     """Builtins and ``any`` go on the wire as they are; ``NULL`` is null."""
     return None if value is NULL else value
+
+
+int64_value: Final = int_value

@@ -4,9 +4,10 @@ The mapping is deterministic and documented, because users write these
 names in their code:
 
 * Members and arguments: ``-`` and ``.`` become ``_`` (``node-name`` ->
-  ``node_name``); a name that is a Python keyword, or one of the methods
-  every generated class has (``from_wire``, ``to_wire``), gets a trailing
-  ``_`` (``if`` -> ``if_``); a leading ``_`` (QAPI's downstream prefix
+  ``node_name``); a name that is a Python keyword, a builtin that
+  annotations use (``str``, ``object`` ...), or one of the attributes every
+  generated class has (``from_wire``, ``to_wire``, ``wire_fields`` ...),
+  gets a trailing ``_`` (``if`` -> ``if_``, ``str`` -> ``str_``); a leading ``_`` (QAPI's downstream prefix
   ``__com.example_``) gets a ``q`` in front, so Python does not mangle it.
 * Enum values: the member name upper-cased (``on-success`` ->
   ``ON_SUCCESS``); a leading digit gets a ``_`` in front (``3des`` ->
@@ -37,8 +38,12 @@ import re
 _NOT_IDENT = re.compile(r"[^0-9A-Za-z_]")
 _WORD = re.compile(r"[A-Za-z0-9]+")
 
-#: Attribute names every generated class uses for itself.
-_CLASS_RESERVED = frozenset({"from_wire", "to_wire", "WIRE_NAME", "MEMBERS"})
+#: Attribute names every generated class uses for itself, and builtins its
+#: annotations use (a member called ``str`` would hide ``str`` from them).
+_CLASS_RESERVED = frozenset(
+    {"from_wire", "to_wire", "WIRE_NAME", "WIRE_MEMBERS", "NAME", "HAS_DATA", "self", "cls", "wire_fields",
+     "str", "int", "float", "bool", "object", "dict", "list", "frozenset"}
+)
 
 
 def attribute_name(wire: str) -> str:

@@ -1,17 +1,72 @@
 """Writing a generated package: only what changed, nothing stale left.
 
-A manifest beside the package lists the files the last run produced, so a
-file that is no longer produced is removed while files the user put there
-themselves are left alone.
+A manifest in the package folder records what the last run read and wrote
+(with content hashes).  It serves two purposes: files the last run wrote
+but this one no longer produces are deleted (files the user put there are
+left alone), and a run whose inputs are all unchanged, with outputs still
+as written, can stop before even parsing the schema.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-MANIFEST = ".qapigen-manifest"
+MANIFEST = ".qapigen-manifest.json"
+
+
+def digest(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+@dataclass
+class Manifest:
+    fingerprint: str = ""  # generator version, templates and options
+    inputs: dict[str, str] = field(default_factory=dict)  # schema file -> hash
+    outputs: dict[str, str] = field(default_factory=dict)  # package file -> hash
+
+    @classmethod
+    def load(cls, root: Path) -> Manifest:
+        try:
+            data = json.loads((root / MANIFEST).read_text(encoding="utf-8"))
+            return cls(data["fingerprint"], dict(data["inputs"]), dict(data["outputs"]))
+        except (OSError, ValueError, KeyError, TypeError):
+            return cls()
+
+    def save(self, root: Path) -> None:
+        text = json.dumps(
+            {"fingerprint": self.fingerprint, "inputs": self.inputs, "outputs": self.outputs},
+            indent=1,
+            sort_keys=True,
+        )
+        path = root / MANIFEST
+        try:
+            if path.read_text(encoding="utf-8") == text + "\n":
+                return
+        except OSError:
+            pass
+        path.write_text(text + "\n", encoding="utf-8")
+
+    def up_to_date(self, root: Path, fingerprint: str) -> bool:
+        """Whether the inputs, options and outputs are all as recorded."""
+        if not self.outputs or fingerprint != self.fingerprint:
+            return False
+        for path, expected in self.inputs.items():
+            try:
+                if digest(Path(path).read_bytes()) != expected:
+                    return False
+            except OSError:
+                return False
+        for rel, expected in self.outputs.items():
+            try:
+                if digest((root / rel).read_bytes()) != expected:
+                    return False
+            except OSError:
+                return False
+        return True
 
 
 @dataclass
@@ -22,26 +77,23 @@ class WriteReport:
 
     @property
     def stale(self) -> list[str]:
-        """Files that differ from what generation would produce."""
+        """Files that differ from what generation produces."""
         return sorted(self.written + self.deleted)
 
 
-def _read_manifest(root: Path) -> list[str]:
-    try:
-        return (root / MANIFEST).read_text(encoding="utf-8").split()
-    except OSError:
-        return []
-
-
-def sync_tree(root: Path, files: dict[str, str], check: bool = False) -> WriteReport:
-    """Make *root* hold exactly *files* (relative path -> text).
-
-    With *check*, nothing is touched: the report says what would change.
-    """
+def sync_tree(
+    root: Path, files: dict[str, str], manifest: Manifest, check: bool = False
+) -> WriteReport:
+    """Make *root* hold exactly *files* (relative path -> text), deleting
+    what the previous run wrote and this one does not.  With *check*,
+    nothing is touched: the report says what would change."""
     report = WriteReport()
+    previous = Manifest.load(root)
+    outputs: dict[str, str] = {}
     for rel, text in sorted(files.items()):
         path = root / rel
         data = text.encode("utf-8")
+        outputs[rel] = digest(data)
         try:
             same = path.read_bytes() == data
         except OSError:
@@ -55,24 +107,12 @@ def sync_tree(root: Path, files: dict[str, str], check: bool = False) -> WriteRe
             tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
             tmp.write_bytes(data)
             os.replace(tmp, path)
-    for rel in _read_manifest(root):
+    for rel in previous.outputs:
         if rel not in files and (root / rel).exists():
             report.deleted.append(rel)
             if not check:
                 (root / rel).unlink()
-    manifest = "".join(f"{rel}\n" for rel in sorted(files))
     if not check:
-        root.mkdir(parents=True, exist_ok=True)
-        if (
-            not (root / MANIFEST).is_file()
-            or (root / MANIFEST).read_text(encoding="utf-8") != manifest
-        ):
-            (root / MANIFEST).write_text(manifest, encoding="utf-8")
-        _remove_empty_dirs(root)
+        manifest.outputs = outputs
+        manifest.save(root)
     return report
-
-
-def _remove_empty_dirs(root: Path) -> None:
-    for folder, dirs, files in os.walk(root, topdown=False):
-        if (folder != str(root) and not dirs and not files) or (folder != str(root) and not os.listdir(folder)):
-            os.rmdir(folder)

@@ -1,0 +1,176 @@
+"""The jinja2 environment, and the import bookkeeping templates use.
+
+Templates render a module's body first; while they do, every name they
+write goes through an :class:`Imports` object, which remembers where it
+comes from.  The import block is rendered last, from that record, so a
+module imports exactly what it uses (the approach betterproto takes).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+import jinja2
+
+from qapigen.backends.python.model import TypeRef
+
+def _shipped_templates() -> Path:
+    """``templates/`` of the source tree (editable installs), or the copy a
+    wheel installs as ``qapigen/templates``."""
+    here = Path(__file__).resolve()
+    for candidate in (here.parents[3] / "templates", here.parents[2] / "templates"):
+        if (candidate / "part.py.jinja").is_file():
+            return candidate
+    raise FileNotFoundError("qapigen's templates folder is missing from the installation")
+
+
+PACKAGE_TEMPLATES = _shipped_templates()
+
+
+class Imports:
+    """What one generated module imports, collected while rendering it."""
+
+    def __init__(self, module: str) -> None:
+        self.module = module
+        self.from_imports: dict[str, set[str]] = {}  # top of module
+        self.type_only: dict[str, set[str]] = {}  # under TYPE_CHECKING
+        self.late_modules: set[str] = set()  # bottom: `from . import m as _m`
+        self.modules: set[str] = set()  # top: `import m`
+
+    def name(self, module: str, name: str) -> str:
+        """Use *name* from *module* (absolute); returns how to write it."""
+        self.from_imports.setdefault(module, set()).add(name)
+        return name
+
+    def support(self, name: str) -> str:
+        """A helper from qapigen.support (module chosen by name)."""
+        return self.name(_SUPPORT_HOME.get(name, "qapigen.support.wire"), name)
+
+    def typing(self, name: str) -> str:
+        return self.name("typing", name)
+
+    def module(self, name: str) -> str:
+        """A plain ``import name``."""
+        self.modules.add(name)
+        return name
+
+    def annotation(self, ref: TypeRef) -> str:
+        """*ref*'s class in an annotation (never evaluated at run time)."""
+        if ref.kind == "builtin":
+            if ref.py == "Null":
+                return self.support("Null")
+            if ref.py == "object":
+                return self.typing("Any")
+            return ref.py
+        if ref.kind == "array":
+            assert ref.element is not None
+            return f"list[{self.annotation(ref.element)}]"
+        if ref.module and ref.module != self.module:
+            self.type_only.setdefault(f".{ref.module}", set()).add(ref.py)
+        return ref.py
+
+    def runtime(self, ref: TypeRef, attr: str = "") -> str:
+        """*ref*'s class (or *attr*, a function next to it) in code that runs
+        after import: other modules are reached through their module object,
+        which is safe even when modules refer to each other."""
+        target = attr or ref.py
+        if not ref.module or ref.module == self.module:
+            return target
+        self.late_modules.add(ref.module)
+        return f"_{ref.module}.{target}"
+
+    def base(self, ref: TypeRef) -> str:
+        """*ref*'s class, needed while this module is imported (a base
+        class or a class-level default)."""
+        if ref.module and ref.module != self.module:
+            return self.name(f".{ref.module}", ref.py)
+        return ref.py
+
+    # -- for the header template ---------------------------------------------
+
+    def plain(self) -> list[str]:
+        return sorted(self.modules)
+
+    def stdlib(self) -> list[tuple[str, list[str]]]:
+        return [(m, sorted(n)) for m, n in sorted(self.from_imports.items()) if m in _STDLIB]
+
+    def third_party(self) -> list[tuple[str, list[str]]]:
+        return [
+            (m, sorted(n))
+            for m, n in sorted(self.from_imports.items())
+            if m not in _STDLIB and not m.startswith(".")
+        ]
+
+    def local(self) -> list[tuple[str, list[str]]]:
+        return [(m, sorted(n)) for m, n in sorted(self.from_imports.items()) if m.startswith(".")]
+
+    def type_checking(self) -> list[tuple[str, list[str]]]:
+        local = self.from_imports
+        return [
+            (m, sorted(n - local.get(m, set())))
+            for m, n in sorted(self.type_only.items())
+            if n - local.get(m, set())
+        ]
+
+    def late(self) -> list[str]:
+        return sorted(self.late_modules)
+
+
+_STDLIB = frozenset({"__future__", "dataclasses", "enum", "typing", "collections.abc", "json"})
+
+_SUPPORT_HOME = {
+    "Null": "qapigen.support.wire",
+    "NULL": "qapigen.support.wire",
+    "WireEnum": "qapigen.support.enums",
+    "CommandSpec": "qapigen.support.dispatch",
+    "Reply": "qapigen.support.dispatch",
+    "NotImplementedCommand": "qapigen.support.dispatch",
+    "no_arguments": "qapigen.support.dispatch",
+    "Codec": "qapigen.support.codec",
+    "array_codec": "qapigen.support.codec",
+    "encode_object": "qapigen.support.codec",
+    "BUILTINS": "qapigen.support.codec",
+    "QMPError": "qapigen.support.errors",
+}
+
+
+def _docstring(text: str, indent: int = 4) -> str:
+    """*text* as the body of a triple-quoted docstring."""
+    text = text.replace("\\", "\\\\").replace('"""', '\\"\\"\\"').strip()
+    if not text:
+        return '""""""'
+    pad = " " * indent
+    lines = [line.rstrip() for line in text.splitlines()]
+    body = ("\n" + pad).join(lines).replace(pad + "\n", "\n")
+    if len(lines) == 1 and not body.endswith('"'):
+        return f'"""{body}"""'
+    return f'"""{body}\n{pad}"""'
+
+
+def _pyrepr(value: object) -> str:
+    return repr(value)
+
+
+def environment(user_templates: Path | None = None) -> jinja2.Environment:
+    """Templates from *user_templates* first (to override single files),
+    then the ones qapigen ships."""
+    loaders: list[jinja2.BaseLoader] = []
+    if user_templates is not None:
+        loaders.append(jinja2.FileSystemLoader(str(user_templates)))
+    loaders.append(jinja2.FileSystemLoader(str(PACKAGE_TEMPLATES)))
+    env = jinja2.Environment(
+        loader=jinja2.ChoiceLoader(loaders),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        autoescape=False,
+    )
+    env.filters["docstring"] = _docstring
+    env.filters["pyrepr"] = _pyrepr
+    return env
+
+
+def template_names(env: jinja2.Environment) -> Iterable[str]:
+    return env.list_templates()
