@@ -18,6 +18,7 @@ nothing, for a ``success-response: false`` command) and never raise.
 from __future__ import annotations
 
 import asyncio
+import copy
 import gc
 import json
 import warnings
@@ -334,7 +335,9 @@ COMMANDS: dict[str, CommandSpec] = {
     for spec in (
         _spec("query-status", lambda h, a: h.query_status(), encode=_encode_object),
         _spec("stop", lambda h, a: h.stop()),
-        _spec("block-dirty-bitmap-add", lambda h, a: h.block_dirty_bitmap_add(a), _decode_bitmap_add),
+        _spec(
+            "block-dirty-bitmap-add", lambda h, a: h.block_dirty_bitmap_add(a), _decode_bitmap_add
+        ),
         _spec(
             "block-dirty-bitmap-merge",
             lambda h, a: h.block_dirty_bitmap_merge(a),
@@ -517,245 +520,529 @@ def _cases() -> Iterator[Any]:
     # A.3: negotiation mode.  Only qmp_capabilities exists; any other
     # command, known or unknown, is CommandNotFound with one text.
     for name in ("query-status", "stop", "migrate-pause", "drive-backup", "foo", ""):
-        yield case(f"negotiation-{name or 'empty-name'}", qmp(name), EXPECTING, NOT_FOUND,
-                   NEGOTIATION)
-    yield case("negotiation-bad-arguments-not-checked",
-               qmp("block-dirty-bitmap-add", {"node": 1, "bogus": True}), EXPECTING, NOT_FOUND,
-               NEGOTIATION)
+        yield case(
+            f"negotiation-{name or 'empty-name'}", qmp(name), EXPECTING, NOT_FOUND, NEGOTIATION
+        )
+    yield case(
+        "negotiation-bad-arguments-not-checked",
+        qmp("block-dirty-bitmap-add", {"node": 1, "bogus": True}),
+        EXPECTING,
+        NOT_FOUND,
+        NEGOTIATION,
+    )
     yield case("negotiation-arguments-empty", qmp("stop", {}), EXPECTING, NOT_FOUND, NEGOTIATION)
     # "Any CommandNotFound error raised in negotiation mode has its desc
     # rewritten": a disabled or policy-refused command too.
-    yield case("negotiation-disabled", qmp("stop"), EXPECTING, NOT_FOUND, NEGOTIATION,
-               disabled={"stop": "no reason"})
-    yield case("negotiation-deprecated-rejected", qmp("drive-backup", {"device": "d"}),
-               EXPECTING, NOT_FOUND, NEGOTIATION, compat=REJECT)
+    yield case(
+        "negotiation-disabled",
+        qmp("stop"),
+        EXPECTING,
+        NOT_FOUND,
+        NEGOTIATION,
+        disabled={"stop": "no reason"},
+    )
+    yield case(
+        "negotiation-deprecated-rejected",
+        qmp("drive-backup", {"device": "d"}),
+        EXPECTING,
+        NOT_FOUND,
+        NEGOTIATION,
+        compat=REJECT,
+    )
     # The request object is checked before the command is looked up, so
     # these stay GenericError in negotiation mode.
-    yield case("negotiation-execute-not-string", {"execute": 1}, "QMP input member 'execute' "
-               "must be a string", state=NEGOTIATION)
-    yield case("negotiation-unexpected-member", qmp("query-status", foo=1),
-               "QMP input member 'foo' is unexpected", state=NEGOTIATION)
-    yield case("negotiation-exec-oob-unexpected", {"exec-oob": "migrate-pause"},
-               "QMP input member 'exec-oob' is unexpected", state=NEGOTIATION, oob_offered=True)
-    yield case("negotiation-exec-oob-capabilities", {"exec-oob": "qmp_capabilities"},
-               "QMP input member 'exec-oob' is unexpected", state=NEGOTIATION, oob_offered=True)
-    yield case("negotiation-lacks-execute", {"arguments": {}},
-               "QMP input lacks member 'execute'", state=NEGOTIATION)
-    yield case("negotiation-arguments-not-object", qmp("qmp_capabilities", []),
-               "QMP input member 'arguments' must be an object", state=NEGOTIATION)
+    yield case(
+        "negotiation-execute-not-string",
+        {"execute": 1},
+        "QMP input member 'execute' must be a string",
+        state=NEGOTIATION,
+    )
+    yield case(
+        "negotiation-unexpected-member",
+        qmp("query-status", foo=1),
+        "QMP input member 'foo' is unexpected",
+        state=NEGOTIATION,
+    )
+    yield case(
+        "negotiation-exec-oob-unexpected",
+        {"exec-oob": "migrate-pause"},
+        "QMP input member 'exec-oob' is unexpected",
+        state=NEGOTIATION,
+        oob_offered=True,
+    )
+    yield case(
+        "negotiation-exec-oob-capabilities",
+        {"exec-oob": "qmp_capabilities"},
+        "QMP input member 'exec-oob' is unexpected",
+        state=NEGOTIATION,
+        oob_offered=True,
+    )
+    yield case(
+        "negotiation-lacks-execute",
+        {"arguments": {}},
+        "QMP input lacks member 'execute'",
+        state=NEGOTIATION,
+    )
+    yield case(
+        "negotiation-arguments-not-object",
+        qmp("qmp_capabilities", []),
+        "QMP input member 'arguments' must be an object",
+        state=NEGOTIATION,
+    )
 
     # A.3: qmp_capabilities arguments and capabilities.
     for test_id, arguments, desc in [
         ("caps-oob-not-offered", {"enable": ["oob"]}, "Capability oob not available"),
-        ("caps-oob-twice-not-offered", {"enable": ["oob", "oob"]},
-         "Capability oob, oob not available"),
+        (
+            "caps-oob-twice-not-offered",
+            {"enable": ["oob", "oob"]},
+            "Capability oob, oob not available",
+        ),
         ("caps-bad-value", {"enable": ["foo"]}, "Parameter 'null' does not accept value 'foo'"),
-        ("caps-bad-value-after-good", {"enable": ["oob", "foo"]},
-         "Parameter 'null' does not accept value 'foo'"),
-        ("caps-value-not-string", {"enable": [1]},
-         "Invalid parameter type for 'enable[0]', expected: string"),
-        ("caps-wrong-type", {"enable": "oob"},
-         "Invalid parameter type for 'enable', expected: array"),
-        ("caps-wrong-type-object", {"enable": {"oob": True}},
-         "Invalid parameter type for 'enable', expected: array"),
+        (
+            "caps-bad-value-after-good",
+            {"enable": ["oob", "foo"]},
+            "Parameter 'null' does not accept value 'foo'",
+        ),
+        (
+            "caps-value-not-string",
+            {"enable": [1]},
+            "Invalid parameter type for 'enable[0]', expected: string",
+        ),
+        (
+            "caps-wrong-type",
+            {"enable": "oob"},
+            "Invalid parameter type for 'enable', expected: array",
+        ),
+        (
+            "caps-wrong-type-object",
+            {"enable": {"oob": True}},
+            "Invalid parameter type for 'enable', expected: array",
+        ),
         ("caps-null", {"enable": None}, "Invalid parameter type for 'enable', expected: array"),
         ("caps-unexpected", {"foo": 1}, "Parameter 'foo' is unexpected"),
-        ("caps-unexpected-after-enable", {"enable": [], "foo": 1},
-         "Parameter 'foo' is unexpected"),
+        ("caps-unexpected-after-enable", {"enable": [], "foo": 1}, "Parameter 'foo' is unexpected"),
     ]:
         yield case(test_id, qmp("qmp_capabilities", arguments), desc, state=NEGOTIATION)
     # With oob offered only unknown values and wrong types are refused.
-    yield case("caps-offered-bad-value", qmp("qmp_capabilities", {"enable": ["oob", "foo"]}),
-               "Parameter 'null' does not accept value 'foo'", state=NEGOTIATION,
-               oob_offered=True)
+    yield case(
+        "caps-offered-bad-value",
+        qmp("qmp_capabilities", {"enable": ["oob", "foo"]}),
+        "Parameter 'null' does not accept value 'foo'",
+        state=NEGOTIATION,
+        oob_offered=True,
+    )
     # A schema whose QMPCapability has two values: refused ones are
     # comma-joined in request order.
-    yield case("caps-list-not-offered",
-               qmp("qmp_capabilities", {"enable": ["x-test", "oob", "x-test"]}),
-               "Capability x-test, oob, x-test not available", state=NEGOTIATION,
-               commands=COMMANDS_WITH_CAPABILITIES)
-    yield case("caps-list-partly-offered",
-               qmp("qmp_capabilities", {"enable": ["oob", "x-test"]}),
-               "Capability x-test not available", state=NEGOTIATION,
-               commands=COMMANDS_WITH_CAPABILITIES, oob_offered=True)
-    yield case("caps-schema-bad-value", qmp("qmp_capabilities", {"enable": ["x-nope"]}),
-               "Parameter 'null' does not accept value 'x-nope'", state=NEGOTIATION,
-               commands=COMMANDS_WITH_CAPABILITIES)
+    yield case(
+        "caps-list-not-offered",
+        qmp("qmp_capabilities", {"enable": ["x-test", "oob", "x-test"]}),
+        "Capability x-test, oob, x-test not available",
+        state=NEGOTIATION,
+        commands=COMMANDS_WITH_CAPABILITIES,
+    )
+    yield case(
+        "caps-list-partly-offered",
+        qmp("qmp_capabilities", {"enable": ["oob", "x-test"]}),
+        "Capability x-test not available",
+        state=NEGOTIATION,
+        commands=COMMANDS_WITH_CAPABILITIES,
+        oob_offered=True,
+    )
+    yield case(
+        "caps-schema-bad-value",
+        qmp("qmp_capabilities", {"enable": ["x-nope"]}),
+        "Parameter 'null' does not accept value 'x-nope'",
+        state=NEGOTIATION,
+        commands=COMMANDS_WITH_CAPABILITIES,
+    )
 
     # A.3: a second qmp_capabilities.
     yield case("caps-again", qmp("qmp_capabilities"), ALREADY, NOT_FOUND)
     yield case("caps-again-empty", qmp("qmp_capabilities", {}), ALREADY, NOT_FOUND)
-    yield case("caps-again-oob", qmp("qmp_capabilities", {"enable": ["oob"]}), ALREADY,
-               NOT_FOUND, OOB)
-    yield case("caps-again-not-offered", qmp("qmp_capabilities", {"enable": ["oob"]}), ALREADY,
-               NOT_FOUND)
+    yield case(
+        "caps-again-oob", qmp("qmp_capabilities", {"enable": ["oob"]}), ALREADY, NOT_FOUND, OOB
+    )
+    yield case(
+        "caps-again-not-offered", qmp("qmp_capabilities", {"enable": ["oob"]}), ALREADY, NOT_FOUND
+    )
     # QEMU's marshaller decodes the arguments before qmp_qmp_capabilities()
     # looks at the state, so bad arguments win over "already complete".
-    yield case("caps-again-bad-arguments", qmp("qmp_capabilities", {"enable": ["foo"]}),
-               "Parameter 'null' does not accept value 'foo'")
+    yield case(
+        "caps-again-bad-arguments",
+        qmp("qmp_capabilities", {"enable": ["foo"]}),
+        "Parameter 'null' does not accept value 'foo'",
+    )
 
     # A.4 step 2: member by member, in order.
-    for test_id, value in [("int", 1), ("null", None), ("list", ["stop"]), ("object", {}),
-                           ("bool", True), ("float", 1.5)]:
-        yield case(f"execute-{test_id}", {"execute": value},
-                   "QMP input member 'execute' must be a string")
-    yield case("exec-oob-not-string", {"exec-oob": 7},
-               "QMP input member 'exec-oob' must be a string", state=OOB)
-    yield case("exec-oob-null", {"exec-oob": None},
-               "QMP input member 'exec-oob' must be a string", state=OOB)
-    yield case("clash-exec-oob-second", {"execute": "stop", "exec-oob": "migrate-pause"},
-               "QMP input member 'exec-oob' clashes with 'execute'", state=OOB)
-    yield case("clash-execute-second", {"exec-oob": "migrate-pause", "execute": "stop"},
-               "QMP input member 'execute' clashes with 'exec-oob'", state=OOB)
-    yield case("clash-same-command", {"execute": "migrate-pause", "exec-oob": "migrate-pause"},
-               "QMP input member 'exec-oob' clashes with 'execute'", state=OOB)
+    not_strings: list[tuple[str, object]] = [
+        ("int", 1),
+        ("null", None),
+        ("list", ["stop"]),
+        ("object", {}),
+        ("bool", True),
+        ("float", 1.5),
+    ]
+    for test_id, value in not_strings:
+        yield case(
+            f"execute-{test_id}", {"execute": value}, "QMP input member 'execute' must be a string"
+        )
+    yield case(
+        "exec-oob-not-string",
+        {"exec-oob": 7},
+        "QMP input member 'exec-oob' must be a string",
+        state=OOB,
+    )
+    yield case(
+        "exec-oob-null",
+        {"exec-oob": None},
+        "QMP input member 'exec-oob' must be a string",
+        state=OOB,
+    )
+    yield case(
+        "clash-exec-oob-second",
+        {"execute": "stop", "exec-oob": "migrate-pause"},
+        "QMP input member 'exec-oob' clashes with 'execute'",
+        state=OOB,
+    )
+    yield case(
+        "clash-execute-second",
+        {"exec-oob": "migrate-pause", "execute": "stop"},
+        "QMP input member 'execute' clashes with 'exec-oob'",
+        state=OOB,
+    )
+    yield case(
+        "clash-same-command",
+        {"execute": "migrate-pause", "exec-oob": "migrate-pause"},
+        "QMP input member 'exec-oob' clashes with 'execute'",
+        state=OOB,
+    )
     # The type check of a member comes before the clash check.
-    yield case("clash-second-not-string", {"execute": "stop", "exec-oob": 1},
-               "QMP input member 'exec-oob' must be a string", state=OOB)
-    yield case("clash-first-not-string", {"exec-oob": [], "execute": "stop"},
-               "QMP input member 'exec-oob' must be a string", state=OOB)
-    for test_id, value in [("null", None), ("list", []), ("string", "{}"), ("int", 0),
-                           ("bool", False), ("list-of-object", [{}])]:
-        yield case(f"arguments-{test_id}", qmp("stop", value),
-                   "QMP input member 'arguments' must be an object")
-    yield case("arguments-not-object-unknown-command", qmp("foo", "x"),
-               "QMP input member 'arguments' must be an object")
+    yield case(
+        "clash-second-not-string",
+        {"execute": "stop", "exec-oob": 1},
+        "QMP input member 'exec-oob' must be a string",
+        state=OOB,
+    )
+    yield case(
+        "clash-first-not-string",
+        {"exec-oob": [], "execute": "stop"},
+        "QMP input member 'exec-oob' must be a string",
+        state=OOB,
+    )
+    not_objects: list[tuple[str, object]] = [
+        ("null", None),
+        ("list", []),
+        ("string", "{}"),
+        ("int", 0),
+        ("bool", False),
+        ("list-of-object", [{}]),
+    ]
+    for test_id, value in not_objects:
+        yield case(
+            f"arguments-{test_id}",
+            qmp("stop", value),
+            "QMP input member 'arguments' must be an object",
+        )
+    yield case(
+        "arguments-not-object-unknown-command",
+        qmp("foo", "x"),
+        "QMP input member 'arguments' must be an object",
+    )
     yield case("unexpected-member", qmp("stop", foo=1), "QMP input member 'foo' is unexpected")
-    yield case("unexpected-member-null", qmp("stop", foo=None),
-               "QMP input member 'foo' is unexpected")
-    yield case("unexpected-member-empty-key", {"": 1, "execute": "stop"},
-               "QMP input member '' is unexpected")
-    yield case("unexpected-member-case", {"Execute": "stop"},
-               "QMP input member 'Execute' is unexpected")
+    yield case(
+        "unexpected-member-null", qmp("stop", foo=None), "QMP input member 'foo' is unexpected"
+    )
+    yield case(
+        "unexpected-member-empty-key",
+        {"": 1, "execute": "stop"},
+        "QMP input member '' is unexpected",
+    )
+    yield case(
+        "unexpected-member-case", {"Execute": "stop"}, "QMP input member 'Execute' is unexpected"
+    )
     # exec-oob is an unknown member unless OOB is enabled, offered or not.
-    yield case("exec-oob-not-enabled", {"exec-oob": "migrate-pause"},
-               "QMP input member 'exec-oob' is unexpected")
-    yield case("exec-oob-offered-not-enabled", {"exec-oob": "migrate-pause"},
-               "QMP input member 'exec-oob' is unexpected", state=OOB_OFFERED)
-    yield case("exec-oob-not-enabled-with-execute", {"execute": "stop", "exec-oob": "stop"},
-               "QMP input member 'exec-oob' is unexpected")
-    yield case("exec-oob-not-enabled-not-string", {"exec-oob": 1},
-               "QMP input member 'exec-oob' is unexpected")
+    yield case(
+        "exec-oob-not-enabled",
+        {"exec-oob": "migrate-pause"},
+        "QMP input member 'exec-oob' is unexpected",
+    )
+    yield case(
+        "exec-oob-offered-not-enabled",
+        {"exec-oob": "migrate-pause"},
+        "QMP input member 'exec-oob' is unexpected",
+        state=OOB_OFFERED,
+    )
+    yield case(
+        "exec-oob-not-enabled-with-execute",
+        {"execute": "stop", "exec-oob": "stop"},
+        "QMP input member 'exec-oob' is unexpected",
+    )
+    yield case(
+        "exec-oob-not-enabled-not-string",
+        {"exec-oob": 1},
+        "QMP input member 'exec-oob' is unexpected",
+    )
     # The first failure in member order wins.
-    yield case("order-unexpected-before-execute", {"foo": 1, "execute": 1},
-               "QMP input member 'foo' is unexpected")
-    yield case("order-execute-before-unexpected", {"execute": 1, "foo": 1},
-               "QMP input member 'execute' must be a string")
-    yield case("order-arguments-before-execute", {"arguments": [], "execute": 5},
-               "QMP input member 'arguments' must be an object")
-    yield case("order-execute-before-arguments", {"execute": 5, "arguments": []},
-               "QMP input member 'execute' must be a string")
-    yield case("order-unexpected-before-arguments", {"bar": {}, "arguments": None},
-               "QMP input member 'bar' is unexpected")
-    yield case("order-unexpected-before-lacks", {"foo": 1},
-               "QMP input member 'foo' is unexpected")
+    yield case(
+        "order-unexpected-before-execute",
+        {"foo": 1, "execute": 1},
+        "QMP input member 'foo' is unexpected",
+    )
+    yield case(
+        "order-execute-before-unexpected",
+        {"execute": 1, "foo": 1},
+        "QMP input member 'execute' must be a string",
+    )
+    yield case(
+        "order-arguments-before-execute",
+        {"arguments": [], "execute": 5},
+        "QMP input member 'arguments' must be an object",
+    )
+    yield case(
+        "order-execute-before-arguments",
+        {"execute": 5, "arguments": []},
+        "QMP input member 'execute' must be a string",
+    )
+    yield case(
+        "order-unexpected-before-arguments",
+        {"bar": {}, "arguments": None},
+        "QMP input member 'bar' is unexpected",
+    )
+    yield case("order-unexpected-before-lacks", {"foo": 1}, "QMP input member 'foo' is unexpected")
 
     # A.4 step 3: no execute.
     yield case("lacks-execute-empty", {}, "QMP input lacks member 'execute'")
     yield case("lacks-execute-arguments", {"arguments": {}}, "QMP input lacks member 'execute'")
-    yield case("lacks-execute-oob", {"arguments": {"a": 1}}, "QMP input lacks member 'execute'",
-               state=OOB)
+    yield case(
+        "lacks-execute-oob", {"arguments": {"a": 1}}, "QMP input lacks member 'execute'", state=OOB
+    )
 
     # A.4 step 4: unknown command.
     yield case("unknown", qmp("foo"), "The command foo has not been found", NOT_FOUND)
-    yield case("unknown-with-arguments", qmp("foo", {"x": 1}),
-               "The command foo has not been found", NOT_FOUND)
+    yield case(
+        "unknown-with-arguments",
+        qmp("foo", {"x": 1}),
+        "The command foo has not been found",
+        NOT_FOUND,
+    )
     yield case("unknown-empty-name", qmp(""), "The command  has not been found", NOT_FOUND)
-    yield case("unknown-near-miss", qmp("query_status"),
-               "The command query_status has not been found", NOT_FOUND)
-    yield case("unknown-oob", {"exec-oob": "foo"}, "The command foo has not been found",
-               NOT_FOUND, OOB)
-    yield case("unknown-disabled", qmp("foo"), "The command foo has not been found", NOT_FOUND,
-               disabled={"foo": None})
+    yield case(
+        "unknown-near-miss",
+        qmp("query_status"),
+        "The command query_status has not been found",
+        NOT_FOUND,
+    )
+    yield case(
+        "unknown-oob", {"exec-oob": "foo"}, "The command foo has not been found", NOT_FOUND, OOB
+    )
+    yield case(
+        "unknown-disabled",
+        qmp("foo"),
+        "The command foo has not been found",
+        NOT_FOUND,
+        disabled={"foo": None},
+    )
 
     # A.4 step 5: disabled commands and the compat policy.
-    yield case("disabled", qmp("stop"), "Command stop has been disabled", NOT_FOUND,
-               disabled={"stop": None})
-    yield case("disabled-empty-reason", qmp("stop"), "Command stop has been disabled",
-               NOT_FOUND, disabled={"stop": ""})
-    yield case("disabled-reason", qmp("stop"),
-               "Command stop has been disabled: not available with -only-migratable",
-               NOT_FOUND, disabled={"stop": "not available with -only-migratable"})
-    yield case("disabled-arguments-not-checked", qmp("block-dirty-bitmap-add", {}),
-               "Command block-dirty-bitmap-add has been disabled", NOT_FOUND,
-               disabled={"block-dirty-bitmap-add": None})
-    yield case("disabled-before-oob-check", {"exec-oob": "query-status"},
-               "Command query-status has been disabled", NOT_FOUND, OOB,
-               disabled={"query-status": None})
-    yield case("disabled-oob-command", {"exec-oob": "migrate-pause"},
-               "Command migrate-pause has been disabled", NOT_FOUND, OOB,
-               disabled={"migrate-pause": None})
-    yield case("deprecated-command-rejected", qmp("drive-backup", {"device": "d"}),
-               "Deprecated command drive-backup disabled by policy", NOT_FOUND,
-               compat=REJECT_DEPRECATED)
-    yield case("deprecated-command-arguments-not-checked", qmp("drive-backup", {"x": 1}),
-               "Deprecated command drive-backup disabled by policy", NOT_FOUND,
-               compat=REJECT_DEPRECATED)
-    yield case("unstable-command-rejected", qmp("x-query-debug"),
-               "Unstable command x-query-debug disabled by policy", NOT_FOUND,
-               compat=REJECT_UNSTABLE)
-    yield case("deprecated-and-unstable-both-rejected", qmp("x-old-debug"),
-               "Deprecated command x-old-debug disabled by policy", NOT_FOUND, compat=REJECT)
-    yield case("deprecated-and-unstable-unstable-rejected", qmp("x-old-debug"),
-               "Unstable command x-old-debug disabled by policy", NOT_FOUND,
-               compat=REJECT_UNSTABLE)
+    yield case(
+        "disabled",
+        qmp("stop"),
+        "Command stop has been disabled",
+        NOT_FOUND,
+        disabled={"stop": None},
+    )
+    yield case(
+        "disabled-empty-reason",
+        qmp("stop"),
+        "Command stop has been disabled",
+        NOT_FOUND,
+        disabled={"stop": ""},
+    )
+    yield case(
+        "disabled-reason",
+        qmp("stop"),
+        "Command stop has been disabled: not available with -only-migratable",
+        NOT_FOUND,
+        disabled={"stop": "not available with -only-migratable"},
+    )
+    yield case(
+        "disabled-arguments-not-checked",
+        qmp("block-dirty-bitmap-add", {}),
+        "Command block-dirty-bitmap-add has been disabled",
+        NOT_FOUND,
+        disabled={"block-dirty-bitmap-add": None},
+    )
+    yield case(
+        "disabled-before-oob-check",
+        {"exec-oob": "query-status"},
+        "Command query-status has been disabled",
+        NOT_FOUND,
+        OOB,
+        disabled={"query-status": None},
+    )
+    yield case(
+        "disabled-oob-command",
+        {"exec-oob": "migrate-pause"},
+        "Command migrate-pause has been disabled",
+        NOT_FOUND,
+        OOB,
+        disabled={"migrate-pause": None},
+    )
+    yield case(
+        "deprecated-command-rejected",
+        qmp("drive-backup", {"device": "d"}),
+        "Deprecated command drive-backup disabled by policy",
+        NOT_FOUND,
+        compat=REJECT_DEPRECATED,
+    )
+    yield case(
+        "deprecated-command-arguments-not-checked",
+        qmp("drive-backup", {"x": 1}),
+        "Deprecated command drive-backup disabled by policy",
+        NOT_FOUND,
+        compat=REJECT_DEPRECATED,
+    )
+    yield case(
+        "unstable-command-rejected",
+        qmp("x-query-debug"),
+        "Unstable command x-query-debug disabled by policy",
+        NOT_FOUND,
+        compat=REJECT_UNSTABLE,
+    )
+    yield case(
+        "deprecated-and-unstable-both-rejected",
+        qmp("x-old-debug"),
+        "Deprecated command x-old-debug disabled by policy",
+        NOT_FOUND,
+        compat=REJECT,
+    )
+    yield case(
+        "deprecated-and-unstable-unstable-rejected",
+        qmp("x-old-debug"),
+        "Unstable command x-old-debug disabled by policy",
+        NOT_FOUND,
+        compat=REJECT_UNSTABLE,
+    )
     # QEMU 10.2 checks the policy before the disabled flag and OOB.
-    yield case("policy-before-disabled", qmp("drive-backup"),
-               "Deprecated command drive-backup disabled by policy", NOT_FOUND,
-               compat=REJECT, disabled={"drive-backup": "gone"})
-    yield case("policy-before-oob", {"exec-oob": "x-query-debug"},
-               "Unstable command x-query-debug disabled by policy", NOT_FOUND, OOB,
-               compat=REJECT)
+    yield case(
+        "policy-before-disabled",
+        qmp("drive-backup"),
+        "Deprecated command drive-backup disabled by policy",
+        NOT_FOUND,
+        compat=REJECT,
+        disabled={"drive-backup": "gone"},
+    )
+    yield case(
+        "policy-before-oob",
+        {"exec-oob": "x-query-debug"},
+        "Unstable command x-query-debug disabled by policy",
+        NOT_FOUND,
+        OOB,
+        compat=REJECT,
+    )
     # Deprecated and unstable arguments (GenericError, from the decoder).
-    yield case("deprecated-argument-rejected", qmp("job-start", {"job-id": "j", "speed": 10}),
-               "Deprecated parameter speed disabled by policy", compat=REJECT_DEPRECATED)
-    yield case("unstable-argument-rejected", qmp("job-start", {"job-id": "j", "x-perf": True}),
-               "Unstable parameter x-perf disabled by policy", compat=REJECT_UNSTABLE)
+    yield case(
+        "deprecated-argument-rejected",
+        qmp("job-start", {"job-id": "j", "speed": 10}),
+        "Deprecated parameter speed disabled by policy",
+        compat=REJECT_DEPRECATED,
+    )
+    yield case(
+        "unstable-argument-rejected",
+        qmp("job-start", {"job-id": "j", "x-perf": True}),
+        "Unstable parameter x-perf disabled by policy",
+        compat=REJECT_UNSTABLE,
+    )
 
     # A.4 step 6: exec-oob of a command without allow-oob.
-    yield case("oob-not-supported", {"exec-oob": "query-status"},
-               "The command query-status does not support OOB", state=OOB)
-    yield case("oob-not-supported-arguments-not-checked",
-               {"exec-oob": "block-dirty-bitmap-add", "arguments": {"x": 1}},
-               "The command block-dirty-bitmap-add does not support OOB", state=OOB)
-    yield case("oob-not-supported-capabilities", {"exec-oob": "qmp_capabilities"},
-               "The command qmp_capabilities does not support OOB", state=OOB)
+    yield case(
+        "oob-not-supported",
+        {"exec-oob": "query-status"},
+        "The command query-status does not support OOB",
+        state=OOB,
+    )
+    yield case(
+        "oob-not-supported-arguments-not-checked",
+        {"exec-oob": "block-dirty-bitmap-add", "arguments": {"x": 1}},
+        "The command block-dirty-bitmap-add does not support OOB",
+        state=OOB,
+    )
+    yield case(
+        "oob-not-supported-capabilities",
+        {"exec-oob": "qmp_capabilities"},
+        "The command qmp_capabilities does not support OOB",
+        state=OOB,
+    )
 
     # A.4 step 7 and A.7: the arguments (absent ones are {}).
-    yield case("missing-arguments-are-empty", qmp("block-dirty-bitmap-add"),
-               "Parameter 'node' is missing")
-    yield case("missing-member", qmp("block-dirty-bitmap-add", {"node": "disk0"}),
-               "Parameter 'name' is missing")
+    yield case(
+        "missing-arguments-are-empty", qmp("block-dirty-bitmap-add"), "Parameter 'node' is missing"
+    )
+    yield case(
+        "missing-member",
+        qmp("block-dirty-bitmap-add", {"node": "disk0"}),
+        "Parameter 'name' is missing",
+    )
     yield case("extra-argument", qmp("stop", {"foo": 1}), "Parameter 'foo' is unexpected")
-    yield case("extra-argument-after-members",
-               qmp("block-dirty-bitmap-add", {"x": 1, "node": "n", "name": "b"}),
-               "Parameter 'x' is unexpected")
-    yield case("argument-uint32", qmp("block-dirty-bitmap-add",
-                                      {"node": "n", "name": "b", "granularity": 2**40}),
-               "Parameter 'granularity' expects uint32_t")
-    yield case("argument-alternate", qmp("block-dirty-bitmap-merge",
-                                         {"node": "n", "target": "t", "bitmaps": ["a", 1]}),
-               "Invalid parameter type for 'null', expected: BlockDirtyBitmapOrStr")
-    yield case("argument-enum", qmp("guest-shutdown", {"mode": "off"}),
-               "Parameter 'mode' does not accept value 'off'")
-    yield case("oob-argument", {"exec-oob": "migrate-pause", "arguments": {"x": None}},
-               "Parameter 'x' is unexpected", state=OOB)
+    yield case(
+        "extra-argument-after-members",
+        qmp("block-dirty-bitmap-add", {"x": 1, "node": "n", "name": "b"}),
+        "Parameter 'x' is unexpected",
+    )
+    yield case(
+        "argument-uint32",
+        qmp("block-dirty-bitmap-add", {"node": "n", "name": "b", "granularity": 2**40}),
+        "Parameter 'granularity' expects uint32_t",
+    )
+    yield case(
+        "argument-alternate",
+        qmp("block-dirty-bitmap-merge", {"node": "n", "target": "t", "bitmaps": ["a", 1]}),
+        "Invalid parameter type for 'null', expected: BlockDirtyBitmapOrStr",
+    )
+    yield case(
+        "argument-enum",
+        qmp("guest-shutdown", {"mode": "off"}),
+        "Parameter 'mode' does not accept value 'off'",
+    )
+    yield case(
+        "oob-argument",
+        {"exec-oob": "migrate-pause", "arguments": {"x": None}},
+        "Parameter 'x' is unexpected",
+        state=OOB,
+    )
 
     # A.5: errors raised by commands keep their class; a command with
     # success-response false still reports errors.
     yield case("handler-generic", qmp("job-cancel", {"device": "job0"}), "Job not found")
-    yield case("handler-device-not-active", qmp("block-job-cancel", {"device": "job0"}),
-               "Block job 'job0' not found", "DeviceNotActive")
-    yield case("handler-device-not-found", qmp("eject", {"device": "cd0"}),
-               "Device 'cd0' not found", "DeviceNotFound")
-    yield case("handler-range-error", qmp("block-dirty-bitmap-add",
-                                          {"node": "n", "name": "b", "granularity": 513}),
-               "Granularity must be power of 2 and at least 512")
-    yield case("no-success-response-error", qmp("guest-shutdown", {"mode": 1}),
-               "Invalid parameter type for 'mode', expected: string")
+    yield case(
+        "handler-device-not-active",
+        qmp("block-job-cancel", {"device": "job0"}),
+        "Block job 'job0' not found",
+        "DeviceNotActive",
+    )
+    yield case(
+        "handler-device-not-found",
+        qmp("eject", {"device": "cd0"}),
+        "Device 'cd0' not found",
+        "DeviceNotFound",
+    )
+    yield case(
+        "handler-range-error",
+        qmp("block-dirty-bitmap-add", {"node": "n", "name": "b", "granularity": 513}),
+        "Granularity must be power of 2 and at least 512",
+    )
+    yield case(
+        "no-success-response-error",
+        qmp("guest-shutdown", {"mode": 1}),
+        "Invalid parameter type for 'mode', expected: string",
+    )
     # A command nobody implemented: GenericError, never a crash.
-    yield case("not-implemented", qmp("query-block-jobs"),
-               "The command query-block-jobs has not been implemented")
+    yield case(
+        "not-implemented",
+        qmp("query-block-jobs"),
+        "The command query-block-jobs has not been implemented",
+    )
 
 
 @pytest.mark.parametrize("variant", ID_VARIANTS)
@@ -768,8 +1055,19 @@ def test_protocol_error(case: Case, variant: IdVariant) -> None:
 
 # A.4 step 1: not an object.  No id, whatever the value holds.
 NOT_OBJECTS = [
-    None, True, False, 0, -1, 2**70, 1.5, "", "query-status", [], [{"execute": "stop"}],
-    [{"execute": "stop", "id": 1}], ["id", 1],
+    None,
+    True,
+    False,
+    0,
+    -1,
+    2**70,
+    1.5,
+    "",
+    "query-status",
+    [],
+    [{"execute": "stop"}],
+    [{"execute": "stop", "id": 1}],
+    ["id", 1],
 ]
 
 
@@ -795,38 +1093,80 @@ class Success:
 SUCCESSES = [
     pytest.param(Success(qmp("qmp_capabilities"), {}, NEGOTIATION), id="capabilities"),
     pytest.param(Success(qmp("qmp_capabilities", {}), {}, NEGOTIATION), id="capabilities-empty"),
-    pytest.param(Success(qmp("qmp_capabilities", {"enable": []}), {}, NEGOTIATION),
-                 id="capabilities-enable-none"),
-    pytest.param(Success(qmp("qmp_capabilities", {"enable": ["oob"]}), {}, NEGOTIATION,
-                         {"oob_offered": True}), id="capabilities-oob"),
-    pytest.param(Success(qmp("qmp_capabilities", {"enable": ["oob", "oob"]}), {}, NEGOTIATION,
-                         {"oob_offered": True}), id="capabilities-oob-twice"),
-    pytest.param(Success(qmp("query-status"), {"running": True, "status": "running"}),
-                 id="return-value"),
-    pytest.param(Success(qmp("query-status", {}), {"running": True, "status": "running"}),
-                 id="return-value-empty-arguments"),
+    pytest.param(
+        Success(qmp("qmp_capabilities", {"enable": []}), {}, NEGOTIATION),
+        id="capabilities-enable-none",
+    ),
+    pytest.param(
+        Success(
+            qmp("qmp_capabilities", {"enable": ["oob"]}), {}, NEGOTIATION, {"oob_offered": True}
+        ),
+        id="capabilities-oob",
+    ),
+    pytest.param(
+        Success(
+            qmp("qmp_capabilities", {"enable": ["oob", "oob"]}),
+            {},
+            NEGOTIATION,
+            {"oob_offered": True},
+        ),
+        id="capabilities-oob-twice",
+    ),
+    pytest.param(
+        Success(qmp("query-status"), {"running": True, "status": "running"}), id="return-value"
+    ),
+    pytest.param(
+        Success(qmp("query-status", {}), {"running": True, "status": "running"}),
+        id="return-value-empty-arguments",
+    ),
     pytest.param(Success(qmp("stop"), {}), id="no-return-type"),
-    pytest.param(Success(qmp("block-dirty-bitmap-add",
-                             {"node": "disk0", "name": "b0", "granularity": 65536}), {}),
-                 id="arguments"),
-    pytest.param(Success(qmp("block-dirty-bitmap-merge", {
-        "node": "disk0", "target": "b0", "bitmaps": ["b1", {"node": "disk1", "name": "b2"}]}),
-        {}), id="arguments-alternate"),
+    pytest.param(
+        Success(
+            qmp("block-dirty-bitmap-add", {"node": "disk0", "name": "b0", "granularity": 65536}), {}
+        ),
+        id="arguments",
+    ),
+    pytest.param(
+        Success(
+            qmp(
+                "block-dirty-bitmap-merge",
+                {
+                    "node": "disk0",
+                    "target": "b0",
+                    "bitmaps": ["b1", {"node": "disk1", "name": "b2"}],
+                },
+            ),
+            {},
+        ),
+        id="arguments-alternate",
+    ),
     pytest.param(Success({"exec-oob": "migrate-pause"}, {}, OOB), id="exec-oob"),
     pytest.param(Success(qmp("migrate-pause"), {}, OOB), id="oob-command-in-band"),
     pytest.param(Success(qmp("migrate-pause"), {}), id="oob-command-without-oob"),
     pytest.param(Success(qmp("drive-backup", {"device": "d"}), {}), id="deprecated-accepted"),
-    pytest.param(Success(qmp("x-query-debug"), {"debug": True},
-                         options={"compat": REJECT_DEPRECATED}), id="unstable-accepted"),
-    pytest.param(Success(qmp("job-start", {"job-id": "j", "speed": 5, "x-perf": False}), {}),
-                 id="special-arguments-accepted"),
-    pytest.param(Success(qmp("job-start", {"job-id": "j"}), {}, options={"compat": REJECT}),
-                 id="special-arguments-absent-under-reject"),
-    pytest.param(Success(qmp("stop"), {}, options={"disabled": {"eject": None}}),
-                 id="other-command-disabled"),
-    pytest.param(Success(qmp("query-commands"), [
-        {"name": n} for n in COMMANDS if n != "eject"], options={"disabled": {"eject": None}}),
-        id="query-commands"),
+    pytest.param(
+        Success(qmp("x-query-debug"), {"debug": True}, options={"compat": REJECT_DEPRECATED}),
+        id="unstable-accepted",
+    ),
+    pytest.param(
+        Success(qmp("job-start", {"job-id": "j", "speed": 5, "x-perf": False}), {}),
+        id="special-arguments-accepted",
+    ),
+    pytest.param(
+        Success(qmp("job-start", {"job-id": "j"}), {}, options={"compat": REJECT}),
+        id="special-arguments-absent-under-reject",
+    ),
+    pytest.param(
+        Success(qmp("stop"), {}, options={"disabled": {"eject": None}}), id="other-command-disabled"
+    ),
+    pytest.param(
+        Success(
+            qmp("query-commands"),
+            [{"name": n} for n in COMMANDS if n != "eject"],
+            options={"disabled": {"eject": None}},
+        ),
+        id="query-commands",
+    ),
 ]
 
 
@@ -857,14 +1197,17 @@ def test_negotiation_then_commands() -> None:
     handlers = Impl()
     dispatcher = make(NEGOTIATION, handlers=handlers)
     assert not dispatcher.negotiated
-    assert dispatcher.dispatch(qmp("query-status", id=1)) == {**error(EXPECTING, NOT_FOUND),
-                                                              "id": 1}
+    assert dispatcher.dispatch(qmp("query-status", id=1)) == {
+        **error(EXPECTING, NOT_FOUND),
+        "id": 1,
+    }
     assert handlers.calls == []
     assert dispatcher.dispatch(qmp("qmp_capabilities", id=2)) == {"return": {}, "id": 2}
     assert dispatcher.negotiated
     assert not dispatcher.oob_enabled
     assert dispatcher.dispatch(qmp("query-status")) == {
-        "return": {"running": True, "status": "running"}}
+        "return": {"running": True, "status": "running"}
+    }
     assert dispatcher.dispatch(qmp("qmp_capabilities")) == error(ALREADY, NOT_FOUND)
     assert dispatcher.negotiated
     assert handlers.calls == [("query-status", None)]
@@ -879,8 +1222,10 @@ def test_negotiation_then_commands() -> None:
         ({"enable": "oob"}, {"oob_offered": True}),
         ({"foo": 1}, {}),
         ([], {}),
-        ({"enable": ["x-test", "oob"]}, {"commands": COMMANDS_WITH_CAPABILITIES,
-                                         "oob_offered": True}),
+        (
+            {"enable": ["x-test", "oob"]},
+            {"commands": COMMANDS_WITH_CAPABILITIES, "oob_offered": True},
+        ),
     ],
     ids=repr,
 )
@@ -902,28 +1247,36 @@ def test_oob_only_when_offered_and_enabled() -> None:
     # Not offered: enabling fails, exec-oob stays an unknown member.
     dispatcher = make(NEGOTIATION)
     assert dispatcher.dispatch(qmp("qmp_capabilities", {"enable": ["oob"]})) == error(
-        "Capability oob not available")
+        "Capability oob not available"
+    )
     negotiate(dispatcher)
     assert dispatcher.dispatch({"exec-oob": "migrate-pause"}) == error(
-        "QMP input member 'exec-oob' is unexpected")
+        "QMP input member 'exec-oob' is unexpected"
+    )
     # Offered but not enabled.
     dispatcher = make(OOB_OFFERED)
     assert not dispatcher.oob_enabled
     assert dispatcher.dispatch({"exec-oob": "migrate-pause"}) == error(
-        "QMP input member 'exec-oob' is unexpected")
+        "QMP input member 'exec-oob' is unexpected"
+    )
     # A second qmp_capabilities cannot enable it afterwards.
     assert dispatcher.dispatch(qmp("qmp_capabilities", {"enable": ["oob"]})) == error(
-        ALREADY, NOT_FOUND)
+        ALREADY, NOT_FOUND
+    )
     assert dispatcher.dispatch({"exec-oob": "migrate-pause"}) == error(
-        "QMP input member 'exec-oob' is unexpected")
+        "QMP input member 'exec-oob' is unexpected"
+    )
     # Offered and enabled.
     handlers = Impl()
     dispatcher = make(OOB, handlers=handlers)
     assert dispatcher.oob_enabled
     assert dispatcher.dispatch({"exec-oob": "migrate-pause", "id": "o1"}) == {
-        "return": {}, "id": "o1"}
+        "return": {},
+        "id": "o1",
+    }
     assert dispatcher.dispatch({"exec-oob": "stop"}) == error(
-        "The command stop does not support OOB")
+        "The command stop does not support OOB"
+    )
     assert handlers.calls == [("migrate-pause", None)]
 
 
@@ -941,7 +1294,8 @@ def test_reset_returns_to_negotiation() -> None:
     assert not dispatcher.oob_enabled
     assert dispatcher.dispatch(qmp("stop")) == error(EXPECTING, NOT_FOUND)
     assert dispatcher.dispatch({"exec-oob": "migrate-pause"}) == error(
-        "QMP input member 'exec-oob' is unexpected")
+        "QMP input member 'exec-oob' is unexpected"
+    )
     negotiate(dispatcher)
     assert dispatcher.dispatch(qmp("stop")) == {"return": {}}
 
@@ -993,11 +1347,17 @@ def test_missing_arguments_are_an_empty_object() -> None:
 def test_handler_gets_decoded_arguments() -> None:
     handlers = Impl()
     dispatcher = make(handlers=handlers)
-    request = qmp("block-dirty-bitmap-merge", {
-        "node": "disk0", "target": "b0", "bitmaps": ["b1", {"node": "disk1", "name": "b2"}]})
+    request = qmp(
+        "block-dirty-bitmap-merge",
+        {"node": "disk0", "target": "b0", "bitmaps": ["b1", {"node": "disk1", "name": "b2"}]},
+    )
     assert dispatcher.dispatch(request) == {"return": {}}
-    assert handlers.calls == [("block-dirty-bitmap-merge", BitmapMergeArgs(
-        "disk0", "b0", ["b1", BlockDirtyBitmap("disk1", "b2")]))]
+    assert handlers.calls == [
+        (
+            "block-dirty-bitmap-merge",
+            BitmapMergeArgs("disk0", "b0", ["b1", BlockDirtyBitmap("disk1", "b2")]),
+        )
+    ]
 
 
 def test_not_implemented_never_crashes() -> None:
@@ -1012,8 +1372,9 @@ def test_not_implemented_never_crashes() -> None:
 
 
 def test_bad_return_value_is_an_error() -> None:
-    dispatcher = make(commands={"query-status": _spec(
-        "query-status", lambda h, a: None, encode=_encode_object)})
+    dispatcher = make(
+        commands={"query-status": _spec("query-status", lambda h, a: None, encode=_encode_object)}
+    )
     response = dispatcher.dispatch(qmp("query-status", id=3))
     assert response is not None
     assert response["id"] == 3
@@ -1041,18 +1402,26 @@ def test_async_handler(variant: IdVariant) -> None:
 def test_dispatch_async_runs_sync_handlers_and_errors() -> None:
     dispatcher = make(NEGOTIATION)
     assert run(dispatcher.dispatch_async(qmp("stop", id=1))) == {
-        **error(EXPECTING, NOT_FOUND), "id": 1}
+        **error(EXPECTING, NOT_FOUND),
+        "id": 1,
+    }
     assert run(dispatcher.dispatch_async(qmp("qmp_capabilities"))) == {"return": {}}
     assert run(dispatcher.dispatch_async(qmp("query-status"))) == {
-        "return": {"running": True, "status": "running"}}
+        "return": {"running": True, "status": "running"}
+    }
     assert run(dispatcher.dispatch_async(qmp("guest-shutdown"))) is None
     assert run(dispatcher.dispatch_async([])) == error("QMP input must be a JSON object")
     assert run(dispatcher.dispatch_async(qmp("eject", {"device": "cd0"}, id=[2]))) == {
-        **error("Device 'cd0' not found", "DeviceNotFound"), "id": [2]}
+        **error("Device 'cd0' not found", "DeviceNotFound"),
+        "id": [2],
+    }
     assert run(dispatcher.dispatch_async(qmp("query-async-unimplemented", id=None))) == {
-        **error("The command query-async-unimplemented has not been implemented"), "id": None}
+        **error("The command query-async-unimplemented has not been implemented"),
+        "id": None,
+    }
     assert run(dispatcher.dispatch_async(qmp("query-block-jobs"))) == error(
-        "The command query-block-jobs has not been implemented")
+        "The command query-block-jobs has not been implemented"
+    )
 
 
 def test_async_handler_raising_qmp_error() -> None:
@@ -1062,7 +1431,9 @@ def test_async_handler_raising_qmp_error() -> None:
 
     dispatcher = make(commands={"job-cancel": _spec("job-cancel", fail, coroutine=True)})
     assert run(dispatcher.dispatch_async(qmp("job-cancel", id=9))) == {
-        **error("Job not found"), "id": 9}
+        **error("Job not found"),
+        "id": 9,
+    }
 
 
 def test_sync_dispatch_of_async_handler() -> None:
@@ -1105,16 +1476,32 @@ json_values = st.recursive(
     | st.dictionaries(st.text(max_size=6), children, max_size=4),
     max_leaves=16,
 )
-MEMBER_NAMES = sorted({
-    "node", "name", "granularity", "persistent", "disabled", "target", "bitmaps", "job-id",
-    "speed", "x-perf", "device", "mode", "enable",
-})
+MEMBER_NAMES = sorted(
+    {
+        "node",
+        "name",
+        "granularity",
+        "persistent",
+        "disabled",
+        "target",
+        "bitmaps",
+        "job-id",
+        "speed",
+        "x-perf",
+        "device",
+        "mode",
+        "enable",
+    }
+)
 # Values that get past the first type checks, to reach deeper ones.
 plausible_values = (
     st.sampled_from(["disk0", "b0", "oob", "x-test", "halt", "j"])
     | st.sampled_from([0, 512, 65536, 2**32, -1, 2**64, True, False, None])
-    | st.lists(st.sampled_from(["oob", "b1", "foo", 3]) | st.fixed_dictionaries(
-        {"node": st.sampled_from(["disk1", 1]), "name": st.just("b2")}), max_size=3)
+    | st.lists(
+        st.sampled_from(["oob", "b1", "foo", 3])
+        | st.fixed_dictionaries({"node": st.sampled_from(["disk1", 1]), "name": st.just("b2")}),
+        max_size=3,
+    )
 )
 argument_objects = st.dictionaries(
     st.sampled_from(MEMBER_NAMES) | st.text(max_size=4),
@@ -1128,8 +1515,9 @@ REQUEST_KEYS = ["execute", "exec-oob", "arguments", "id"]
 @st.composite
 def requests(draw: st.DrawFn) -> dict[str, object]:
     """Objects with random members, in random order, mostly the right ones."""
-    keys = draw(st.lists(st.sampled_from(REQUEST_KEYS) | st.text(max_size=5), unique=True,
-                         max_size=4))
+    keys = draw(
+        st.lists(st.sampled_from(REQUEST_KEYS) | st.text(max_size=5), unique=True, max_size=4)
+    )
     request: dict[str, object] = {}
     for key in keys:
         if key in ("execute", "exec-oob"):
@@ -1143,13 +1531,15 @@ def requests(draw: st.DrawFn) -> dict[str, object]:
 
 @st.composite
 def dispatchers(draw: st.DrawFn) -> Dispatcher:
-    policy = st.sampled_from(["accept", "reject"])
     return make(
         draw(st.sampled_from([NEGOTIATION, COMMAND, OOB, OOB_OFFERED])),
         commands=draw(st.sampled_from([COMMANDS, COMMANDS_WITH_CAPABILITIES])),
-        compat=CompatPolicy(deprecated_input=draw(policy), unstable_input=draw(policy)),
-        disabled=draw(st.dictionaries(st.sampled_from(sorted(COMMANDS)),
-                                      st.none() | st.text(max_size=5), max_size=3)),
+        compat=draw(st.sampled_from([CompatPolicy(), REJECT_DEPRECATED, REJECT_UNSTABLE, REJECT])),
+        disabled=draw(
+            st.dictionaries(
+                st.sampled_from(sorted(COMMANDS)), st.none() | st.text(max_size=5), max_size=3
+            )
+        ),
     )
 
 
@@ -1159,6 +1549,16 @@ valid_requests = st.builds(
     st.just({}) | st.builds(lambda v: {"id": v}, json_values),
 )
 messages = st.lists(valid_requests | requests() | json_values, min_size=1, max_size=8)
+
+
+def dispatch_checked(dispatcher: Dispatcher, request: object) -> None:
+    negotiated = dispatcher.negotiated
+    before = copy.deepcopy(request)
+    response = dispatcher.dispatch(request)
+    assert request == before  # the request is left alone
+    check_response(request, response, negotiated)
+    if negotiated:
+        assert dispatcher.negotiated  # nothing goes back to negotiation mode
 
 
 def check_response(request: object, response: Response | None, negotiated: bool) -> None:
@@ -1198,11 +1598,7 @@ def check_response(request: object, response: Response | None, negotiated: bool)
 @given(dispatcher=dispatchers(), session=messages)
 def test_dispatch_never_raises(dispatcher: Dispatcher, session: list[object]) -> None:
     for request in session:
-        negotiated = dispatcher.negotiated
-        response = dispatcher.dispatch(request)
-        check_response(request, response, negotiated)
-        if negotiated:
-            assert dispatcher.negotiated
+        dispatch_checked(dispatcher, request)
 
 
 @settings(FUZZ, max_examples=150)
@@ -1220,6 +1616,4 @@ def test_dispatch_async_never_raises(dispatcher: Dispatcher, session: list[objec
 @given(value=json_values)
 def test_any_json_value(value: object) -> None:
     for state in (NEGOTIATION, COMMAND, OOB):
-        dispatcher = make(state)
-        negotiated = dispatcher.negotiated
-        check_response(value, dispatcher.dispatch(value), negotiated)
+        dispatch_checked(make(state), value)

@@ -62,8 +62,11 @@ def _fingerprint(options: GenerateOptions) -> str:
             ]
         ).encode()
     )
-    code_root = Path(__file__).resolve().parents[2]
-    for folder in (PACKAGE_TEMPLATES, options.templates, code_root / "qapigen"):
+    # The code that decides what is generated (not, say, the QMP server).
+    code = Path(__file__).resolve().parents[2]
+    folders = [PACKAGE_TEMPLATES, options.templates]
+    folders += [code / "frontend", code / "ir", code / "backends"]
+    for folder in folders:
         if folder is None or not folder.is_dir():
             continue
         for path in sorted(folder.rglob("*")):
@@ -98,7 +101,7 @@ def generate(options: GenerateOptions, check: bool = False) -> GenerateResult:
             continue
         path = os.path.join(schema_dir, module.name)
         try:
-            inputs[path] = digest(Path(path).read_bytes())
+            inputs[os.path.relpath(path, root)] = digest(Path(path).read_bytes())
         except OSError:
             continue
     manifest = Manifest(fingerprint, inputs)

@@ -25,7 +25,8 @@ def digest(data: bytes) -> str:
 @dataclass
 class Manifest:
     fingerprint: str = ""  # generator version, templates and options
-    inputs: dict[str, str] = field(default_factory=dict)  # schema file -> hash
+    # schema file (relative to the package folder) -> hash
+    inputs: dict[str, str] = field(default_factory=dict)
     outputs: dict[str, str] = field(default_factory=dict)  # package file -> hash
 
     @classmethod
@@ -56,7 +57,7 @@ class Manifest:
             return False
         for path, expected in self.inputs.items():
             try:
-                if digest(Path(path).read_bytes()) != expected:
+                if digest((root / path).read_bytes()) != expected:
                     return False
             except OSError:
                 return False
