@@ -25,7 +25,7 @@ import warnings
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -62,6 +62,8 @@ class ShutdownMode(WireEnum):
     POWERDOWN = "powerdown"
     HALT = "halt"
     REBOOT = "reboot"
+
+    __special__: ClassVar[dict[str, tuple[bool, bool]]] = {"halt": (True, False)}
 
 
 class Capability(WireEnum):
@@ -191,7 +193,7 @@ def _decode_device(value: object, path: str = "", name: str = "null") -> DeviceA
 
 def _decode_shutdown(value: object, path: str = "", name: str = "null") -> ShutdownArgs:
     d = wire.object_(value, path)
-    result = ShutdownArgs(wire.opt_enum(d, "mode", path, ShutdownMode))
+    result = ShutdownArgs(wire.opt(d, "mode", path, ShutdownMode.from_wire))
     wire.check_extra(d, frozenset({"mode"}), path)
     return result
 
@@ -1006,6 +1008,12 @@ def _cases() -> Iterator[Any]:
         "Parameter 'mode' does not accept value 'off'",
     )
     yield case(
+        "deprecated-enum-value-rejected",
+        qmp("guest-shutdown", {"mode": "halt"}),
+        "Deprecated value halt disabled by policy",
+        compat=REJECT_DEPRECATED,
+    )
+    yield case(
         "oob-argument",
         {"exec-oob": "migrate-pause", "arguments": {"x": None}},
         "Parameter 'x' is unexpected",
@@ -1369,6 +1377,20 @@ def test_not_implemented_never_crashes() -> None:
     for name in asynchronous:
         response = run(dispatcher.dispatch_async(qmp(name)))
         assert response == error(f"The command {name} has not been implemented")
+
+
+@pytest.mark.parametrize("error_class", ERROR_CLASSES)
+def test_handler_error_classes(error_class: str) -> None:
+    """A.5: whatever class a command's error has goes on the wire as is."""
+
+    def fail(handlers: object, args: object) -> None:
+        raise QMPError(f"failed with {error_class}", error_class)
+
+    dispatcher = make(commands={"fail": _spec("fail", fail)})
+    assert dispatcher.dispatch(qmp("fail", id=error_class)) == {
+        "error": {"class": error_class, "desc": f"failed with {error_class}"},
+        "id": error_class,
+    }
 
 
 def test_bad_return_value_is_an_error() -> None:

@@ -48,7 +48,6 @@ from __future__ import annotations
 import enum
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 from qapigen.dialect import Dialect
@@ -59,18 +58,45 @@ if TYPE_CHECKING:
     from qapigen.frontend.source import SourceInfo
 
 
-@dataclass(frozen=True)
 class DocLine:
     """One line of a doc block, as the schema parser saw it.
 
     ``text`` is the comment from its ``#`` to the end of the line (no
     newline), or None for the token that ended the block without ``##``
     (or end of file).  ``col`` is QEMU's column of that ``#`` or token.
+    ``info`` is the line's place; it is made on first use, because most
+    lines never need one and real schemas have tens of thousands of lines.
     """
 
-    text: str | None
-    info: SourceInfo
-    col: int
+    __slots__ = ("_file", "_info", "col", "line", "text")
+
+    def __init__(self, text: str | None, info: SourceInfo, col: int, line: int | None = None) -> None:
+        self.text = text
+        self.col = col
+        self._info: SourceInfo | None
+        if line is None:
+            self._file, self._info, self.line = info, info, info.line
+        else:
+            self._file, self._info, self.line = info, None, line
+
+    @property
+    def info(self) -> SourceInfo:
+        if self._info is None:
+            self._info = self._file.at_line(self.line)
+        return self._info
+
+    def __eq__(self, other: object) -> bool:
+        return (
+            isinstance(other, DocLine)
+            and (self.text, self.col, self.line, self.info.fname)
+            == (other.text, other.col, other.line, other.info.fname)
+        )
+
+    def __hash__(self) -> int:
+        return hash((self.text, self.col, self.line))
+
+    def __repr__(self) -> str:
+        return f"DocLine({self.text!r}, line={self.line}, col={self.col})"
 
     def error(self, msg: str) -> QAPISourceError:
         """An error at this line and column, like QEMU's QAPIParseError."""

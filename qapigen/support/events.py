@@ -23,9 +23,9 @@ class WireEvent(Protocol):
 
 def event_message(event: WireEvent, now: float | None = None) -> dict[str, Any]:
     stamp = time.time() if now is None else now
-    seconds = int(stamp)
+    seconds, micro = divmod(round(stamp * 1_000_000), 1_000_000)
     message: dict[str, Any] = {
-        "timestamp": {"seconds": seconds, "microseconds": int(round((stamp - seconds) * 1e6)) % 1_000_000},
+        "timestamp": {"seconds": seconds, "microseconds": micro},
         "event": event.NAME,
     }
     if event.HAS_DATA:

@@ -51,13 +51,14 @@ class GenerateResult:
         )
 
 
-def _fingerprint(options: GenerateOptions) -> str:
-    """Everything besides the schema files that decides the output."""
+def _fingerprint(options: GenerateOptions, root: Path) -> str:
+    """Everything besides the schema files' contents that decides the output."""
     h = hashlib.sha256()
     h.update(
         json.dumps(
             [
-                options.package, options.dialect.value, options.doc_comments.value,
+                os.path.relpath(options.schema, root), options.package,
+                options.dialect.value, options.doc_comments.value,
                 options.formatter, options.conditions,
             ]
         ).encode()
@@ -79,7 +80,7 @@ def _fingerprint(options: GenerateOptions) -> str:
 def generate(options: GenerateOptions, check: bool = False) -> GenerateResult:
     start = time.perf_counter()
     root = options.output / options.package
-    fingerprint = _fingerprint(options)
+    fingerprint = _fingerprint(options, root)
     previous = Manifest.load(root)
     if previous.up_to_date(root, fingerprint):
         report = WriteReport(unchanged=sorted(previous.outputs))

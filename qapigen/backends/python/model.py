@@ -321,7 +321,7 @@ class _Builder:
             ) from None
 
     def member(self, m: ObjectMember, doc: QAPIDoc | None, py: str | None = None) -> Member:
-        names, deprecated, unstable = _features(m.features)
+        _, deprecated, unstable = _features(m.features)
         return Member(
             wire=m.name,
             py=py or naming.attribute_name(m.name),

@@ -15,6 +15,7 @@ import jinja2
 
 from qapigen.backends.python.model import TypeRef
 
+
 def _shipped_templates() -> Path:
     """``templates/`` of the source tree (editable installs), or the copy a
     wheel installs as ``qapigen/templates``."""
@@ -36,7 +37,6 @@ class Imports:
         self.from_imports: dict[str, set[str]] = {}  # top of module
         self.type_only: dict[str, set[str]] = {}  # under TYPE_CHECKING
         self.late_modules: set[str] = set()  # bottom: `from . import m as _m`
-        self.modules: set[str] = set()  # top: `import m`
 
     def name(self, module: str, name: str) -> str:
         """Use *name* from *module* (absolute); returns how to write it."""
@@ -49,11 +49,6 @@ class Imports:
 
     def typing(self, name: str) -> str:
         return self.name("typing", name)
-
-    def module(self, name: str) -> str:
-        """A plain ``import name``."""
-        self.modules.add(name)
-        return name
 
     def annotation(self, ref: TypeRef) -> str:
         """*ref*'s class in an annotation (never evaluated at run time)."""
@@ -88,9 +83,6 @@ class Imports:
         return ref.py
 
     # -- for the header template ---------------------------------------------
-
-    def plain(self) -> list[str]:
-        return sorted(self.modules)
 
     def stdlib(self) -> list[tuple[str, list[str]]]:
         return [(m, sorted(n)) for m, n in sorted(self.from_imports.items()) if m in _STDLIB]
