@@ -59,7 +59,7 @@ BUILTIN_PYTHON = {
 JSON_KINDS = ("object", "array", "string", "number", "boolean", "null")
 
 #: Rough unformatted-size budget of one generated module.
-PART_BUDGET = 40_000
+PART_BUDGET = 24_000
 
 
 @dataclass(eq=False)
@@ -140,6 +140,11 @@ class StructDef(Definition_):
     tag_enum: TypeRef | None = None
     # Bases of unions get ``wire_fields``, which their branches reuse.
     union_base: bool = False
+
+    @property
+    def ref(self) -> TypeRef:
+        """A reference to this class (union branches have no QAPI name)."""
+        return TypeRef("struct", self.name, self.py, self.module)
 
 
 @dataclass(eq=False)
@@ -226,7 +231,7 @@ class ModulePart:
                 continue
             names.append(d.py)
             if isinstance(d, UnionDef):
-                names += [b.py for b in d.branches] + [f"{d.py}_from_wire"]
+                names.append(f"{d.py}_from_wire")
             if isinstance(d, AlternateDef):
                 names += [f"{d.py}_from_wire", f"{d.py}_to_wire"]
         if self.has_commands:
@@ -527,7 +532,14 @@ class _Builder:
         module_names = naming.NameSpace(_RESERVED_MODULES)
         parts: list[ModulePart] = []
         for source, defs in by_module.items():
-            ordered = _bases_first(defs, self.defs)
+            # A union's branch classes are definitions of their own, so
+            # that one huge union does not make one huge module.
+            expanded: list[AnyDef] = []
+            for d in defs:
+                if isinstance(d, UnionDef):
+                    expanded.extend(d.branches)
+                expanded.append(d)
+            ordered = _bases_first(expanded, self.defs)
             chunks: list[list[AnyDef]] = [[]]
             size = 0
             for d in ordered:
@@ -545,9 +557,6 @@ class _Builder:
                     d.module = name
                     if d.name in self.type_refs:
                         self.type_refs[d.name].module = name
-                    if isinstance(d, UnionDef):
-                        for b in d.branches:
-                            b.module = name
                 parts.append(part)
         for part in parts:
             for d in part.definitions:
@@ -582,12 +591,11 @@ def _import_time_deps(d: AnyDef) -> list[TypeRef]:
         deps.append(d.base)
     if isinstance(d, EventDef) and d.arg_type is not None and not d.boxed:
         deps.append(d.arg_type)
+    if isinstance(d, StructDef) and d.tag_enum is not None:
+        deps.append(d.tag_enum)
     if isinstance(d, UnionDef):
-        for b in d.branches:
-            if b.base is not None:
-                deps.append(b.base)
-            if b.tag_enum is not None:
-                deps.append(b.tag_enum)
+        # The branch table is built when the module is imported.
+        deps.extend(b.ref for b in d.branches)
     return deps
 
 

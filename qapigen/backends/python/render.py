@@ -8,6 +8,7 @@ module imports exactly what it uses (the approach betterproto takes).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -144,9 +145,11 @@ def _pyrepr(value: object) -> str:
     return repr(value)
 
 
+@functools.cache
 def environment(user_templates: Path | None = None) -> jinja2.Environment:
     """Templates from *user_templates* first (to override single files),
-    then the ones qapigen ships."""
+    then the ones qapigen ships.  Kept per process: compiling the
+    templates costs more than rendering a small change."""
     loaders: list[jinja2.BaseLoader] = []
     if user_templates is not None:
         loaders.append(jinja2.FileSystemLoader(str(user_templates)))
