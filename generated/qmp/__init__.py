@@ -12,15 +12,68 @@ from __future__ import annotations
 from .builtin import *  # noqa: F403
 from .common import *  # noqa: F403
 from .control import *  # noqa: F403
-from .introspect import *  # noqa: F403
+from .introspect_1 import *  # noqa: F403
+from .introspect_2 import *  # noqa: F403
 from .job import *  # noqa: F403
 from .block_core_1 import *  # noqa: F403
 from .block_core_2 import *  # noqa: F403
+from .block_core_3 import *  # noqa: F403
+from .block_core_4 import *  # noqa: F403
 from .dirty_bitmap import *  # noqa: F403
-from .block_job import *  # noqa: F403
+from .block_job_1 import *  # noqa: F403
+from .block_job_2 import *  # noqa: F403
 from .backup import *  # noqa: F403
 from .snapshot import *  # noqa: F403
-from .transaction import *  # noqa: F403
+from .transaction_1 import *  # noqa: F403
+from .transaction_2 import *  # noqa: F403
+from .transaction_3 import *  # noqa: F403
+from . import (
+    builtin,
+    common,
+    control,
+    introspect_1,
+    introspect_2,
+    job,
+    block_core_1,
+    block_core_2,
+    block_core_3,
+    block_core_4,
+    dirty_bitmap,
+    block_job_1,
+    block_job_2,
+    backup,
+    snapshot,
+    transaction_1,
+    transaction_2,
+    transaction_3,
+)
+
+# The modules above use each other's classes at run time, in cycles that
+# import statements cannot express without running a module halfway;
+# they reach each other through these names, set once all are loaded.
+introspect_1._introspect_2 = introspect_2  # type: ignore[attr-defined]
+block_core_1._block_core_2 = block_core_2  # type: ignore[attr-defined]
+block_core_2._block_core_1 = block_core_1  # type: ignore[attr-defined]
+block_core_2._block_core_4 = block_core_4  # type: ignore[attr-defined]
+block_core_2._common = common  # type: ignore[attr-defined]
+block_core_3._block_core_2 = block_core_2  # type: ignore[attr-defined]
+block_core_3._block_core_4 = block_core_4  # type: ignore[attr-defined]
+block_core_3._common = common  # type: ignore[attr-defined]
+block_core_4._block_core_3 = block_core_3  # type: ignore[attr-defined]
+block_job_1._block_core_1 = block_core_1  # type: ignore[attr-defined]
+block_job_1._common = common  # type: ignore[attr-defined]
+block_job_1._job = job  # type: ignore[attr-defined]
+block_job_2._job = job  # type: ignore[attr-defined]
+backup._block_core_2 = block_core_2  # type: ignore[attr-defined]
+snapshot._block_core_2 = block_core_2  # type: ignore[attr-defined]
+transaction_1._backup = backup  # type: ignore[attr-defined]
+transaction_1._dirty_bitmap = dirty_bitmap  # type: ignore[attr-defined]
+transaction_1._snapshot = snapshot  # type: ignore[attr-defined]
+transaction_2._backup = backup  # type: ignore[attr-defined]
+transaction_2._dirty_bitmap = dirty_bitmap  # type: ignore[attr-defined]
+transaction_2._snapshot = snapshot  # type: ignore[attr-defined]
+transaction_2._transaction_1 = transaction_1  # type: ignore[attr-defined]
+transaction_3._transaction_2 = transaction_2  # type: ignore[attr-defined]
 from .handlers import Handlers as Handlers
 from .registry import COMMANDS as COMMANDS
 from .registry import EVENTS as EVENTS

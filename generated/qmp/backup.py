@@ -11,21 +11,22 @@ from typing import ClassVar, TYPE_CHECKING
 from qapigen.support.dispatch import CommandSpec, NotImplementedCommand, Reply
 from qapigen.support.enums import WireEnum
 from qapigen.support.wire import (
-    check_extra,
     int64_value,
     int_value,
-    object_,
+    not_an_object,
     opt,
     opt_bool,
     opt_enum,
     opt_special,
     opt_str,
+    report_extra,
     req_enum,
     req_str,
 )
 
 if TYPE_CHECKING:
-    from .block_core_1 import NewImageMode
+    from . import block_core_2 as _block_core_2
+    from .block_core_2 import NewImageMode
 
 
 class BlockdevOnError(WireEnum):
@@ -89,13 +90,19 @@ class BackupPerf:
 
     @classmethod
     def from_wire(cls, value: object, path: str = "", name: str = "null") -> BackupPerf:
-        d = object_(value, path)
+        if type(value) is not dict:
+            raise not_an_object(path)
         result = cls(
-            use_copy_range=opt_bool(d, "use-copy-range", path),
-            max_workers=opt(d, "max-workers", path, int_value),
-            max_chunk=opt(d, "max-chunk", path, int64_value),
+            use_copy_range=(
+                v
+                if type(v := value.get("use-copy-range")) is bool
+                else opt_bool(value, "use-copy-range", path)
+            ),
+            max_workers=opt(value, "max-workers", path, int_value),
+            max_chunk=opt(value, "max-chunk", path, int64_value),
         )
-        check_extra(d, cls.WIRE_MEMBERS, path)
+        if len(value) > 0 and not value.keys() <= cls.WIRE_MEMBERS:
+            report_extra(value, cls.WIRE_MEMBERS, path)
         return result
 
     def to_wire(self) -> dict[str, object]:
@@ -193,23 +200,55 @@ class BackupCommon:
     def from_wire(
         cls, value: object, path: str = "", name: str = "null"
     ) -> BackupCommon:
-        d = object_(value, path)
+        if type(value) is not dict:
+            raise not_an_object(path)
         result = cls(
-            job_id=opt_str(d, "job-id", path),
-            device=req_str(d, "device", path),
-            sync=req_enum(d, "sync", path, MirrorSyncMode),
-            speed=opt(d, "speed", path, int_value),
-            bitmap=opt_str(d, "bitmap", path),
-            bitmap_mode=opt_enum(d, "bitmap-mode", path, BitmapSyncMode),
-            compress=opt_bool(d, "compress", path),
-            on_source_error=opt_enum(d, "on-source-error", path, BlockdevOnError),
-            on_target_error=opt_enum(d, "on-target-error", path, BlockdevOnError),
-            auto_finalize=opt_bool(d, "auto-finalize", path),
-            auto_dismiss=opt_bool(d, "auto-dismiss", path),
-            filter_node_name=opt_str(d, "filter-node-name", path),
-            x_perf=opt_special(d, "x-perf", path, BackupPerf.from_wire, False, True),
+            job_id=(
+                v
+                if type(v := value.get("job-id")) is str
+                else opt_str(value, "job-id", path)
+            ),
+            device=(
+                v
+                if type(v := value.get("device")) is str
+                else req_str(value, "device", path)
+            ),
+            sync=req_enum(value, "sync", path, MirrorSyncMode),
+            speed=opt(value, "speed", path, int_value),
+            bitmap=(
+                v
+                if type(v := value.get("bitmap")) is str
+                else opt_str(value, "bitmap", path)
+            ),
+            bitmap_mode=opt_enum(value, "bitmap-mode", path, BitmapSyncMode),
+            compress=(
+                v
+                if type(v := value.get("compress")) is bool
+                else opt_bool(value, "compress", path)
+            ),
+            on_source_error=opt_enum(value, "on-source-error", path, BlockdevOnError),
+            on_target_error=opt_enum(value, "on-target-error", path, BlockdevOnError),
+            auto_finalize=(
+                v
+                if type(v := value.get("auto-finalize")) is bool
+                else opt_bool(value, "auto-finalize", path)
+            ),
+            auto_dismiss=(
+                v
+                if type(v := value.get("auto-dismiss")) is bool
+                else opt_bool(value, "auto-dismiss", path)
+            ),
+            filter_node_name=(
+                v
+                if type(v := value.get("filter-node-name")) is str
+                else opt_str(value, "filter-node-name", path)
+            ),
+            x_perf=opt_special(
+                value, "x-perf", path, BackupPerf.from_wire, False, True
+            ),
         )
-        check_extra(d, cls.WIRE_MEMBERS, path)
+        if len(value) > 2 and not value.keys() <= cls.WIRE_MEMBERS:
+            report_extra(value, cls.WIRE_MEMBERS, path)
         return result
 
     def to_wire(self) -> dict[str, object]:
@@ -286,26 +325,66 @@ class DriveBackup(BackupCommon):
     def from_wire(
         cls, value: object, path: str = "", name: str = "null"
     ) -> DriveBackup:
-        d = object_(value, path)
+        if type(value) is not dict:
+            raise not_an_object(path)
         result = cls(
-            job_id=opt_str(d, "job-id", path),
-            device=req_str(d, "device", path),
-            sync=req_enum(d, "sync", path, MirrorSyncMode),
-            speed=opt(d, "speed", path, int_value),
-            bitmap=opt_str(d, "bitmap", path),
-            bitmap_mode=opt_enum(d, "bitmap-mode", path, BitmapSyncMode),
-            compress=opt_bool(d, "compress", path),
-            on_source_error=opt_enum(d, "on-source-error", path, BlockdevOnError),
-            on_target_error=opt_enum(d, "on-target-error", path, BlockdevOnError),
-            auto_finalize=opt_bool(d, "auto-finalize", path),
-            auto_dismiss=opt_bool(d, "auto-dismiss", path),
-            filter_node_name=opt_str(d, "filter-node-name", path),
-            x_perf=opt_special(d, "x-perf", path, BackupPerf.from_wire, False, True),
-            target=req_str(d, "target", path),
-            format=opt_str(d, "format", path),
-            mode=opt_enum(d, "mode", path, _block_core_1.NewImageMode),
+            job_id=(
+                v
+                if type(v := value.get("job-id")) is str
+                else opt_str(value, "job-id", path)
+            ),
+            device=(
+                v
+                if type(v := value.get("device")) is str
+                else req_str(value, "device", path)
+            ),
+            sync=req_enum(value, "sync", path, MirrorSyncMode),
+            speed=opt(value, "speed", path, int_value),
+            bitmap=(
+                v
+                if type(v := value.get("bitmap")) is str
+                else opt_str(value, "bitmap", path)
+            ),
+            bitmap_mode=opt_enum(value, "bitmap-mode", path, BitmapSyncMode),
+            compress=(
+                v
+                if type(v := value.get("compress")) is bool
+                else opt_bool(value, "compress", path)
+            ),
+            on_source_error=opt_enum(value, "on-source-error", path, BlockdevOnError),
+            on_target_error=opt_enum(value, "on-target-error", path, BlockdevOnError),
+            auto_finalize=(
+                v
+                if type(v := value.get("auto-finalize")) is bool
+                else opt_bool(value, "auto-finalize", path)
+            ),
+            auto_dismiss=(
+                v
+                if type(v := value.get("auto-dismiss")) is bool
+                else opt_bool(value, "auto-dismiss", path)
+            ),
+            filter_node_name=(
+                v
+                if type(v := value.get("filter-node-name")) is str
+                else opt_str(value, "filter-node-name", path)
+            ),
+            x_perf=opt_special(
+                value, "x-perf", path, BackupPerf.from_wire, False, True
+            ),
+            target=(
+                v
+                if type(v := value.get("target")) is str
+                else req_str(value, "target", path)
+            ),
+            format=(
+                v
+                if type(v := value.get("format")) is str
+                else opt_str(value, "format", path)
+            ),
+            mode=opt_enum(value, "mode", path, _block_core_2.NewImageMode),
         )
-        check_extra(d, cls.WIRE_MEMBERS, path)
+        if len(value) > 3 and not value.keys() <= cls.WIRE_MEMBERS:
+            report_extra(value, cls.WIRE_MEMBERS, path)
         return result
 
     def to_wire(self) -> dict[str, object]:
@@ -376,24 +455,60 @@ class BlockdevBackup(BackupCommon):
     def from_wire(
         cls, value: object, path: str = "", name: str = "null"
     ) -> BlockdevBackup:
-        d = object_(value, path)
+        if type(value) is not dict:
+            raise not_an_object(path)
         result = cls(
-            job_id=opt_str(d, "job-id", path),
-            device=req_str(d, "device", path),
-            sync=req_enum(d, "sync", path, MirrorSyncMode),
-            speed=opt(d, "speed", path, int_value),
-            bitmap=opt_str(d, "bitmap", path),
-            bitmap_mode=opt_enum(d, "bitmap-mode", path, BitmapSyncMode),
-            compress=opt_bool(d, "compress", path),
-            on_source_error=opt_enum(d, "on-source-error", path, BlockdevOnError),
-            on_target_error=opt_enum(d, "on-target-error", path, BlockdevOnError),
-            auto_finalize=opt_bool(d, "auto-finalize", path),
-            auto_dismiss=opt_bool(d, "auto-dismiss", path),
-            filter_node_name=opt_str(d, "filter-node-name", path),
-            x_perf=opt_special(d, "x-perf", path, BackupPerf.from_wire, False, True),
-            target=req_str(d, "target", path),
+            job_id=(
+                v
+                if type(v := value.get("job-id")) is str
+                else opt_str(value, "job-id", path)
+            ),
+            device=(
+                v
+                if type(v := value.get("device")) is str
+                else req_str(value, "device", path)
+            ),
+            sync=req_enum(value, "sync", path, MirrorSyncMode),
+            speed=opt(value, "speed", path, int_value),
+            bitmap=(
+                v
+                if type(v := value.get("bitmap")) is str
+                else opt_str(value, "bitmap", path)
+            ),
+            bitmap_mode=opt_enum(value, "bitmap-mode", path, BitmapSyncMode),
+            compress=(
+                v
+                if type(v := value.get("compress")) is bool
+                else opt_bool(value, "compress", path)
+            ),
+            on_source_error=opt_enum(value, "on-source-error", path, BlockdevOnError),
+            on_target_error=opt_enum(value, "on-target-error", path, BlockdevOnError),
+            auto_finalize=(
+                v
+                if type(v := value.get("auto-finalize")) is bool
+                else opt_bool(value, "auto-finalize", path)
+            ),
+            auto_dismiss=(
+                v
+                if type(v := value.get("auto-dismiss")) is bool
+                else opt_bool(value, "auto-dismiss", path)
+            ),
+            filter_node_name=(
+                v
+                if type(v := value.get("filter-node-name")) is str
+                else opt_str(value, "filter-node-name", path)
+            ),
+            x_perf=opt_special(
+                value, "x-perf", path, BackupPerf.from_wire, False, True
+            ),
+            target=(
+                v
+                if type(v := value.get("target")) is str
+                else req_str(value, "target", path)
+            ),
         )
-        check_extra(d, cls.WIRE_MEMBERS, path)
+        if len(value) > 3 and not value.keys() <= cls.WIRE_MEMBERS:
+            report_extra(value, cls.WIRE_MEMBERS, path)
         return result
 
     def to_wire(self) -> dict[str, object]:
@@ -483,10 +598,6 @@ TYPES_HERE: dict[str, object] = {
     "DriveBackup": DriveBackup,
     "BlockdevBackup": BlockdevBackup,
 }
-
-# Modules whose classes the code above uses at run time.  Importing them
-# last lets modules refer to each other in both directions.
-from . import block_core_1 as _block_core_1  # noqa: E402
 
 __all__ = [
     "BlockdevOnError",

@@ -8,35 +8,25 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar, TYPE_CHECKING
 
-from qapigen.support.dispatch import (
-    CommandSpec,
-    NotImplementedCommand,
-    Reply,
-    no_arguments,
-)
 from qapigen.support.enums import WireEnum
 from qapigen.support.wire import (
-    bool_value,
-    check_extra,
     int_value,
-    object_,
+    not_an_object,
     opt,
     opt_bool,
-    opt_enum,
     opt_list,
-    opt_special,
     opt_str,
+    report_extra,
     req,
     req_bool,
     req_enum,
     req_str,
     uint32_value,
-    uint64_value,
 )
 
 if TYPE_CHECKING:
-    from .block_core_2 import BlockdevRef
-    from .common import OnOffAuto
+    from . import block_core_2 as _block_core_2
+    from .block_core_2 import BlockdevDetectZeroesOptions
 
 
 @dataclass(slots=True, kw_only=True)
@@ -90,18 +80,24 @@ class SnapshotInfo:
     def from_wire(
         cls, value: object, path: str = "", name: str = "null"
     ) -> SnapshotInfo:
-        d = object_(value, path)
+        if type(value) is not dict:
+            raise not_an_object(path)
         result = cls(
-            id=req_str(d, "id", path),
-            name=req_str(d, "name", path),
-            vm_state_size=req(d, "vm-state-size", path, int_value),
-            date_sec=req(d, "date-sec", path, int_value),
-            date_nsec=req(d, "date-nsec", path, int_value),
-            vm_clock_sec=req(d, "vm-clock-sec", path, int_value),
-            vm_clock_nsec=req(d, "vm-clock-nsec", path, int_value),
-            icount=opt(d, "icount", path, int_value),
+            id=(v if type(v := value.get("id")) is str else req_str(value, "id", path)),
+            name=(
+                v
+                if type(v := value.get("name")) is str
+                else req_str(value, "name", path)
+            ),
+            vm_state_size=req(value, "vm-state-size", path, int_value),
+            date_sec=req(value, "date-sec", path, int_value),
+            date_nsec=req(value, "date-nsec", path, int_value),
+            vm_clock_sec=req(value, "vm-clock-sec", path, int_value),
+            vm_clock_nsec=req(value, "vm-clock-nsec", path, int_value),
+            icount=opt(value, "icount", path, int_value),
         )
-        check_extra(d, cls.WIRE_MEMBERS, path)
+        if len(value) > 7 and not value.keys() <= cls.WIRE_MEMBERS:
+            report_extra(value, cls.WIRE_MEMBERS, path)
         return result
 
     def to_wire(self) -> dict[str, object]:
@@ -186,23 +182,57 @@ class ImageInfo:
 
     @classmethod
     def from_wire(cls, value: object, path: str = "", name: str = "null") -> ImageInfo:
-        d = object_(value, path)
+        if type(value) is not dict:
+            raise not_an_object(path)
         result = cls(
-            filename=req_str(d, "filename", path),
-            format=req_str(d, "format", path),
-            dirty_flag=opt_bool(d, "dirty-flag", path),
-            actual_size=opt(d, "actual-size", path, int_value),
-            virtual_size=req(d, "virtual-size", path, int_value),
-            cluster_size=opt(d, "cluster-size", path, int_value),
-            encrypted=opt_bool(d, "encrypted", path),
-            compressed=opt_bool(d, "compressed", path),
-            backing_filename=opt_str(d, "backing-filename", path),
-            full_backing_filename=opt_str(d, "full-backing-filename", path),
-            backing_filename_format=opt_str(d, "backing-filename-format", path),
-            snapshots=opt_list(d, "snapshots", path, SnapshotInfo.from_wire),
-            backing_image=opt(d, "backing-image", path, ImageInfo.from_wire),
+            filename=(
+                v
+                if type(v := value.get("filename")) is str
+                else req_str(value, "filename", path)
+            ),
+            format=(
+                v
+                if type(v := value.get("format")) is str
+                else req_str(value, "format", path)
+            ),
+            dirty_flag=(
+                v
+                if type(v := value.get("dirty-flag")) is bool
+                else opt_bool(value, "dirty-flag", path)
+            ),
+            actual_size=opt(value, "actual-size", path, int_value),
+            virtual_size=req(value, "virtual-size", path, int_value),
+            cluster_size=opt(value, "cluster-size", path, int_value),
+            encrypted=(
+                v
+                if type(v := value.get("encrypted")) is bool
+                else opt_bool(value, "encrypted", path)
+            ),
+            compressed=(
+                v
+                if type(v := value.get("compressed")) is bool
+                else opt_bool(value, "compressed", path)
+            ),
+            backing_filename=(
+                v
+                if type(v := value.get("backing-filename")) is str
+                else opt_str(value, "backing-filename", path)
+            ),
+            full_backing_filename=(
+                v
+                if type(v := value.get("full-backing-filename")) is str
+                else opt_str(value, "full-backing-filename", path)
+            ),
+            backing_filename_format=(
+                v
+                if type(v := value.get("backing-filename-format")) is str
+                else opt_str(value, "backing-filename-format", path)
+            ),
+            snapshots=opt_list(value, "snapshots", path, SnapshotInfo.from_wire),
+            backing_image=opt(value, "backing-image", path, ImageInfo.from_wire),
         )
-        check_extra(d, cls.WIRE_MEMBERS, path)
+        if len(value) > 3 and not value.keys() <= cls.WIRE_MEMBERS:
+            report_extra(value, cls.WIRE_MEMBERS, path)
         return result
 
     def to_wire(self) -> dict[str, object]:
@@ -255,13 +285,27 @@ class BlockdevCacheInfo:
     def from_wire(
         cls, value: object, path: str = "", name: str = "null"
     ) -> BlockdevCacheInfo:
-        d = object_(value, path)
+        if type(value) is not dict:
+            raise not_an_object(path)
         result = cls(
-            writeback=req_bool(d, "writeback", path),
-            direct=req_bool(d, "direct", path),
-            no_flush=req_bool(d, "no-flush", path),
+            writeback=(
+                v
+                if type(v := value.get("writeback")) is bool
+                else req_bool(value, "writeback", path)
+            ),
+            direct=(
+                v
+                if type(v := value.get("direct")) is bool
+                else req_bool(value, "direct", path)
+            ),
+            no_flush=(
+                v
+                if type(v := value.get("no-flush")) is bool
+                else req_bool(value, "no-flush", path)
+            ),
         )
-        check_extra(d, cls.WIRE_MEMBERS, path)
+        if len(value) > 3:
+            report_extra(value, cls.WIRE_MEMBERS, path)
         return result
 
     def to_wire(self) -> dict[str, object]:
@@ -327,17 +371,39 @@ class BlockDirtyInfo:
     def from_wire(
         cls, value: object, path: str = "", name: str = "null"
     ) -> BlockDirtyInfo:
-        d = object_(value, path)
+        if type(value) is not dict:
+            raise not_an_object(path)
         result = cls(
-            name=opt_str(d, "name", path),
-            count=req(d, "count", path, int_value),
-            granularity=req(d, "granularity", path, uint32_value),
-            recording=req_bool(d, "recording", path),
-            busy=req_bool(d, "busy", path),
-            persistent=req_bool(d, "persistent", path),
-            inconsistent=opt_bool(d, "inconsistent", path),
+            name=(
+                v
+                if type(v := value.get("name")) is str
+                else opt_str(value, "name", path)
+            ),
+            count=req(value, "count", path, int_value),
+            granularity=req(value, "granularity", path, uint32_value),
+            recording=(
+                v
+                if type(v := value.get("recording")) is bool
+                else req_bool(value, "recording", path)
+            ),
+            busy=(
+                v
+                if type(v := value.get("busy")) is bool
+                else req_bool(value, "busy", path)
+            ),
+            persistent=(
+                v
+                if type(v := value.get("persistent")) is bool
+                else req_bool(value, "persistent", path)
+            ),
+            inconsistent=(
+                v
+                if type(v := value.get("inconsistent")) is bool
+                else opt_bool(value, "inconsistent", path)
+            ),
         )
-        check_extra(d, cls.WIRE_MEMBERS, path)
+        if len(value) > 5 and not value.keys() <= cls.WIRE_MEMBERS:
+            report_extra(value, cls.WIRE_MEMBERS, path)
         return result
 
     def to_wire(self) -> dict[str, object]:
@@ -488,44 +554,72 @@ class BlockDeviceInfo:
     def from_wire(
         cls, value: object, path: str = "", name: str = "null"
     ) -> BlockDeviceInfo:
-        d = object_(value, path)
+        if type(value) is not dict:
+            raise not_an_object(path)
         result = cls(
-            file=req_str(d, "file", path),
-            node_name=opt_str(d, "node-name", path),
-            ro=req_bool(d, "ro", path),
-            drv=req_str(d, "drv", path),
-            backing_file=opt_str(d, "backing_file", path),
-            backing_file_depth=req(d, "backing_file_depth", path, int_value),
-            encrypted=req_bool(d, "encrypted", path),
-            detect_zeroes=req_enum(
-                d, "detect_zeroes", path, BlockdevDetectZeroesOptions
+            file=(
+                v
+                if type(v := value.get("file")) is str
+                else req_str(value, "file", path)
             ),
-            bps=req(d, "bps", path, int_value),
-            bps_rd=req(d, "bps_rd", path, int_value),
-            bps_wr=req(d, "bps_wr", path, int_value),
-            iops=req(d, "iops", path, int_value),
-            iops_rd=req(d, "iops_rd", path, int_value),
-            iops_wr=req(d, "iops_wr", path, int_value),
-            image=req(d, "image", path, ImageInfo.from_wire),
-            bps_max=opt(d, "bps_max", path, int_value),
-            bps_rd_max=opt(d, "bps_rd_max", path, int_value),
-            bps_wr_max=opt(d, "bps_wr_max", path, int_value),
-            iops_max=opt(d, "iops_max", path, int_value),
-            iops_rd_max=opt(d, "iops_rd_max", path, int_value),
-            iops_wr_max=opt(d, "iops_wr_max", path, int_value),
-            bps_max_length=opt(d, "bps_max_length", path, int_value),
-            bps_rd_max_length=opt(d, "bps_rd_max_length", path, int_value),
-            bps_wr_max_length=opt(d, "bps_wr_max_length", path, int_value),
-            iops_max_length=opt(d, "iops_max_length", path, int_value),
-            iops_rd_max_length=opt(d, "iops_rd_max_length", path, int_value),
-            iops_wr_max_length=opt(d, "iops_wr_max_length", path, int_value),
-            iops_size=opt(d, "iops_size", path, int_value),
-            group=opt_str(d, "group", path),
-            cache=req(d, "cache", path, BlockdevCacheInfo.from_wire),
-            write_threshold=req(d, "write_threshold", path, int_value),
-            dirty_bitmaps=opt_list(d, "dirty-bitmaps", path, BlockDirtyInfo.from_wire),
+            node_name=(
+                v
+                if type(v := value.get("node-name")) is str
+                else opt_str(value, "node-name", path)
+            ),
+            ro=(
+                v if type(v := value.get("ro")) is bool else req_bool(value, "ro", path)
+            ),
+            drv=(
+                v if type(v := value.get("drv")) is str else req_str(value, "drv", path)
+            ),
+            backing_file=(
+                v
+                if type(v := value.get("backing_file")) is str
+                else opt_str(value, "backing_file", path)
+            ),
+            backing_file_depth=req(value, "backing_file_depth", path, int_value),
+            encrypted=(
+                v
+                if type(v := value.get("encrypted")) is bool
+                else req_bool(value, "encrypted", path)
+            ),
+            detect_zeroes=req_enum(
+                value, "detect_zeroes", path, _block_core_2.BlockdevDetectZeroesOptions
+            ),
+            bps=req(value, "bps", path, int_value),
+            bps_rd=req(value, "bps_rd", path, int_value),
+            bps_wr=req(value, "bps_wr", path, int_value),
+            iops=req(value, "iops", path, int_value),
+            iops_rd=req(value, "iops_rd", path, int_value),
+            iops_wr=req(value, "iops_wr", path, int_value),
+            image=req(value, "image", path, ImageInfo.from_wire),
+            bps_max=opt(value, "bps_max", path, int_value),
+            bps_rd_max=opt(value, "bps_rd_max", path, int_value),
+            bps_wr_max=opt(value, "bps_wr_max", path, int_value),
+            iops_max=opt(value, "iops_max", path, int_value),
+            iops_rd_max=opt(value, "iops_rd_max", path, int_value),
+            iops_wr_max=opt(value, "iops_wr_max", path, int_value),
+            bps_max_length=opt(value, "bps_max_length", path, int_value),
+            bps_rd_max_length=opt(value, "bps_rd_max_length", path, int_value),
+            bps_wr_max_length=opt(value, "bps_wr_max_length", path, int_value),
+            iops_max_length=opt(value, "iops_max_length", path, int_value),
+            iops_rd_max_length=opt(value, "iops_rd_max_length", path, int_value),
+            iops_wr_max_length=opt(value, "iops_wr_max_length", path, int_value),
+            iops_size=opt(value, "iops_size", path, int_value),
+            group=(
+                v
+                if type(v := value.get("group")) is str
+                else opt_str(value, "group", path)
+            ),
+            cache=req(value, "cache", path, BlockdevCacheInfo.from_wire),
+            write_threshold=req(value, "write_threshold", path, int_value),
+            dirty_bitmaps=opt_list(
+                value, "dirty-bitmaps", path, BlockDirtyInfo.from_wire
+            ),
         )
-        check_extra(d, cls.WIRE_MEMBERS, path)
+        if len(value) > 15 and not value.keys() <= cls.WIRE_MEMBERS:
+            report_extra(value, cls.WIRE_MEMBERS, path)
         return result
 
     def to_wire(self) -> dict[str, object]:
@@ -591,398 +685,6 @@ class BlockDeviceIoStatus(WireEnum):
     NOSPACE = "nospace"
 
 
-@dataclass(slots=True, kw_only=True)
-class BlockInfo:
-    """What is known about one block backend, the part of the graph a
-    guest device is attached to.
-    """
-
-    WIRE_NAME: ClassVar[str] = "BlockInfo"
-    WIRE_MEMBERS: ClassVar[frozenset[str]] = frozenset(
-        {
-            "device",
-            "qdev",
-            "type",
-            "removable",
-            "locked",
-            "inserted",
-            "tray_open",
-            "io-status",
-        }
-    )
-    device: str
-    """the backend's device name; may be empty for a backend
-        that only has a guest device ID
-    """
-    qdev: str | None = None
-    """the ID of the guest device using the backend, or its QOM
-        path when it has no ID (since 2.10)
-    """
-    type: str
-    """always "unknown"; kept only for old clients"""
-    removable: bool
-    """true when the device takes removable media"""
-    locked: bool
-    """true when the guest has locked the medium in place"""
-    inserted: BlockDeviceInfo | None = None
-    """the top node of the medium, when one is inserted"""
-    tray_open: bool | None = None
-    """true when the tray is open; present only for devices
-        with removable media
-    """
-    io_status: BlockDeviceIoStatus | None = None
-    """how the last request went; present only for devices
-        that can stop the guest on errors
-    """
-
-    @classmethod
-    def from_wire(cls, value: object, path: str = "", name: str = "null") -> BlockInfo:
-        d = object_(value, path)
-        result = cls(
-            device=req_str(d, "device", path),
-            qdev=opt_str(d, "qdev", path),
-            type=req_str(d, "type", path),
-            removable=req_bool(d, "removable", path),
-            locked=req_bool(d, "locked", path),
-            inserted=opt(d, "inserted", path, BlockDeviceInfo.from_wire),
-            tray_open=opt_bool(d, "tray_open", path),
-            io_status=opt_enum(d, "io-status", path, BlockDeviceIoStatus),
-        )
-        check_extra(d, cls.WIRE_MEMBERS, path)
-        return result
-
-    def to_wire(self) -> dict[str, object]:
-        out: dict[str, object] = {
-            "device": self.device,
-            "type": self.type,
-            "removable": self.removable,
-            "locked": self.locked,
-        }
-        if self.qdev is not None:
-            out["qdev"] = self.qdev
-        if self.inserted is not None:
-            out["inserted"] = self.inserted.to_wire()
-        if self.tray_open is not None:
-            out["tray_open"] = self.tray_open
-        if self.io_status is not None:
-            out["io-status"] = self.io_status.to_wire()
-        return out
-
-
-@dataclass(slots=True, kw_only=True)
-class QueryNamedBlockNodesArguments:
-    """The QAPI struct ``q_obj_query-named-block-nodes-arg``."""
-
-    WIRE_NAME: ClassVar[str] = "q_obj_query-named-block-nodes-arg"
-    WIRE_MEMBERS: ClassVar[frozenset[str]] = frozenset({"flat"})
-    flat: bool | None = None
-
-    @classmethod
-    def from_wire(
-        cls, value: object, path: str = "", name: str = "null"
-    ) -> QueryNamedBlockNodesArguments:
-        d = object_(value, path)
-        result = cls(
-            flat=opt_bool(d, "flat", path),
-        )
-        check_extra(d, cls.WIRE_MEMBERS, path)
-        return result
-
-    def to_wire(self) -> dict[str, object]:
-        out: dict[str, object] = {}
-        if self.flat is not None:
-            out["flat"] = self.flat
-        return out
-
-
-class NewImageMode(WireEnum):
-    """Whether a command that writes to an image file creates that file
-    first.
-    """
-
-    EXISTING = "existing"
-    ABSOLUTE_PATHS = "absolute-paths"
-
-
-class BlockdevDiscardOptions(WireEnum):
-    """What a node does with discard requests."""
-
-    IGNORE = "ignore"
-    UNMAP = "unmap"
-
-
-class BlockdevDetectZeroesOptions(WireEnum):
-    """Whether a node recognises writes of all-zero data."""
-
-    OFF = "off"
-    ON = "on"
-    UNMAP = "unmap"
-
-
-class BlockdevAioOptions(WireEnum):
-    """How the file driver issues asynchronous I/O to the host."""
-
-    THREADS = "threads"
-    NATIVE = "native"
-    IO_URING = "io_uring"
-
-
-@dataclass(slots=True, kw_only=True)
-class BlockdevCacheOptions:
-    """Caching settings for a new node."""
-
-    WIRE_NAME: ClassVar[str] = "BlockdevCacheOptions"
-    WIRE_MEMBERS: ClassVar[frozenset[str]] = frozenset({"direct", "no-flush"})
-    direct: bool | None = None
-    """bypass the host page cache.  Defaults to false."""
-    no_flush: bool | None = None
-    """ignore flush requests, trading safety for speed.
-        Defaults to false.
-    """
-
-    @classmethod
-    def from_wire(
-        cls, value: object, path: str = "", name: str = "null"
-    ) -> BlockdevCacheOptions:
-        d = object_(value, path)
-        result = cls(
-            direct=opt_bool(d, "direct", path),
-            no_flush=opt_bool(d, "no-flush", path),
-        )
-        check_extra(d, cls.WIRE_MEMBERS, path)
-        return result
-
-    def to_wire(self) -> dict[str, object]:
-        out: dict[str, object] = {}
-        if self.direct is not None:
-            out["direct"] = self.direct
-        if self.no_flush is not None:
-            out["no-flush"] = self.no_flush
-        return out
-
-
-class BlockdevDriver(WireEnum):
-    """The block drivers the simulator offers.  QEMU knows many more; the
-    names here are the same as QEMU's.
-    """
-
-    FILE = "file"
-    NULL_CO = "null-co"
-    QCOW2 = "qcow2"
-    RAW = "raw"
-
-
-@dataclass(slots=True, kw_only=True)
-class BlockdevOptionsFile:
-    """Options of the file driver."""
-
-    WIRE_NAME: ClassVar[str] = "BlockdevOptionsFile"
-    WIRE_MEMBERS: ClassVar[frozenset[str]] = frozenset(
-        {
-            "filename",
-            "pr-manager",
-            "locking",
-            "aio",
-            "aio-max-batch",
-            "drop-cache",
-            "x-check-cache-dropped",
-        }
-    )
-    filename: str
-    """the path of the host file"""
-    pr_manager: str | None = None
-    """the ID of the object that handles SCSI persistent
-        reservations for this file (since 2.11)
-    """
-    locking: OnOffAuto | None = None
-    """whether the file is locked against concurrent use by
-        other processes.  Defaults to auto.  (since 2.10)
-    """
-    aio: BlockdevAioOptions | None = None
-    """how asynchronous I/O is issued.  Defaults to threads.
-        (since 2.8)
-    """
-    aio_max_batch: int | None = None
-    """the largest number of requests that are gathered
-        before they are submitted together; 0 lets the driver choose.
-        Defaults to 0.  (since 6.2)
-    """
-    drop_cache: bool | None = None
-    """whether the host page cache for the file is dropped
-        when an incoming migration takes over the file.  Defaults to
-        true.  (since 4.0)
-    """
-    x_check_cache_dropped: bool | None = None
-    """check that the host page cache really was
-        dropped when an incoming migration took over the file.  Meant
-        for testing.  Defaults to false.  (since 3.0)
-    """
-
-    @classmethod
-    def from_wire(
-        cls, value: object, path: str = "", name: str = "null"
-    ) -> BlockdevOptionsFile:
-        d = object_(value, path)
-        result = cls(
-            filename=req_str(d, "filename", path),
-            pr_manager=opt_str(d, "pr-manager", path),
-            locking=opt_enum(d, "locking", path, _common.OnOffAuto),
-            aio=opt_enum(d, "aio", path, BlockdevAioOptions),
-            aio_max_batch=opt(d, "aio-max-batch", path, int_value),
-            drop_cache=opt_bool(d, "drop-cache", path),
-            x_check_cache_dropped=opt_special(
-                d, "x-check-cache-dropped", path, bool_value, False, True
-            ),
-        )
-        check_extra(d, cls.WIRE_MEMBERS, path)
-        return result
-
-    def to_wire(self) -> dict[str, object]:
-        out: dict[str, object] = {
-            "filename": self.filename,
-        }
-        if self.pr_manager is not None:
-            out["pr-manager"] = self.pr_manager
-        if self.locking is not None:
-            out["locking"] = self.locking.to_wire()
-        if self.aio is not None:
-            out["aio"] = self.aio.to_wire()
-        if self.aio_max_batch is not None:
-            out["aio-max-batch"] = self.aio_max_batch
-        if self.drop_cache is not None:
-            out["drop-cache"] = self.drop_cache
-        if self.x_check_cache_dropped is not None:
-            out["x-check-cache-dropped"] = self.x_check_cache_dropped
-        return out
-
-
-@dataclass(slots=True, kw_only=True)
-class BlockdevOptionsNull:
-    """Options of the null-co driver."""
-
-    WIRE_NAME: ClassVar[str] = "BlockdevOptionsNull"
-    WIRE_MEMBERS: ClassVar[frozenset[str]] = frozenset(
-        {"size", "latency-ns", "read-zeroes"}
-    )
-    size: int | None = None
-    """the size the node reports, in bytes.  Defaults to 1 GiB."""
-    latency_ns: int | None = None
-    """a delay added to every request, in nanoseconds.
-        Defaults to 0.  (since 2.9)
-    """
-    read_zeroes: bool | None = None
-    """when true, reads return zeroes; otherwise the read
-        buffer is left as it was.  Defaults to false.  (since 4.1)
-    """
-
-    @classmethod
-    def from_wire(
-        cls, value: object, path: str = "", name: str = "null"
-    ) -> BlockdevOptionsNull:
-        d = object_(value, path)
-        result = cls(
-            size=opt(d, "size", path, int_value),
-            latency_ns=opt(d, "latency-ns", path, uint64_value),
-            read_zeroes=opt_bool(d, "read-zeroes", path),
-        )
-        check_extra(d, cls.WIRE_MEMBERS, path)
-        return result
-
-    def to_wire(self) -> dict[str, object]:
-        out: dict[str, object] = {}
-        if self.size is not None:
-            out["size"] = self.size
-        if self.latency_ns is not None:
-            out["latency-ns"] = self.latency_ns
-        if self.read_zeroes is not None:
-            out["read-zeroes"] = self.read_zeroes
-        return out
-
-
-@dataclass(slots=True, kw_only=True)
-class BlockdevOptionsGenericFormat:
-    """The option every format driver needs."""
-
-    WIRE_NAME: ClassVar[str] = "BlockdevOptionsGenericFormat"
-    WIRE_MEMBERS: ClassVar[frozenset[str]] = frozenset({"file"})
-    file: BlockdevRef
-    """the node the format reads its image from, given by name or
-        defined in place
-    """
-
-    @classmethod
-    def from_wire(
-        cls, value: object, path: str = "", name: str = "null"
-    ) -> BlockdevOptionsGenericFormat:
-        d = object_(value, path)
-        result = cls(
-            file=req(d, "file", path, _block_core_2.BlockdevRef_from_wire),
-        )
-        check_extra(d, cls.WIRE_MEMBERS, path)
-        return result
-
-    def to_wire(self) -> dict[str, object]:
-        return {
-            "file": _block_core_2.BlockdevRef_to_wire(self.file),
-        }
-
-
-class BlockCore1Handlers:
-    """Handlers for the commands defined in ``block-core.json``."""
-
-    def query_block(self) -> Reply[list[BlockInfo]]:
-        """List the block backends together with the node each one currently
-        uses.
-        """
-        raise NotImplementedCommand("query-block")
-
-    def query_named_block_nodes(
-        self, *, flat: bool | None = None
-    ) -> Reply[list[BlockDeviceInfo]]:
-        """List every block node that has a name, newest first.  Nodes that
-        were given a generated name are included.
-        """
-        raise NotImplementedCommand("query-named-block-nodes")
-
-
-def _call_query_block(handlers: BlockCore1Handlers, args: None) -> object:
-    return handlers.query_block()
-
-
-def _reply_query_block(value: list[BlockInfo]) -> object:
-    return [v.to_wire() for v in value]
-
-
-def _call_query_named_block_nodes(
-    handlers: BlockCore1Handlers, args: QueryNamedBlockNodesArguments
-) -> object:
-    return handlers.query_named_block_nodes(
-        flat=args.flat,
-    )
-
-
-def _reply_query_named_block_nodes(value: list[BlockDeviceInfo]) -> object:
-    return [v.to_wire() for v in value]
-
-
-COMMANDS_HERE: dict[str, CommandSpec] = {
-    "query-block": CommandSpec(
-        "query-block",
-        call=_call_query_block,
-        decode=no_arguments,
-        encode=_reply_query_block,
-        allow_preconfig=True,
-    ),
-    "query-named-block-nodes": CommandSpec(
-        "query-named-block-nodes",
-        call=_call_query_named_block_nodes,
-        decode=QueryNamedBlockNodesArguments.from_wire,
-        encode=_reply_query_named_block_nodes,
-        allow_preconfig=True,
-    ),
-}
-
-
 TYPES_HERE: dict[str, object] = {
     "SnapshotInfo": SnapshotInfo,
     "ImageInfo": ImageInfo,
@@ -990,23 +692,7 @@ TYPES_HERE: dict[str, object] = {
     "BlockDirtyInfo": BlockDirtyInfo,
     "BlockDeviceInfo": BlockDeviceInfo,
     "BlockDeviceIoStatus": BlockDeviceIoStatus,
-    "BlockInfo": BlockInfo,
-    "q_obj_query-named-block-nodes-arg": QueryNamedBlockNodesArguments,
-    "NewImageMode": NewImageMode,
-    "BlockdevDiscardOptions": BlockdevDiscardOptions,
-    "BlockdevDetectZeroesOptions": BlockdevDetectZeroesOptions,
-    "BlockdevAioOptions": BlockdevAioOptions,
-    "BlockdevCacheOptions": BlockdevCacheOptions,
-    "BlockdevDriver": BlockdevDriver,
-    "BlockdevOptionsFile": BlockdevOptionsFile,
-    "BlockdevOptionsNull": BlockdevOptionsNull,
-    "BlockdevOptionsGenericFormat": BlockdevOptionsGenericFormat,
 }
-
-# Modules whose classes the code above uses at run time.  Importing them
-# last lets modules refer to each other in both directions.
-from . import block_core_2 as _block_core_2  # noqa: E402
-from . import common as _common  # noqa: E402
 
 __all__ = [
     "SnapshotInfo",
@@ -1015,16 +701,4 @@ __all__ = [
     "BlockDirtyInfo",
     "BlockDeviceInfo",
     "BlockDeviceIoStatus",
-    "BlockInfo",
-    "QueryNamedBlockNodesArguments",
-    "NewImageMode",
-    "BlockdevDiscardOptions",
-    "BlockdevDetectZeroesOptions",
-    "BlockdevAioOptions",
-    "BlockdevCacheOptions",
-    "BlockdevDriver",
-    "BlockdevOptionsFile",
-    "BlockdevOptionsNull",
-    "BlockdevOptionsGenericFormat",
-    "BlockCore1Handlers",
 ]

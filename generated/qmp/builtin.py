@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from qapigen.support.enums import WireEnum
-from qapigen.support.wire import check_extra, object_
+from qapigen.support.wire import not_an_object, report_extra
 
 
 @dataclass(slots=True, kw_only=True)
@@ -21,8 +21,12 @@ class Empty:
 
     @classmethod
     def from_wire(cls, value: object, path: str = "", name: str = "null") -> Empty:
-        check_extra(object_(value, path), frozenset(), path)
-        return cls()
+        if type(value) is not dict:
+            raise not_an_object(path)
+        result = cls()
+        if len(value) > 0:
+            report_extra(value, cls.WIRE_MEMBERS, path)
+        return result
 
     def to_wire(self) -> dict[str, object]:
         return {}

@@ -16,11 +16,11 @@ from qapigen.support.dispatch import (
 )
 from qapigen.support.enums import WireEnum
 from qapigen.support.wire import (
-    check_extra,
     int_value,
-    object_,
+    not_an_object,
     opt,
     opt_list,
+    report_extra,
     req,
     req_str,
 )
@@ -38,11 +38,13 @@ class QmpCapabilitiesArguments:
     def from_wire(
         cls, value: object, path: str = "", name: str = "null"
     ) -> QmpCapabilitiesArguments:
-        d = object_(value, path)
+        if type(value) is not dict:
+            raise not_an_object(path)
         result = cls(
-            enable=opt_list(d, "enable", path, QMPCapability.from_wire),
+            enable=opt_list(value, "enable", path, QMPCapability.from_wire),
         )
-        check_extra(d, cls.WIRE_MEMBERS, path)
+        if len(value) > 0 and not value.keys() <= cls.WIRE_MEMBERS:
+            report_extra(value, cls.WIRE_MEMBERS, path)
         return result
 
     def to_wire(self) -> dict[str, object]:
@@ -77,13 +79,15 @@ class VersionTriple:
     def from_wire(
         cls, value: object, path: str = "", name: str = "null"
     ) -> VersionTriple:
-        d = object_(value, path)
+        if type(value) is not dict:
+            raise not_an_object(path)
         result = cls(
-            major=req(d, "major", path, int_value),
-            minor=req(d, "minor", path, int_value),
-            micro=req(d, "micro", path, int_value),
+            major=req(value, "major", path, int_value),
+            minor=req(value, "minor", path, int_value),
+            micro=req(value, "micro", path, int_value),
         )
-        check_extra(d, cls.WIRE_MEMBERS, path)
+        if len(value) > 3:
+            report_extra(value, cls.WIRE_MEMBERS, path)
         return result
 
     def to_wire(self) -> dict[str, object]:
@@ -111,12 +115,18 @@ class VersionInfo:
     def from_wire(
         cls, value: object, path: str = "", name: str = "null"
     ) -> VersionInfo:
-        d = object_(value, path)
+        if type(value) is not dict:
+            raise not_an_object(path)
         result = cls(
-            qemu=req(d, "qemu", path, VersionTriple.from_wire),
-            package=req_str(d, "package", path),
+            qemu=req(value, "qemu", path, VersionTriple.from_wire),
+            package=(
+                v
+                if type(v := value.get("package")) is str
+                else req_str(value, "package", path)
+            ),
         )
-        check_extra(d, cls.WIRE_MEMBERS, path)
+        if len(value) > 2:
+            report_extra(value, cls.WIRE_MEMBERS, path)
         return result
 
     def to_wire(self) -> dict[str, object]:
@@ -139,11 +149,17 @@ class CommandInfo:
     def from_wire(
         cls, value: object, path: str = "", name: str = "null"
     ) -> CommandInfo:
-        d = object_(value, path)
+        if type(value) is not dict:
+            raise not_an_object(path)
         result = cls(
-            name=req_str(d, "name", path),
+            name=(
+                v
+                if type(v := value.get("name")) is str
+                else req_str(value, "name", path)
+            ),
         )
-        check_extra(d, cls.WIRE_MEMBERS, path)
+        if len(value) > 1:
+            report_extra(value, cls.WIRE_MEMBERS, path)
         return result
 
     def to_wire(self) -> dict[str, object]:
@@ -165,12 +181,18 @@ class HumanMonitorCommandArguments:
     def from_wire(
         cls, value: object, path: str = "", name: str = "null"
     ) -> HumanMonitorCommandArguments:
-        d = object_(value, path)
+        if type(value) is not dict:
+            raise not_an_object(path)
         result = cls(
-            command_line=req_str(d, "command-line", path),
-            cpu_index=opt(d, "cpu-index", path, int_value),
+            command_line=(
+                v
+                if type(v := value.get("command-line")) is str
+                else req_str(value, "command-line", path)
+            ),
+            cpu_index=opt(value, "cpu-index", path, int_value),
         )
-        check_extra(d, cls.WIRE_MEMBERS, path)
+        if len(value) > 1 and not value.keys() <= cls.WIRE_MEMBERS:
+            report_extra(value, cls.WIRE_MEMBERS, path)
         return result
 
     def to_wire(self) -> dict[str, object]:

@@ -12,10 +12,10 @@ from qapigen.support.codec import Codec
 from qapigen.support.dispatch import CommandSpec, NotImplementedCommand, Reply
 from qapigen.support.wire import (
     alternate_mismatch,
-    check_extra,
-    object_,
+    not_an_object,
     opt,
     opt_bool,
+    report_extra,
     req_list,
     req_str,
     str_value,
@@ -40,12 +40,22 @@ class BlockDirtyBitmap:
     def from_wire(
         cls, value: object, path: str = "", name: str = "null"
     ) -> BlockDirtyBitmap:
-        d = object_(value, path)
+        if type(value) is not dict:
+            raise not_an_object(path)
         result = cls(
-            node=req_str(d, "node", path),
-            name=req_str(d, "name", path),
+            node=(
+                v
+                if type(v := value.get("node")) is str
+                else req_str(value, "node", path)
+            ),
+            name=(
+                v
+                if type(v := value.get("name")) is str
+                else req_str(value, "name", path)
+            ),
         )
-        check_extra(d, cls.WIRE_MEMBERS, path)
+        if len(value) > 2:
+            report_extra(value, cls.WIRE_MEMBERS, path)
         return result
 
     def to_wire(self) -> dict[str, object]:
@@ -92,15 +102,33 @@ class BlockDirtyBitmapAdd:
     def from_wire(
         cls, value: object, path: str = "", name: str = "null"
     ) -> BlockDirtyBitmapAdd:
-        d = object_(value, path)
+        if type(value) is not dict:
+            raise not_an_object(path)
         result = cls(
-            node=req_str(d, "node", path),
-            name=req_str(d, "name", path),
-            granularity=opt(d, "granularity", path, uint32_value),
-            persistent=opt_bool(d, "persistent", path),
-            disabled=opt_bool(d, "disabled", path),
+            node=(
+                v
+                if type(v := value.get("node")) is str
+                else req_str(value, "node", path)
+            ),
+            name=(
+                v
+                if type(v := value.get("name")) is str
+                else req_str(value, "name", path)
+            ),
+            granularity=opt(value, "granularity", path, uint32_value),
+            persistent=(
+                v
+                if type(v := value.get("persistent")) is bool
+                else opt_bool(value, "persistent", path)
+            ),
+            disabled=(
+                v
+                if type(v := value.get("disabled")) is bool
+                else opt_bool(value, "disabled", path)
+            ),
         )
-        check_extra(d, cls.WIRE_MEMBERS, path)
+        if len(value) > 2 and not value.keys() <= cls.WIRE_MEMBERS:
+            report_extra(value, cls.WIRE_MEMBERS, path)
         return result
 
     def to_wire(self) -> dict[str, object]:
@@ -161,13 +189,23 @@ class BlockDirtyBitmapMerge:
     def from_wire(
         cls, value: object, path: str = "", name: str = "null"
     ) -> BlockDirtyBitmapMerge:
-        d = object_(value, path)
+        if type(value) is not dict:
+            raise not_an_object(path)
         result = cls(
-            node=req_str(d, "node", path),
-            target=req_str(d, "target", path),
-            bitmaps=req_list(d, "bitmaps", path, BlockDirtyBitmapOrStr_from_wire),
+            node=(
+                v
+                if type(v := value.get("node")) is str
+                else req_str(value, "node", path)
+            ),
+            target=(
+                v
+                if type(v := value.get("target")) is str
+                else req_str(value, "target", path)
+            ),
+            bitmaps=req_list(value, "bitmaps", path, BlockDirtyBitmapOrStr_from_wire),
         )
-        check_extra(d, cls.WIRE_MEMBERS, path)
+        if len(value) > 3:
+            report_extra(value, cls.WIRE_MEMBERS, path)
         return result
 
     def to_wire(self) -> dict[str, object]:
@@ -201,13 +239,27 @@ class XBlockDirtyBitmapMerge:
     def from_wire(
         cls, value: object, path: str = "", name: str = "null"
     ) -> XBlockDirtyBitmapMerge:
-        d = object_(value, path)
+        if type(value) is not dict:
+            raise not_an_object(path)
         result = cls(
-            node=req_str(d, "node", path),
-            dst_name=req_str(d, "dst_name", path),
-            src_name=req_str(d, "src_name", path),
+            node=(
+                v
+                if type(v := value.get("node")) is str
+                else req_str(value, "node", path)
+            ),
+            dst_name=(
+                v
+                if type(v := value.get("dst_name")) is str
+                else req_str(value, "dst_name", path)
+            ),
+            src_name=(
+                v
+                if type(v := value.get("src_name")) is str
+                else req_str(value, "src_name", path)
+            ),
         )
-        check_extra(d, cls.WIRE_MEMBERS, path)
+        if len(value) > 3:
+            report_extra(value, cls.WIRE_MEMBERS, path)
         return result
 
     def to_wire(self) -> dict[str, object]:

@@ -9,28 +9,28 @@ file lists every method, ready to copy.
 from __future__ import annotations
 
 from .control import ControlHandlers
-from .introspect import IntrospectHandlers
+from .introspect_1 import Introspect1Handlers
 from .job import JobHandlers
-from .block_core_1 import BlockCore1Handlers
 from .block_core_2 import BlockCore2Handlers
+from .block_core_4 import BlockCore4Handlers
 from .dirty_bitmap import DirtyBitmapHandlers
-from .block_job import BlockJobHandlers
+from .block_job_1 import BlockJob1Handlers
 from .backup import BackupHandlers
 from .snapshot import SnapshotHandlers
-from .transaction import TransactionHandlers
+from .transaction_3 import Transaction3Handlers
 
 
 class Handlers(
     ControlHandlers,
-    IntrospectHandlers,
+    Introspect1Handlers,
     JobHandlers,
-    BlockCore1Handlers,
     BlockCore2Handlers,
+    BlockCore4Handlers,
     DirtyBitmapHandlers,
-    BlockJobHandlers,
+    BlockJob1Handlers,
     BackupHandlers,
     SnapshotHandlers,
-    TransactionHandlers,
+    Transaction3Handlers,
 ):
     """All command handlers of the schema."""
 

@@ -16,10 +16,10 @@ from qapigen.support.dispatch import (
 )
 from qapigen.support.enums import WireEnum
 from qapigen.support.wire import (
-    check_extra,
     int_value,
-    object_,
+    not_an_object,
     opt_str,
+    report_extra,
     req,
     req_enum,
     req_str,
@@ -91,12 +91,14 @@ class JobStatusChangeArguments:
     def from_wire(
         cls, value: object, path: str = "", name: str = "null"
     ) -> JobStatusChangeArguments:
-        d = object_(value, path)
+        if type(value) is not dict:
+            raise not_an_object(path)
         result = cls(
-            id=req_str(d, "id", path),
-            status=req_enum(d, "status", path, JobStatus),
+            id=(v if type(v := value.get("id")) is str else req_str(value, "id", path)),
+            status=req_enum(value, "status", path, JobStatus),
         )
-        check_extra(d, cls.WIRE_MEMBERS, path)
+        if len(value) > 2:
+            report_extra(value, cls.WIRE_MEMBERS, path)
         return result
 
     def to_wire(self) -> dict[str, object]:
@@ -126,11 +128,13 @@ class JobPauseArguments:
     def from_wire(
         cls, value: object, path: str = "", name: str = "null"
     ) -> JobPauseArguments:
-        d = object_(value, path)
+        if type(value) is not dict:
+            raise not_an_object(path)
         result = cls(
-            id=req_str(d, "id", path),
+            id=(v if type(v := value.get("id")) is str else req_str(value, "id", path)),
         )
-        check_extra(d, cls.WIRE_MEMBERS, path)
+        if len(value) > 1:
+            report_extra(value, cls.WIRE_MEMBERS, path)
         return result
 
     def to_wire(self) -> dict[str, object]:
@@ -151,11 +155,13 @@ class JobResumeArguments:
     def from_wire(
         cls, value: object, path: str = "", name: str = "null"
     ) -> JobResumeArguments:
-        d = object_(value, path)
+        if type(value) is not dict:
+            raise not_an_object(path)
         result = cls(
-            id=req_str(d, "id", path),
+            id=(v if type(v := value.get("id")) is str else req_str(value, "id", path)),
         )
-        check_extra(d, cls.WIRE_MEMBERS, path)
+        if len(value) > 1:
+            report_extra(value, cls.WIRE_MEMBERS, path)
         return result
 
     def to_wire(self) -> dict[str, object]:
@@ -176,11 +182,13 @@ class JobCancelArguments:
     def from_wire(
         cls, value: object, path: str = "", name: str = "null"
     ) -> JobCancelArguments:
-        d = object_(value, path)
+        if type(value) is not dict:
+            raise not_an_object(path)
         result = cls(
-            id=req_str(d, "id", path),
+            id=(v if type(v := value.get("id")) is str else req_str(value, "id", path)),
         )
-        check_extra(d, cls.WIRE_MEMBERS, path)
+        if len(value) > 1:
+            report_extra(value, cls.WIRE_MEMBERS, path)
         return result
 
     def to_wire(self) -> dict[str, object]:
@@ -201,11 +209,13 @@ class JobCompleteArguments:
     def from_wire(
         cls, value: object, path: str = "", name: str = "null"
     ) -> JobCompleteArguments:
-        d = object_(value, path)
+        if type(value) is not dict:
+            raise not_an_object(path)
         result = cls(
-            id=req_str(d, "id", path),
+            id=(v if type(v := value.get("id")) is str else req_str(value, "id", path)),
         )
-        check_extra(d, cls.WIRE_MEMBERS, path)
+        if len(value) > 1:
+            report_extra(value, cls.WIRE_MEMBERS, path)
         return result
 
     def to_wire(self) -> dict[str, object]:
@@ -226,11 +236,13 @@ class JobDismissArguments:
     def from_wire(
         cls, value: object, path: str = "", name: str = "null"
     ) -> JobDismissArguments:
-        d = object_(value, path)
+        if type(value) is not dict:
+            raise not_an_object(path)
         result = cls(
-            id=req_str(d, "id", path),
+            id=(v if type(v := value.get("id")) is str else req_str(value, "id", path)),
         )
-        check_extra(d, cls.WIRE_MEMBERS, path)
+        if len(value) > 1:
+            report_extra(value, cls.WIRE_MEMBERS, path)
         return result
 
     def to_wire(self) -> dict[str, object]:
@@ -251,11 +263,13 @@ class JobFinalizeArguments:
     def from_wire(
         cls, value: object, path: str = "", name: str = "null"
     ) -> JobFinalizeArguments:
-        d = object_(value, path)
+        if type(value) is not dict:
+            raise not_an_object(path)
         result = cls(
-            id=req_str(d, "id", path),
+            id=(v if type(v := value.get("id")) is str else req_str(value, "id", path)),
         )
-        check_extra(d, cls.WIRE_MEMBERS, path)
+        if len(value) > 1:
+            report_extra(value, cls.WIRE_MEMBERS, path)
         return result
 
     def to_wire(self) -> dict[str, object]:
@@ -296,16 +310,22 @@ class JobInfo:
 
     @classmethod
     def from_wire(cls, value: object, path: str = "", name: str = "null") -> JobInfo:
-        d = object_(value, path)
+        if type(value) is not dict:
+            raise not_an_object(path)
         result = cls(
-            id=req_str(d, "id", path),
-            type=req_enum(d, "type", path, JobType),
-            status=req_enum(d, "status", path, JobStatus),
-            current_progress=req(d, "current-progress", path, int_value),
-            total_progress=req(d, "total-progress", path, int_value),
-            error=opt_str(d, "error", path),
+            id=(v if type(v := value.get("id")) is str else req_str(value, "id", path)),
+            type=req_enum(value, "type", path, JobType),
+            status=req_enum(value, "status", path, JobStatus),
+            current_progress=req(value, "current-progress", path, int_value),
+            total_progress=req(value, "total-progress", path, int_value),
+            error=(
+                v
+                if type(v := value.get("error")) is str
+                else opt_str(value, "error", path)
+            ),
         )
-        check_extra(d, cls.WIRE_MEMBERS, path)
+        if len(value) > 5 and not value.keys() <= cls.WIRE_MEMBERS:
+            report_extra(value, cls.WIRE_MEMBERS, path)
         return result
 
     def to_wire(self) -> dict[str, object]:

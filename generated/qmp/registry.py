@@ -17,15 +17,21 @@ from . import (
     builtin,
     common,
     control,
-    introspect,
+    introspect_1,
+    introspect_2,
     job,
     block_core_1,
     block_core_2,
+    block_core_3,
+    block_core_4,
     dirty_bitmap,
-    block_job,
+    block_job_1,
+    block_job_2,
     backup,
     snapshot,
-    transaction,
+    transaction_1,
+    transaction_2,
+    transaction_3,
 )
 from .handlers import Handlers
 
@@ -36,15 +42,21 @@ TYPES: dict[str, Any] = {
     **builtin.TYPES_HERE,
     **common.TYPES_HERE,
     **control.TYPES_HERE,
-    **introspect.TYPES_HERE,
+    **introspect_1.TYPES_HERE,
+    **introspect_2.TYPES_HERE,
     **job.TYPES_HERE,
     **block_core_1.TYPES_HERE,
     **block_core_2.TYPES_HERE,
+    **block_core_3.TYPES_HERE,
+    **block_core_4.TYPES_HERE,
     **dirty_bitmap.TYPES_HERE,
-    **block_job.TYPES_HERE,
+    **block_job_1.TYPES_HERE,
+    **block_job_2.TYPES_HERE,
     **backup.TYPES_HERE,
     **snapshot.TYPES_HERE,
-    **transaction.TYPES_HERE,
+    **transaction_1.TYPES_HERE,
+    **transaction_2.TYPES_HERE,
+    **transaction_3.TYPES_HERE,
 }
 TYPES["strList"] = array_codec("strList", TYPES["str"])
 TYPES["numberList"] = array_codec("numberList", TYPES["number"])
@@ -94,25 +106,25 @@ TYPES["TransactionActionList"] = array_codec(
 #: Command name -> what the dispatcher needs to run it.
 COMMANDS: dict[str, CommandSpec] = {
     **control.COMMANDS_HERE,
-    **introspect.COMMANDS_HERE,
+    **introspect_1.COMMANDS_HERE,
     **job.COMMANDS_HERE,
-    **block_core_1.COMMANDS_HERE,
     **block_core_2.COMMANDS_HERE,
+    **block_core_4.COMMANDS_HERE,
     **dirty_bitmap.COMMANDS_HERE,
-    **block_job.COMMANDS_HERE,
+    **block_job_1.COMMANDS_HERE,
     **backup.COMMANDS_HERE,
     **snapshot.COMMANDS_HERE,
-    **transaction.COMMANDS_HERE,
+    **transaction_3.COMMANDS_HERE,
 }
 
 #: Event name -> event class.
 EVENTS: dict[str, Any] = {
     "JOB_STATUS_CHANGE": job.JobStatusChange,
-    "BLOCK_JOB_COMPLETED": block_job.BlockJobCompleted,
-    "BLOCK_JOB_CANCELLED": block_job.BlockJobCancelled,
-    "BLOCK_JOB_ERROR": block_job.BlockJobError,
-    "BLOCK_JOB_READY": block_job.BlockJobReady,
-    "BLOCK_JOB_PENDING": block_job.BlockJobPending,
+    "BLOCK_JOB_COMPLETED": block_job_1.BlockJobCompleted,
+    "BLOCK_JOB_CANCELLED": block_job_1.BlockJobCancelled,
+    "BLOCK_JOB_ERROR": block_job_1.BlockJobError,
+    "BLOCK_JOB_READY": block_job_2.BlockJobReady,
+    "BLOCK_JOB_PENDING": block_job_2.BlockJobPending,
 }
 
 #: The ``query-qmp-schema`` reply: SchemaInfo objects as JSON values.

@@ -9,10 +9,12 @@ from dataclasses import dataclass
 from typing import ClassVar, TYPE_CHECKING
 
 from qapigen.support.dispatch import CommandSpec, NotImplementedCommand, Reply
-from qapigen.support.wire import check_extra, object_, opt_enum, opt_str, req_str
+from qapigen.support.wire import not_an_object, opt_enum, opt_str, report_extra, req_str
 
 if TYPE_CHECKING:
-    from .block_core_1 import NewImageMode, SnapshotInfo
+    from . import block_core_2 as _block_core_2
+    from .block_core_1 import SnapshotInfo
+    from .block_core_2 import NewImageMode
 
 
 @dataclass(slots=True, kw_only=True)
@@ -55,16 +57,38 @@ class BlockdevSnapshotSync:
     def from_wire(
         cls, value: object, path: str = "", name: str = "null"
     ) -> BlockdevSnapshotSync:
-        d = object_(value, path)
+        if type(value) is not dict:
+            raise not_an_object(path)
         result = cls(
-            device=opt_str(d, "device", path),
-            node_name=opt_str(d, "node-name", path),
-            snapshot_file=req_str(d, "snapshot-file", path),
-            snapshot_node_name=opt_str(d, "snapshot-node-name", path),
-            format=opt_str(d, "format", path),
-            mode=opt_enum(d, "mode", path, _block_core_1.NewImageMode),
+            device=(
+                v
+                if type(v := value.get("device")) is str
+                else opt_str(value, "device", path)
+            ),
+            node_name=(
+                v
+                if type(v := value.get("node-name")) is str
+                else opt_str(value, "node-name", path)
+            ),
+            snapshot_file=(
+                v
+                if type(v := value.get("snapshot-file")) is str
+                else req_str(value, "snapshot-file", path)
+            ),
+            snapshot_node_name=(
+                v
+                if type(v := value.get("snapshot-node-name")) is str
+                else opt_str(value, "snapshot-node-name", path)
+            ),
+            format=(
+                v
+                if type(v := value.get("format")) is str
+                else opt_str(value, "format", path)
+            ),
+            mode=opt_enum(value, "mode", path, _block_core_2.NewImageMode),
         )
-        check_extra(d, cls.WIRE_MEMBERS, path)
+        if len(value) > 1 and not value.keys() <= cls.WIRE_MEMBERS:
+            report_extra(value, cls.WIRE_MEMBERS, path)
         return result
 
     def to_wire(self) -> dict[str, object]:
@@ -105,12 +129,22 @@ class BlockdevSnapshot:
     def from_wire(
         cls, value: object, path: str = "", name: str = "null"
     ) -> BlockdevSnapshot:
-        d = object_(value, path)
+        if type(value) is not dict:
+            raise not_an_object(path)
         result = cls(
-            node=req_str(d, "node", path),
-            overlay=req_str(d, "overlay", path),
+            node=(
+                v
+                if type(v := value.get("node")) is str
+                else req_str(value, "node", path)
+            ),
+            overlay=(
+                v
+                if type(v := value.get("overlay")) is str
+                else req_str(value, "overlay", path)
+            ),
         )
-        check_extra(d, cls.WIRE_MEMBERS, path)
+        if len(value) > 2:
+            report_extra(value, cls.WIRE_MEMBERS, path)
         return result
 
     def to_wire(self) -> dict[str, object]:
@@ -139,12 +173,22 @@ class BlockdevSnapshotInternal:
     def from_wire(
         cls, value: object, path: str = "", name: str = "null"
     ) -> BlockdevSnapshotInternal:
-        d = object_(value, path)
+        if type(value) is not dict:
+            raise not_an_object(path)
         result = cls(
-            device=req_str(d, "device", path),
-            name=req_str(d, "name", path),
+            device=(
+                v
+                if type(v := value.get("device")) is str
+                else req_str(value, "device", path)
+            ),
+            name=(
+                v
+                if type(v := value.get("name")) is str
+                else req_str(value, "name", path)
+            ),
         )
-        check_extra(d, cls.WIRE_MEMBERS, path)
+        if len(value) > 2:
+            report_extra(value, cls.WIRE_MEMBERS, path)
         return result
 
     def to_wire(self) -> dict[str, object]:
@@ -168,13 +212,23 @@ class BlockdevSnapshotDeleteInternalSyncArguments:
     def from_wire(
         cls, value: object, path: str = "", name: str = "null"
     ) -> BlockdevSnapshotDeleteInternalSyncArguments:
-        d = object_(value, path)
+        if type(value) is not dict:
+            raise not_an_object(path)
         result = cls(
-            device=req_str(d, "device", path),
-            id=opt_str(d, "id", path),
-            name=opt_str(d, "name", path),
+            device=(
+                v
+                if type(v := value.get("device")) is str
+                else req_str(value, "device", path)
+            ),
+            id=(v if type(v := value.get("id")) is str else opt_str(value, "id", path)),
+            name=(
+                v
+                if type(v := value.get("name")) is str
+                else opt_str(value, "name", path)
+            ),
         )
-        check_extra(d, cls.WIRE_MEMBERS, path)
+        if len(value) > 1 and not value.keys() <= cls.WIRE_MEMBERS:
+            report_extra(value, cls.WIRE_MEMBERS, path)
         return result
 
     def to_wire(self) -> dict[str, object]:
@@ -313,10 +367,6 @@ TYPES_HERE: dict[str, object] = {
     "BlockdevSnapshotInternal": BlockdevSnapshotInternal,
     "q_obj_blockdev-snapshot-delete-internal-sync-arg": BlockdevSnapshotDeleteInternalSyncArguments,
 }
-
-# Modules whose classes the code above uses at run time.  Importing them
-# last lets modules refer to each other in both directions.
-from . import block_core_1 as _block_core_1  # noqa: E402
 
 __all__ = [
     "BlockdevSnapshotSync",

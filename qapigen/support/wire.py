@@ -104,6 +104,17 @@ def object_(value: object, path: str) -> dict[str, Any]:
     raise wrong_type(path or "null", "object")
 
 
+def not_an_object(path: str) -> QMPError:
+    return wrong_type(path or "null", "object")
+
+
+def report_extra(d: Mapping[str, object], known: frozenset[str], path: str) -> None:
+    """Raise for the first member of *d* not in *known* (if any)."""
+    for key in d:
+        if key not in known:
+            raise unexpected(join(path, key))
+
+
 def check_extra(d: Mapping[str, object], known: frozenset[str], path: str) -> None:
     """Report the first member not in *known*; QEMU does this after visiting
     every declared member, so callers call it last."""
@@ -308,11 +319,18 @@ def opt_bool(d: Mapping[str, object], key: str, path: str) -> bool | None:
     raise wrong_type(join(path, key), "boolean")
 
 
+# req_enum and opt_enum take WireEnum classes (qapigen.support.enums), whose
+# ``__special__`` lists the values under the compat policy.
+
+
 def req_enum(d: Mapping[str, object], key: str, path: str, cls: type[E]) -> E:
     value = d.get(key, MISSING)
     if type(value) is str:
         member = cls._value2member_map_.get(value)
         if member is not None:
+            special = cls.__special__.get(value)  # type: ignore[attr-defined]
+            if special is not None:
+                policy.check_value(value, *special)
             return member  # type: ignore[return-value]
     if value is MISSING:
         raise missing(join(path, key))
@@ -324,10 +342,14 @@ def opt_enum(d: Mapping[str, object], key: str, path: str, cls: type[E]) -> E | 
     if type(value) is str:
         member = cls._value2member_map_.get(value)
         if member is not None:
+            special = cls.__special__.get(value)  # type: ignore[attr-defined]
+            if special is not None:
+                policy.check_value(value, *special)
             return member  # type: ignore[return-value]
     if value is MISSING:
         return None
     return enum_value(cls, value, join(path, key), key)
+
 
 
 def req_special(

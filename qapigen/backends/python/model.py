@@ -156,11 +156,10 @@ class UnionDef(Definition_):
     branches: list[StructDef] = field(default_factory=list)
 
     @property
-    def before_tag(self) -> list[Member]:
-        """Base members QEMU visits before the tag (their errors come first)."""
-        wires = [m.wire for m in self.base_members]
+    def shared(self) -> list[Member]:
+        """Members every branch has besides the tag (from the base)."""
         assert self.tag is not None
-        return self.base_members[: wires.index(self.tag.wire)] if self.tag.wire in wires else []
+        return [m for m in self.base_members if m.wire != self.tag.wire]
 
 
 @dataclass(eq=False)

@@ -16,11 +16,11 @@ from qapigen.support.dispatch import (
 )
 from qapigen.support.enums import WireEnum
 from qapigen.support.wire import (
-    check_extra,
     int_value,
-    object_,
+    not_an_object,
     opt_bool,
     opt_str,
+    report_extra,
     req,
     req_bool,
     req_enum,
@@ -28,6 +28,9 @@ from qapigen.support.wire import (
 )
 
 if TYPE_CHECKING:
+    from . import block_core_1 as _block_core_1
+    from . import common as _common
+    from . import job as _job
     from .block_core_1 import BlockDeviceIoStatus
     from .common import IoOperationType
     from .job import JobStatus, JobType
@@ -101,23 +104,59 @@ class BlockJobInfo:
     def from_wire(
         cls, value: object, path: str = "", name: str = "null"
     ) -> BlockJobInfo:
-        d = object_(value, path)
+        if type(value) is not dict:
+            raise not_an_object(path)
         result = cls(
-            type=req_str(d, "type", path),
-            device=req_str(d, "device", path),
-            len=req(d, "len", path, int_value),
-            offset=req(d, "offset", path, int_value),
-            busy=req_bool(d, "busy", path),
-            paused=req_bool(d, "paused", path),
-            speed=req(d, "speed", path, int_value),
-            io_status=req_enum(d, "io-status", path, _block_core_1.BlockDeviceIoStatus),
-            ready=req_bool(d, "ready", path),
-            status=req_enum(d, "status", path, _job.JobStatus),
-            auto_finalize=req_bool(d, "auto-finalize", path),
-            auto_dismiss=req_bool(d, "auto-dismiss", path),
-            error=opt_str(d, "error", path),
+            type=(
+                v
+                if type(v := value.get("type")) is str
+                else req_str(value, "type", path)
+            ),
+            device=(
+                v
+                if type(v := value.get("device")) is str
+                else req_str(value, "device", path)
+            ),
+            len=req(value, "len", path, int_value),
+            offset=req(value, "offset", path, int_value),
+            busy=(
+                v
+                if type(v := value.get("busy")) is bool
+                else req_bool(value, "busy", path)
+            ),
+            paused=(
+                v
+                if type(v := value.get("paused")) is bool
+                else req_bool(value, "paused", path)
+            ),
+            speed=req(value, "speed", path, int_value),
+            io_status=req_enum(
+                value, "io-status", path, _block_core_1.BlockDeviceIoStatus
+            ),
+            ready=(
+                v
+                if type(v := value.get("ready")) is bool
+                else req_bool(value, "ready", path)
+            ),
+            status=req_enum(value, "status", path, _job.JobStatus),
+            auto_finalize=(
+                v
+                if type(v := value.get("auto-finalize")) is bool
+                else req_bool(value, "auto-finalize", path)
+            ),
+            auto_dismiss=(
+                v
+                if type(v := value.get("auto-dismiss")) is bool
+                else req_bool(value, "auto-dismiss", path)
+            ),
+            error=(
+                v
+                if type(v := value.get("error")) is str
+                else opt_str(value, "error", path)
+            ),
         )
-        check_extra(d, cls.WIRE_MEMBERS, path)
+        if len(value) > 12 and not value.keys() <= cls.WIRE_MEMBERS:
+            report_extra(value, cls.WIRE_MEMBERS, path)
         return result
 
     def to_wire(self) -> dict[str, object]:
@@ -153,12 +192,22 @@ class BlockJobCancelArguments:
     def from_wire(
         cls, value: object, path: str = "", name: str = "null"
     ) -> BlockJobCancelArguments:
-        d = object_(value, path)
+        if type(value) is not dict:
+            raise not_an_object(path)
         result = cls(
-            device=req_str(d, "device", path),
-            force=opt_bool(d, "force", path),
+            device=(
+                v
+                if type(v := value.get("device")) is str
+                else req_str(value, "device", path)
+            ),
+            force=(
+                v
+                if type(v := value.get("force")) is bool
+                else opt_bool(value, "force", path)
+            ),
         )
-        check_extra(d, cls.WIRE_MEMBERS, path)
+        if len(value) > 1 and not value.keys() <= cls.WIRE_MEMBERS:
+            report_extra(value, cls.WIRE_MEMBERS, path)
         return result
 
     def to_wire(self) -> dict[str, object]:
@@ -197,16 +246,26 @@ class BlockJobCompletedArguments:
     def from_wire(
         cls, value: object, path: str = "", name: str = "null"
     ) -> BlockJobCompletedArguments:
-        d = object_(value, path)
+        if type(value) is not dict:
+            raise not_an_object(path)
         result = cls(
-            type=req_enum(d, "type", path, _job.JobType),
-            device=req_str(d, "device", path),
-            len=req(d, "len", path, int_value),
-            offset=req(d, "offset", path, int_value),
-            speed=req(d, "speed", path, int_value),
-            error=opt_str(d, "error", path),
+            type=req_enum(value, "type", path, _job.JobType),
+            device=(
+                v
+                if type(v := value.get("device")) is str
+                else req_str(value, "device", path)
+            ),
+            len=req(value, "len", path, int_value),
+            offset=req(value, "offset", path, int_value),
+            speed=req(value, "speed", path, int_value),
+            error=(
+                v
+                if type(v := value.get("error")) is str
+                else opt_str(value, "error", path)
+            ),
         )
-        check_extra(d, cls.WIRE_MEMBERS, path)
+        if len(value) > 5 and not value.keys() <= cls.WIRE_MEMBERS:
+            report_extra(value, cls.WIRE_MEMBERS, path)
         return result
 
     def to_wire(self) -> dict[str, object]:
@@ -251,15 +310,21 @@ class BlockJobCancelledArguments:
     def from_wire(
         cls, value: object, path: str = "", name: str = "null"
     ) -> BlockJobCancelledArguments:
-        d = object_(value, path)
+        if type(value) is not dict:
+            raise not_an_object(path)
         result = cls(
-            type=req_enum(d, "type", path, _job.JobType),
-            device=req_str(d, "device", path),
-            len=req(d, "len", path, int_value),
-            offset=req(d, "offset", path, int_value),
-            speed=req(d, "speed", path, int_value),
+            type=req_enum(value, "type", path, _job.JobType),
+            device=(
+                v
+                if type(v := value.get("device")) is str
+                else req_str(value, "device", path)
+            ),
+            len=req(value, "len", path, int_value),
+            offset=req(value, "offset", path, int_value),
+            speed=req(value, "speed", path, int_value),
         )
-        check_extra(d, cls.WIRE_MEMBERS, path)
+        if len(value) > 5:
+            report_extra(value, cls.WIRE_MEMBERS, path)
         return result
 
     def to_wire(self) -> dict[str, object]:
@@ -299,13 +364,19 @@ class BlockJobErrorArguments:
     def from_wire(
         cls, value: object, path: str = "", name: str = "null"
     ) -> BlockJobErrorArguments:
-        d = object_(value, path)
+        if type(value) is not dict:
+            raise not_an_object(path)
         result = cls(
-            device=req_str(d, "device", path),
-            operation=req_enum(d, "operation", path, _common.IoOperationType),
-            action=req_enum(d, "action", path, BlockErrorAction),
+            device=(
+                v
+                if type(v := value.get("device")) is str
+                else req_str(value, "device", path)
+            ),
+            operation=req_enum(value, "operation", path, _common.IoOperationType),
+            action=req_enum(value, "action", path, BlockErrorAction),
         )
-        check_extra(d, cls.WIRE_MEMBERS, path)
+        if len(value) > 3:
+            report_extra(value, cls.WIRE_MEMBERS, path)
         return result
 
     def to_wire(self) -> dict[str, object]:
@@ -342,15 +413,21 @@ class BlockJobReadyArguments:
     def from_wire(
         cls, value: object, path: str = "", name: str = "null"
     ) -> BlockJobReadyArguments:
-        d = object_(value, path)
+        if type(value) is not dict:
+            raise not_an_object(path)
         result = cls(
-            type=req_enum(d, "type", path, _job.JobType),
-            device=req_str(d, "device", path),
-            len=req(d, "len", path, int_value),
-            offset=req(d, "offset", path, int_value),
-            speed=req(d, "speed", path, int_value),
+            type=req_enum(value, "type", path, _job.JobType),
+            device=(
+                v
+                if type(v := value.get("device")) is str
+                else req_str(value, "device", path)
+            ),
+            len=req(value, "len", path, int_value),
+            offset=req(value, "offset", path, int_value),
+            speed=req(value, "speed", path, int_value),
         )
-        check_extra(d, cls.WIRE_MEMBERS, path)
+        if len(value) > 5:
+            report_extra(value, cls.WIRE_MEMBERS, path)
         return result
 
     def to_wire(self) -> dict[str, object]:
@@ -363,55 +440,7 @@ class BlockJobReadyArguments:
         }
 
 
-@dataclass(slots=True, kw_only=True)
-class BlockJobReady(BlockJobReadyArguments):
-    """Sent when a block job enters the ready state and can be completed
-    with `job-complete`.  Backup jobs never send it.
-    """
-
-    NAME: ClassVar[str] = "BLOCK_JOB_READY"
-    HAS_DATA: ClassVar[bool] = True
-
-
-@dataclass(slots=True, kw_only=True)
-class BlockJobPendingArguments:
-    """The QAPI struct ``q_obj_BLOCK_JOB_PENDING-arg``."""
-
-    WIRE_NAME: ClassVar[str] = "q_obj_BLOCK_JOB_PENDING-arg"
-    WIRE_MEMBERS: ClassVar[frozenset[str]] = frozenset({"type", "id"})
-    type: JobType
-    id: str
-
-    @classmethod
-    def from_wire(
-        cls, value: object, path: str = "", name: str = "null"
-    ) -> BlockJobPendingArguments:
-        d = object_(value, path)
-        result = cls(
-            type=req_enum(d, "type", path, _job.JobType),
-            id=req_str(d, "id", path),
-        )
-        check_extra(d, cls.WIRE_MEMBERS, path)
-        return result
-
-    def to_wire(self) -> dict[str, object]:
-        return {
-            "type": self.type.to_wire(),
-            "id": self.id,
-        }
-
-
-@dataclass(slots=True, kw_only=True)
-class BlockJobPending(BlockJobPendingArguments):
-    """Sent when a block job created with auto-finalize set to false has
-    finished its work and waits for `job-finalize`.
-    """
-
-    NAME: ClassVar[str] = "BLOCK_JOB_PENDING"
-    HAS_DATA: ClassVar[bool] = True
-
-
-class BlockJobHandlers:
+class BlockJob1Handlers:
     """Handlers for the commands defined in ``block-job.json``."""
 
     def query_block_jobs(self) -> Reply[list[BlockJobInfo]]:
@@ -429,7 +458,7 @@ class BlockJobHandlers:
         raise NotImplementedCommand("block-job-cancel")
 
 
-def _call_query_block_jobs(handlers: BlockJobHandlers, args: None) -> object:
+def _call_query_block_jobs(handlers: BlockJob1Handlers, args: None) -> object:
     return handlers.query_block_jobs()
 
 
@@ -438,7 +467,7 @@ def _reply_query_block_jobs(value: list[BlockJobInfo]) -> object:
 
 
 def _call_block_job_cancel(
-    handlers: BlockJobHandlers, args: BlockJobCancelArguments
+    handlers: BlockJob1Handlers, args: BlockJobCancelArguments
 ) -> object:
     return handlers.block_job_cancel(
         device=args.device,
@@ -471,14 +500,7 @@ TYPES_HERE: dict[str, object] = {
     "q_obj_BLOCK_JOB_CANCELLED-arg": BlockJobCancelledArguments,
     "q_obj_BLOCK_JOB_ERROR-arg": BlockJobErrorArguments,
     "q_obj_BLOCK_JOB_READY-arg": BlockJobReadyArguments,
-    "q_obj_BLOCK_JOB_PENDING-arg": BlockJobPendingArguments,
 }
-
-# Modules whose classes the code above uses at run time.  Importing them
-# last lets modules refer to each other in both directions.
-from . import block_core_1 as _block_core_1  # noqa: E402
-from . import common as _common  # noqa: E402
-from . import job as _job  # noqa: E402
 
 __all__ = [
     "BlockJobInfo",
@@ -491,8 +513,5 @@ __all__ = [
     "BlockJobErrorArguments",
     "BlockJobError",
     "BlockJobReadyArguments",
-    "BlockJobReady",
-    "BlockJobPendingArguments",
-    "BlockJobPending",
-    "BlockJobHandlers",
+    "BlockJob1Handlers",
 ]
