@@ -1,10 +1,12 @@
 """Read schema files into expressions and doc comments.
 
 The lark grammar (``grammar.lark``) does the tokenizing and the bracket
-structure.  Everything QEMU decides while reading (string escapes, stray
-words, duplicate keys, the top-level directives ``include`` and ``pragma``,
-which doc comment belongs to which definition) happens in callbacks that
-run *while* lark parses, so the first problem in the file is the one
+structure: lark compiles it into a scanner and an LALR(1) table, which
+``_FileParser`` runs in a loop of its own (see ``_FileParser._parse``).
+Everything QEMU decides while reading (string escapes, stray words,
+duplicate keys, the top-level directives ``include`` and ``pragma``, which
+doc comment belongs to which definition) happens in callbacks that run
+*while* the file is parsed, so the first problem in the file is the one
 reported, in the order QEMU's hand-written parser would find it.
 """
 
@@ -12,15 +14,15 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple, NoReturn
 
 import lark
-from lark.exceptions import UnexpectedCharacters, UnexpectedToken
 from lark.lexer import BasicLexer
+from lark.parsers.lalr_analysis import Shift
 
 from qapigen.dialect import Dialect, DocComments
 from qapigen.errors import QAPIError, QAPISourceError
@@ -87,163 +89,113 @@ def _reason(err: Exception) -> str:
     return str(err)
 
 
-class _Lexer(BasicLexer):
-    """lark's own lexer (same terminals, same scanner, same matches), with
-    leaner bookkeeping: lark's generic loop spends more time counting lines
-    and building tokens than matching, which doubled the parse time of
-    QEMU's schema."""
+class _Reduce(NamedTuple):
+    """A reduce action: pop *size* symbols, hand them to *handler* (a
+    ``_FileParser.reduce_*`` method), then go to the state for *origin*."""
 
-    def lex(self, text: str, *_: Any) -> Iterator[lark.Token]:  # type: ignore[override]
-        # lark hands a custom lexer the whole text.
-        end = len(text)
-        pos = 0
-        line, line_start = 1, 0
-        # Our dozen terminals fit one compiled pattern (lark splits only
-        # past Python's limit of 100 groups).
-        (pattern,) = self.scanner._mres
-        match = pattern.match
-        ignore = self.ignore_types
-        callbacks = self.callback
-        new_token = lark.Token
-        while pos < end:
-            found = match(text, pos)
-            if found is None:
-                raise UnexpectedCharacters(  # type: ignore[no-untyped-call]
-                    text, pos, line, pos - line_start + 1
-                )
-            value = found.group()
-            kind = found.lastgroup
-            stop = found.end()
-            if kind not in ignore:
-                tok = new_token(kind, value, pos, line, pos - line_start + 1)
-                tok.end_pos = stop
-                callback = callbacks.get(kind)
-                yield callback(tok) if callback is not None else tok
-            newlines = value.count("\n")
-            if newlines:
-                line += newlines
-                line_start = value.rindex("\n") + pos + 1
-            pos = stop
+    size: int
+    origin: str
+    handler: Callable[[_FileParser, list[Any]], Any]
 
 
-class _Callbacks(lark.Transformer[Any, Any]):
-    """Builds plain JSON values while lark reduces rules.
+# A parse table row: the action for each terminal (and, after a reduction,
+# the state to go to for each rule): a new state to shift to, or a reduction.
+_Row = dict[str, "int | _Reduce"]
 
-    One instance serves every parse with its dialect; the file being parsed
-    is whatever ``current`` points at (includes parse recursively, so the
-    file parser saves and restores it).
-    """
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.current: _FileParser | None = None
-
-    def _file(self) -> _FileParser:
-        assert self.current is not None
-        return self.current
-
-    def start(self, _children: list[Any]) -> None:
-        return None
-
-    def top_value(self, children: list[Any]) -> None:
-        self._file().top_value(children[0])
-
-    def doc(self, children: list[Any]) -> None:
-        self._file().doc_block(children[0])
-
-    def obj_open(self, children: list[lark.Token]) -> None:
-        self._file().open_bracket(children[0], is_object=True)
-
-    def arr_open(self, children: list[lark.Token]) -> None:
-        self._file().open_bracket(children[0], is_object=False)
-
-    def pair(self, children: list[Any]) -> tuple[str, Any]:
-        key, colon, value = children
-        name = key[1:-1]
-        self._file().check_key(name, colon)
-        return name, value
-
-    def object(self, children: list[Any]) -> dict[str, Any]:
-        self._file().close_bracket()
-        # children: the obj_open result (None), then the pairs
-        return dict(children[1:])
-
-    def array(self, children: list[Any]) -> list[Any]:
-        self._file().close_bracket()
-        return children[1:]
-
-    def string(self, children: list[lark.Token]) -> str:
-        self._file().scalar(children[0])
-        return children[0][1:-1]
-
-    def lex_string(self, tok: lark.Token) -> lark.Token:
-        """Strings are checked as soon as they are read, as QEMU does.  The
-        token keeps its quotes (callbacks strip them); one with escapes is
-        replaced by its decoded text, quoted again."""
-        if self._file().legacy_depth == 0:
-            self._file().legacy_top_level(tok)
-        if _PLAIN_STRING.fullmatch(tok):
-            return tok
-        return self._file().lex_string(tok)
-
-    def true(self, children: list[lark.Token]) -> bool:
-        self._file().scalar(children[0])
-        return True
-
-    def false(self, children: list[lark.Token]) -> bool:
-        self._file().scalar(children[0])
-        return False
-
-    def null(self, children: list[lark.Token]) -> None:
-        self._file().scalar(children[0])
-        return None
+_END = "$END"  # lark's name for the end of the input
 
 
 @dataclass
 class _Grammar:
-    lark: lark.Lark
-    callbacks: _Callbacks
+    """lark's compiled grammar in the shape ``_FileParser.run`` uses."""
+
+    # lark's scanner: every terminal, as one alternation of named groups.
+    pattern: re.Pattern[str]
+    ignore: frozenset[str]
+    # Terminal name -> the ``_FileParser`` method that checks such a token
+    # as soon as it is read.
+    lex_callbacks: dict[str, Callable[[_FileParser, lark.Token], lark.Token]]
+    # lark's LALR(1) table, state -> row.
+    table: list[_Row]
+    start_state: int
+    end_state: int
 
 
 @cache
 def _grammar(dialect: Dialect, doc_comments: DocComments) -> _Grammar:
-    """The lark parser for one dialect and doc-comment mode, built once."""
+    """lark's scanner and LALR table for one dialect and doc-comment mode,
+    built once per process (lark keeps the table in its cache file)."""
     text = _GRAMMAR.read_text(encoding="utf-8")
     if doc_comments is DocComments.IGNORE:
         # Before QEMU 2.9, "##" lines were ordinary comments.
         text += "\n%ignore DOC\n"
-    callbacks = _Callbacks()
+    compiled = lark.Lark(text, parser="lalr", lexer="basic", cache=True)
 
-    def on_token(method: str) -> Callable[[lark.Token], lark.Token]:
-        def call(tok: lark.Token) -> lark.Token:
-            parser = callbacks.current
-            assert parser is not None
-            result: lark.Token = getattr(parser, method)(tok)
-            return result
+    lexer = compiled.parser.lexer
+    assert isinstance(lexer, BasicLexer)
+    # Our dozen terminals fit one compiled pattern (lark splits only past
+    # Python's limit of 100 groups).
+    (pattern,) = lexer.scanner._mres
+    # lark adds token callbacks of its own only where a string terminal
+    # hides inside a regexp one of the same priority; ours have none, so
+    # lark's scanner alone gives the tokens lark would.
+    assert not lexer.callback, lexer.callback
 
-        return call
-
-    lexer_callbacks: dict[str, Callable[[lark.Token], lark.Token]] = {
-        "STRING": callbacks.lex_string,
-        "STRAY": on_token("lex_stray"),
-        "NULL": on_token("lex_null"),
+    lex_callbacks: dict[str, Callable[[_FileParser, lark.Token], lark.Token]] = {
+        "STRING": _FileParser.lex_string,
+        "STRAY": _FileParser.lex_stray,
+        "NULL": _FileParser.lex_null,
     }
     if dialect is Dialect.LEGACY:
         # QEMU <= 5.2 required '{' as soon as it read a top-level token.
         for name in ("LBRACE", "LSQB", "TRUE", "FALSE", "NULL"):
-            lexer_callbacks[name] = on_token("legacy_top_level")
-        for name in ("_RBRACE", "_RSQB"):
-            lexer_callbacks[name] = on_token("legacy_close")
-    parser = lark.Lark(
-        text,
-        parser="lalr",
-        lexer=_Lexer,
-        transformer=callbacks,
-        maybe_placeholders=False,
-        cache=True,
-        lexer_callbacks=lexer_callbacks,
+            lex_callbacks[name] = _FileParser.legacy_top_level
+        for name in ("RBRACE", "RSQB"):
+            lex_callbacks[name] = _FileParser.legacy_close
+
+    lalr = compiled.parser.parser.parser
+    parse_table = lalr.parse_table
+    assert sorted(parse_table.states) == list(range(len(parse_table.states)))
+    reductions: dict[lark.grammar.Rule, _Reduce] = {}
+    table: list[_Row] = []
+    for state in range(len(parse_table.states)):
+        row: _Row = {}
+        for symbol, (action, arg) in parse_table.states[state].items():
+            if action is Shift:
+                row[symbol] = arg
+                continue
+            if arg not in reductions:
+                name = arg.alias or arg.origin.name
+                reductions[arg] = _Reduce(
+                    len(arg.expansion), arg.origin.name, getattr(_FileParser, f"reduce_{name}")
+                )
+            row[symbol] = reductions[arg]
+        table.append(row)
+    return _Grammar(
+        pattern,
+        lexer.ignore_types,
+        lex_callbacks,
+        table,
+        parse_table.start_states["start"],
+        parse_table.end_states["start"],
     )
-    return _Grammar(parser, callbacks)
+
+
+def _token(kind: str, value: str, pos: int, line: int, column: int, end: int) -> lark.Token:
+    """``lark.Token(kind, value, pos, line, column, end_pos=end)``, made
+    directly: lark's constructor first checks for deprecated keyword
+    arguments, which costs as much as the rest for the 27,000 tokens of
+    QEMU's schema."""
+    tok: lark.Token = str.__new__(lark.Token, value)
+    tok.type = kind
+    tok.value = value
+    tok.start_pos = pos
+    tok.line = line
+    tok.column = column
+    tok.end_line = None
+    tok.end_column = None
+    tok.end_pos = end
+    return tok
 
 
 class _FileParser:
@@ -278,50 +230,121 @@ class _FileParser:
     # -- driving lark --------------------------------------------------
 
     def run(self) -> None:
-        grammar = _grammar(self.dialect, self.doc_comments)
-        saved = grammar.callbacks.current
-        grammar.callbacks.current = self
-        try:
-            grammar.lark.parse(self.src)
-        except UnexpectedToken as err:
-            self.syntax_error(err)
-        except UnexpectedCharacters as err:  # pragma: no cover - STRAY matches anything
-            raise self.error_at(err.pos_in_stream or 0, "stray character") from None
-        finally:
-            grammar.callbacks.current = saved
+        self._parse(_grammar(self.dialect, self.doc_comments))
         self.reject_expr_doc(self.cur_doc)
 
-    def syntax_error(self, err: UnexpectedToken) -> None:
+    def _parse(self, grammar: _Grammar) -> None:
+        """lark's scanner and lark's LALR(1) table, in one loop.
+
+        This is what lark's ``parse()`` does (lex a token, run its
+        callback, reduce while the table says so, shift it), minus the
+        generality: no generator between lexer and parser, no token
+        objects for white space, no tree building (each reduction calls
+        one ``reduce_*`` method with the matched symbols).  lark's own
+        loops spent more time on that bookkeeping than on the schema.
+        """
+        text = self.src
+        match = grammar.pattern.match
+        ignore = grammar.ignore
+        lex_callbacks = grammar.lex_callbacks
+        table = grammar.table
+        states = [grammar.start_state]
+        values: list[Any] = []
+        pos, end = 0, len(text)
+        line, line_start = 1, 0
+        while pos < end:
+            found = match(text, pos)
+            if found is None:  # pragma: no cover - STRAY matches anything
+                raise self.error_at(pos, "stray character")
+            kind = found.lastgroup
+            value = found.group()
+            stop = found.end()
+            if kind not in ignore:
+                assert kind is not None
+                tok = _token(kind, value, pos, line, pos - line_start + 1, stop)
+                callback = lex_callbacks.get(kind)
+                if callback is not None:
+                    tok = callback(self, tok)
+                    kind = tok.type
+                while True:
+                    action = table[states[-1]].get(kind)
+                    if action is None:
+                        self.syntax_error(tok, states, values, grammar)
+                    if isinstance(action, int):
+                        states.append(action)
+                        values.append(tok)
+                        break
+                    size, origin, handler = action
+                    children = values[-size:] if size else []
+                    if size:
+                        del states[-size:]
+                        del values[-size:]
+                    values.append(handler(self, children))
+                    goto = table[states[-1]][origin]
+                    assert isinstance(goto, int)
+                    states.append(goto)
+            newlines = value.count("\n")
+            if newlines:
+                line += newlines
+                line_start = value.rindex("\n") + pos + 1
+            pos = stop
+        self._feed_end(states, values, grammar)
+
+    def _feed_end(self, states: list[int], values: list[Any], grammar: _Grammar) -> None:
+        """The end of the input: reduce until the whole file is ``start``."""
+        table = grammar.table
+        tok = _token(_END, "", len(self.src), 0, 0, len(self.src))
+        while True:
+            action = table[states[-1]].get(_END)
+            if action is None:
+                self.syntax_error(tok, states, values, grammar)
+            assert isinstance(action, _Reduce)
+            size, origin, handler = action
+            children = values[-size:] if size else []
+            if size:
+                del states[-size:]
+                del values[-size:]
+            values.append(handler(self, children))
+            goto = table[states[-1]][origin]
+            assert isinstance(goto, int)
+            states.append(goto)
+            if goto == grammar.end_state:
+                return
+
+    def syntax_error(
+        self, tok: lark.Token, states: list[int], values: list[Any], grammar: _Grammar
+    ) -> NoReturn:
         """Raise QEMU's message for a token the grammar does not allow."""
-        tok = err.token
-        parser = err.interactive_parser
-        # err.expected comes from an LALR state that several contexts share;
-        # asking the parser what it accepts here gives the exact set.
-        expected = (
-            set(parser.accepts()) if parser is not None else set(err.expected)  # type: ignore[no-untyped-call]
-        )
-        at_top = "$END" in expected
-        if at_top and parser is not None and tok.type != "$END":
+        # The row of the current state may list terminals that only some
+        # of the contexts merged into this LALR state allow; trying each
+        # one gives the exact set (lark's InteractiveParser.accepts()).
+        expected = {
+            symbol
+            for symbol in grammar.table[states[-1]]
+            if symbol.isupper() and _accepts(grammar, list(states), symbol)
+        }
+        at_top = _END in expected
+        if at_top and tok.type != _END:
             # QEMU handles a finished top-level expression (an include, a
-            # pragma ...) before it looks at the next token; lark has not
-            # reduced it yet, so finish the parse to run those callbacks.
-            parser.feed_eof()  # type: ignore[no-untyped-call]
-        pos = len(self.src) - 1 if tok.type == "$END" else tok.start_pos
+            # pragma ...) before it looks at the next token; the parser has
+            # not reduced it yet, so finish the parse to run those callbacks.
+            self._feed_end(states, values, grammar)
+        pos = len(self.src) - 1 if tok.type == _END else tok.start_pos
         raise self.error_at(pos or 0, self.expected_message(expected, at_top))
 
     def expected_message(self, expected: set[str], at_top: bool) -> str:
         legacy = self.dialect is Dialect.LEGACY
         if expected == {"COLON"}:
             return "expected ':'"
-        if "_COMMA" in expected:
-            return "expected ',' or '}'" if "_RBRACE" in expected else "expected ',' or ']'"
-        if "_RBRACE" in expected:
+        if "COMMA" in expected:
+            return "expected ',' or '}'" if "RBRACE" in expected else "expected ',' or ']'"
+        if "RBRACE" in expected:
             return "expected string or '}'"
         if expected == {"STRING"}:
             return "expected string"
         if at_top and legacy:
             return "expected '{'"
-        bracket = "']', " if "_RSQB" in expected else ""
+        bracket = "']', " if "RSQB" in expected else ""
         if legacy:
             return f"expected '{{', '[', {bracket}string, boolean or 'null'"
         return f"expected '{{', '[', {bracket}string, or boolean"
@@ -339,6 +362,16 @@ class _FileParser:
     # -- lexer callbacks ---------------------------------------------------
 
     def lex_string(self, tok: lark.Token) -> lark.Token:
+        """Strings are checked as soon as they are read, as QEMU does.  The
+        token keeps its quotes (callbacks strip them); one with escapes is
+        replaced by its decoded text, quoted again."""
+        if self.legacy_depth == 0:
+            self.legacy_top_level(tok)
+        if _PLAIN_STRING.fullmatch(tok):
+            return tok
+        return self._decode_string(tok)
+
+    def _decode_string(self, tok: lark.Token) -> lark.Token:
         """Check a string's characters and decode its escapes."""
         raw = tok.value
         closed = len(raw) > 1 and raw.endswith("'") and not _escaped_quote(raw)
@@ -417,6 +450,75 @@ class _FileParser:
         while end < len(self.src) and self.src[end] not in "[]{}:,'" and not self.src[end].isspace():
             end += 1
         raise self.error_at(tok.start_pos or 0, f"stray '{self.src[tok.start_pos : end]}'")
+
+    # -- rule reductions ----------------------------------------------------
+    # Each gets every symbol the rule matched (see grammar.lark) and
+    # returns the rule's value.
+
+    def reduce_start(self, _children: list[Any]) -> None:
+        return None
+
+    def reduce_top_value(self, children: list[Any]) -> None:
+        self.top_value(children[1])
+
+    def reduce_doc(self, children: list[Any]) -> None:
+        self.doc_block(children[1])
+
+    def reduce_value(self, children: list[Any]) -> Any:
+        return children[0]
+
+    def reduce_string(self, children: list[lark.Token]) -> str:
+        self.scalar(children[0])
+        return children[0][1:-1]
+
+    def reduce_true(self, children: list[lark.Token]) -> bool:
+        self.scalar(children[0])
+        return True
+
+    def reduce_false(self, children: list[lark.Token]) -> bool:
+        self.scalar(children[0])
+        return False
+
+    def reduce_null(self, children: list[lark.Token]) -> None:
+        self.scalar(children[0])
+        return None
+
+    def reduce_obj_open(self, children: list[lark.Token]) -> dict[str, Any]:
+        self.open_bracket(children[0], is_object=True)
+        return {}
+
+    def reduce_members(self, children: list[Any]) -> dict[str, Any]:
+        # [obj_open's dict, pair] or [members' dict, ',', pair]
+        members: dict[str, Any] = children[0]
+        key, value = children[-1]
+        members[key] = value
+        return members
+
+    def reduce_pair(self, children: list[Any]) -> tuple[str, Any]:
+        key, colon, value = children
+        name = key[1:-1]
+        self.check_key(name, colon)
+        return name, value
+
+    def reduce_object(self, children: list[Any]) -> dict[str, Any]:
+        self.close_bracket()
+        members: dict[str, Any] = children[0]
+        return members
+
+    def reduce_arr_open(self, children: list[lark.Token]) -> list[Any]:
+        self.open_bracket(children[0], is_object=False)
+        return []
+
+    def reduce_elements(self, children: list[Any]) -> list[Any]:
+        # [arr_open's list, value] or [elements' list, ',', value]
+        elements: list[Any] = children[0]
+        elements.append(children[-1])
+        return elements
+
+    def reduce_array(self, children: list[Any]) -> list[Any]:
+        self.close_bracket()
+        elements: list[Any] = children[0]
+        return elements
 
     # -- structure callbacks ----------------------------------------------
 
@@ -558,6 +660,27 @@ class _FileParser:
             raise QAPISourceError(
                 doc.info, f"documentation for '{doc.symbol}' is not followed by the definition"
             )
+
+
+def _accepts(grammar: _Grammar, states: list[int], terminal: str) -> bool:
+    """Whether the parser, in *states*, can take *terminal*: whether the
+    reductions it triggers end in a shift (or, for the end of the input,
+    in the final state).  Changes *states*; runs no callbacks."""
+    table = grammar.table
+    while True:
+        action = table[states[-1]].get(terminal)
+        if action is None:
+            return False
+        if isinstance(action, int):
+            assert terminal != _END
+            return True
+        if action.size:
+            del states[-action.size :]
+        goto = table[states[-1]][action.origin]
+        assert isinstance(goto, int)
+        states.append(goto)
+        if terminal == _END and goto == grammar.end_state:
+            return True
 
 
 def _expand_tabs(prefix: str) -> int:
