@@ -343,16 +343,66 @@ class Mutation:
 
     ``kind`` is one of missing, extra, wrong-type, bad-enum, out-of-range,
     alternate.  ``make`` draws what to put there (the new value or the new
-    key) and returns the mutant with its expected message.
+    key) and returns the mutant with its expected message.  ``target`` is
+    the place that changes (for an extra member, a pseudo step inside the
+    object); ``order`` is when QEMU's visit reaches it, comparable between
+    mutations of the same value (see :func:`first_error`).
     """
 
     kind: str
-    steps: tuple[Step, ...]
-    type_name: str
+    target: tuple[Step, ...]
+    order: tuple[int, ...]
     make: Callable[[Draw[Any], JSON], tuple[JSON, str]]
     # The message is about a value of type size (see test_roundtrip's known
     # bugs: the generated code names "size" where QEMU says "uint64").
     size_member: bool = False
+
+
+#: Pseudo step: an extra member of the object the steps lead to.
+EXTRA: Final = "\0extra"
+#: Order of the unexpected-member check: after every declared member.
+AFTER_MEMBERS: Final = 1 << 30
+
+
+def visit_order(typ: Type, value: JSON, steps: tuple[Step, ...]) -> tuple[int, ...]:
+    """When QEMU's depth-first visit of *value* reaches *steps*: members by
+    their index in visiting order, list elements by index."""
+    key: list[int] = []
+    for step in steps:
+        while isinstance(typ, AlternateType):
+            branch = alternate_branch(typ, value)
+            assert branch is not None
+            typ = branch
+        if step == EXTRA:
+            key.append(AFTER_MEMBERS)
+            break
+        if isinstance(typ, ArrayType):
+            assert isinstance(step, int)
+            key.append(step)
+            typ = typ.element_type
+        else:
+            assert isinstance(typ, ObjectType)
+            members = object_members(typ, value)
+            index = [m.name for m in members].index(str(step))
+            key.append(index)
+            typ = members[index].type
+        value = value[step]
+    return tuple(key)
+
+
+def independent(a: Mutation, b: Mutation) -> bool:
+    """Whether the two mutations change unrelated places (neither inside
+    the other), so both can be applied; two extra members of one object
+    are not, as QEMU reports the first in hash order."""
+    shorter = min(len(a.target), len(b.target))
+    return a.target[:shorter] != b.target[:shorter]
+
+
+def first_error(a: Mutation, b: Mutation) -> Mutation:
+    """Which of two independent mutations QEMU reports: the first place
+    its visit reaches (members in schema order, a branch's after the
+    common ones, unexpected members after all declared ones)."""
+    return a if a.order < b.order else b
 
 
 def _replace(value: JSON, steps: tuple[Step, ...], new: JSON) -> JSON:
@@ -411,37 +461,43 @@ def mutations(typ: Type, value: JSON, ctx: Context) -> list[Mutation]:
     rejects, when decoded at *ctx*, with a message we know exactly."""
     out: list[Mutation] = []
     for pos in positions(typ, value):
-        out += _mutations_at(pos, ctx)
+        out += _mutations_at(pos, ctx, lambda steps: visit_order(typ, value, steps))
     return out
 
 
-def _mutations_at(pos: Position, ctx: Context) -> list[Mutation]:
+def _mutations_at(
+    pos: Position, ctx: Context, order: Callable[[tuple[Step, ...]], tuple[int, ...]]
+) -> list[Mutation]:
     typ, steps = pos.type, pos.steps
     path, bare = ctx.full(steps), ctx.bare(steps)
     out: list[Mutation] = []
 
-    def add(kind: str, make: Callable[[Draw[Any], JSON], tuple[JSON, str]], size: bool = False) -> None:
-        out.append(Mutation(kind, steps, typ.name, make, size))
+    def add(
+        kind: str,
+        make: Callable[[Draw[Any], JSON], tuple[JSON, str]],
+        size: bool = False,
+        target: tuple[Step, ...] = steps,
+    ) -> None:
+        out.append(Mutation(kind, target, order(target), make, size))
 
     if isinstance(typ, ObjectType):
         here: dict[str, JSON] = pos.value
         for member in object_members(typ, here):
             if not member.optional and member.name in here:
-                add("missing", _delete(steps, member.name, ctx))
+                add("missing", _delete(steps, member.name, ctx), target=(*steps, member.name))
         known = declared_names(typ)
         layout = {m.name for m in object_members(typ, here)}
         # Members of other branches are as unexpected as unknown names.
         strangers = sorted(known - layout) + [k for k in ("no-such-member", "X") if k not in known]
-        add("extra", _add_member(steps, strangers, ctx))
+        add("extra", _add_member(steps, strangers, ctx), target=(*steps, EXTRA))
 
     if isinstance(typ, EnumType):
         values = set(typ.member_names())
         add("bad-enum", _bad_enum(steps, values, bare))
 
-    if isinstance(typ, BuiltinType) and typ.name in INT_RANGES:
-        # int64, uint64 and size name the full path: not at the root.
-        if typ.name in NARROW_INTS or path:
-            add("out-of-range", _out_of_range(steps, typ.name, path, bare), typ.name == "size")
+    # int64, uint64 and size name the full path, so not at the root.
+    if isinstance(typ, BuiltinType) and (typ.name in NARROW_INTS or (typ.name in INT_RANGES and path)):
+        add("out-of-range", _out_of_range(steps, typ.name, path, bare), typ.name == "size")
 
     if isinstance(typ, AlternateType):
         wrong = [k for k in KINDS if k not in accepted_kinds(typ)]

@@ -575,6 +575,8 @@ def _call_blockdev_backup(handlers: BackupHandlers, args: BlockdevBackup) -> obj
 COMMANDS_HERE: dict[str, CommandSpec] = {
     "drive-backup": CommandSpec(
         "drive-backup",
+        method="drive_backup",
+        arg_type="DriveBackup",
         call=_call_drive_backup,
         decode=DriveBackup.from_wire,
         allow_preconfig=True,
@@ -582,6 +584,8 @@ COMMANDS_HERE: dict[str, CommandSpec] = {
     ),
     "blockdev-backup": CommandSpec(
         "blockdev-backup",
+        method="blockdev_backup",
+        arg_type="BlockdevBackup",
         call=_call_blockdev_backup,
         decode=BlockdevBackup.from_wire,
         allow_preconfig=True,

@@ -706,6 +706,8 @@ def _reply_query_named_block_nodes(value: list[BlockDeviceInfo]) -> object:
 COMMANDS_HERE: dict[str, CommandSpec] = {
     "query-block": CommandSpec(
         "query-block",
+        method="query_block",
+        ret_type="BlockInfoList",
         call=_call_query_block,
         decode=no_arguments,
         encode=_reply_query_block,
@@ -713,6 +715,9 @@ COMMANDS_HERE: dict[str, CommandSpec] = {
     ),
     "query-named-block-nodes": CommandSpec(
         "query-named-block-nodes",
+        method="query_named_block_nodes",
+        arg_type="q_obj_query-named-block-nodes-arg",
+        ret_type="BlockDeviceInfoList",
         call=_call_query_named_block_nodes,
         decode=QueryNamedBlockNodesArguments.from_wire,
         encode=_reply_query_named_block_nodes,

@@ -375,12 +375,16 @@ def _call_blockdev_del(
 COMMANDS_HERE: dict[str, CommandSpec] = {
     "blockdev-add": CommandSpec(
         "blockdev-add",
+        method="blockdev_add",
+        arg_type="BlockdevOptions",
         call=_call_blockdev_add,
         decode=BlockdevOptions_from_wire,
         allow_preconfig=True,
     ),
     "blockdev-del": CommandSpec(
         "blockdev-del",
+        method="blockdev_del",
+        arg_type="q_obj_blockdev-del-arg",
         call=_call_blockdev_del,
         decode=BlockdevDelArguments.from_wire,
         allow_preconfig=True,

@@ -478,6 +478,8 @@ def _call_block_job_cancel(
 COMMANDS_HERE: dict[str, CommandSpec] = {
     "query-block-jobs": CommandSpec(
         "query-block-jobs",
+        method="query_block_jobs",
+        ret_type="BlockJobInfoList",
         call=_call_query_block_jobs,
         decode=no_arguments,
         encode=_reply_query_block_jobs,
@@ -485,6 +487,8 @@ COMMANDS_HERE: dict[str, CommandSpec] = {
     ),
     "block-job-cancel": CommandSpec(
         "block-job-cancel",
+        method="block_job_cancel",
+        arg_type="q_obj_block-job-cancel-arg",
         call=_call_block_job_cancel,
         decode=BlockJobCancelArguments.from_wire,
         allow_preconfig=True,

@@ -298,12 +298,16 @@ def _reply_human_monitor_command(value: str) -> object:
 COMMANDS_HERE: dict[str, CommandSpec] = {
     "qmp_capabilities": CommandSpec(
         "qmp_capabilities",
+        method="qmp_capabilities",
+        arg_type="q_obj_qmp_capabilities-arg",
         call=_call_qmp_capabilities,
         decode=QmpCapabilitiesArguments.from_wire,
         allow_preconfig=True,
     ),
     "query-version": CommandSpec(
         "query-version",
+        method="query_version",
+        ret_type="VersionInfo",
         call=_call_query_version,
         decode=no_arguments,
         encode=_reply_query_version,
@@ -311,6 +315,8 @@ COMMANDS_HERE: dict[str, CommandSpec] = {
     ),
     "query-commands": CommandSpec(
         "query-commands",
+        method="query_commands",
+        ret_type="CommandInfoList",
         call=_call_query_commands,
         decode=no_arguments,
         encode=_reply_query_commands,
@@ -318,12 +324,16 @@ COMMANDS_HERE: dict[str, CommandSpec] = {
     ),
     "quit": CommandSpec(
         "quit",
+        method="quit",
         call=_call_quit,
         decode=no_arguments,
         allow_preconfig=True,
     ),
     "human-monitor-command": CommandSpec(
         "human-monitor-command",
+        method="human_monitor_command",
+        arg_type="q_obj_human-monitor-command-arg",
+        ret_type="str",
         call=_call_human_monitor_command,
         decode=HumanMonitorCommandArguments.from_wire,
         encode=_reply_human_monitor_command,

@@ -539,6 +539,8 @@ def _reply_query_qmp_schema(value: list[SchemaInfo]) -> object:
 COMMANDS_HERE: dict[str, CommandSpec] = {
     "query-qmp-schema": CommandSpec(
         "query-qmp-schema",
+        method="query_qmp_schema",
+        ret_type="SchemaInfoList",
         call=_call_query_qmp_schema,
         decode=no_arguments,
         encode=_reply_query_qmp_schema,

@@ -335,24 +335,33 @@ def _reply_blockdev_snapshot_delete_internal_sync(value: SnapshotInfo) -> object
 COMMANDS_HERE: dict[str, CommandSpec] = {
     "blockdev-snapshot-sync": CommandSpec(
         "blockdev-snapshot-sync",
+        method="blockdev_snapshot_sync",
+        arg_type="BlockdevSnapshotSync",
         call=_call_blockdev_snapshot_sync,
         decode=BlockdevSnapshotSync.from_wire,
         allow_preconfig=True,
     ),
     "blockdev-snapshot": CommandSpec(
         "blockdev-snapshot",
+        method="blockdev_snapshot",
+        arg_type="BlockdevSnapshot",
         call=_call_blockdev_snapshot,
         decode=BlockdevSnapshot.from_wire,
         allow_preconfig=True,
     ),
     "blockdev-snapshot-internal-sync": CommandSpec(
         "blockdev-snapshot-internal-sync",
+        method="blockdev_snapshot_internal_sync",
+        arg_type="BlockdevSnapshotInternal",
         call=_call_blockdev_snapshot_internal_sync,
         decode=BlockdevSnapshotInternal.from_wire,
         allow_preconfig=True,
     ),
     "blockdev-snapshot-delete-internal-sync": CommandSpec(
         "blockdev-snapshot-delete-internal-sync",
+        method="blockdev_snapshot_delete_internal_sync",
+        arg_type="q_obj_blockdev-snapshot-delete-internal-sync-arg",
+        ret_type="SnapshotInfo",
         call=_call_blockdev_snapshot_delete_internal_sync,
         decode=BlockdevSnapshotDeleteInternalSyncArguments.from_wire,
         encode=_reply_blockdev_snapshot_delete_internal_sync,

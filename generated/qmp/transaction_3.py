@@ -99,6 +99,8 @@ def _call_transaction(
 COMMANDS_HERE: dict[str, CommandSpec] = {
     "transaction": CommandSpec(
         "transaction",
+        method="transaction",
+        arg_type="q_obj_transaction-arg",
         call=_call_transaction,
         decode=TransactionArguments.from_wire,
     ),

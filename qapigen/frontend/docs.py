@@ -47,7 +47,7 @@ from __future__ import annotations
 
 import enum
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Protocol
 
 from qapigen.dialect import Dialect
@@ -101,6 +101,39 @@ class DocLine:
     def error(self, msg: str) -> QAPISourceError:
         """An error at this line and column, like QEMU's QAPIParseError."""
         return QAPISourceError(self.info, msg, self.col)
+
+
+class DocBlock:
+    """A doc block as the block parsers read it: ``texts[i]`` is what
+    ``DocLine.text`` of its line ``i`` is, ``line(i)`` makes that
+    ``DocLine`` and ``info(i)`` its ``info``.
+
+    The schema parser hands blocks over in this shape because the block
+    parser needs a line's place only where a section starts, and its
+    column only for an error: making a ``DocLine`` for each of the 20,000
+    doc lines of QEMU's schema cost more than parsing them.
+    """
+
+    __slots__ = ("info", "line", "texts")
+
+    def __init__(
+        self,
+        texts: Sequence[str | None],
+        line: Callable[[int], DocLine],
+        info: Callable[[int], SourceInfo] | None = None,
+    ) -> None:
+        self.texts = texts
+        self.line = line
+        self.info: Callable[[int], SourceInfo] = info or (lambda i: line(i).info)
+
+    @classmethod
+    def of(cls, lines: Sequence[DocLine]) -> DocBlock:
+        """The block of ready-made *lines*."""
+        return cls([line.text for line in lines], lines.__getitem__)
+
+    def lines(self) -> list[DocLine]:
+        """Every line's ``DocLine``."""
+        return [self.line(i) for i in range(len(self.texts))]
 
 
 class Kind(enum.Enum):
@@ -299,19 +332,19 @@ class QAPIDoc:
             raise QAPISourceError(where, msg)
 
 
-def parse_doc_block(lines: list[DocLine], dialect: Dialect) -> list[QAPIDoc]:
+def parse_doc_block(lines: Sequence[DocLine] | DocBlock, dialect: Dialect) -> list[QAPIDoc]:
     """Parse one ``##`` block.
 
     ``lines[0]`` is the opening ``##`` line; the last line is the closing
     ``##`` or a ``DocLine`` with ``text=None``.  Returns the docs the block
     holds (always exactly one, see the module docstring).
     """
-    opening = lines[0]
-    if opening.text != "##":
-        raise opening.error("junk after '##' at start of documentation comment")
+    block = lines if isinstance(lines, DocBlock) else DocBlock.of(lines)
+    if block.texts[0] != "##":
+        raise block.line(0).error("junk after '##' at start of documentation comment")
     if dialect is Dialect.LEGACY:
-        return [_LegacyBlockParser(lines).parse()]
-    return [_BlockParser(lines).parse()]
+        return [_LegacyBlockParser(block.lines()).parse()]
+    return [_BlockParser(block).parse()]
 
 
 # -- Dialect.QEMU ----------------------------------------------------------
@@ -358,15 +391,21 @@ class _BlockParser:
     cheap test on the line decides.
     """
 
-    def __init__(self, lines: list[DocLine]) -> None:
-        self._lines = lines
+    def __init__(self, block: DocBlock) -> None:
+        self._texts = block.texts
+        self._line = block.line
+        self._info = block.info
         self._index = 0
         self._literal = False  # inside a '::' or '.. qmp-example::' block
         self._literal_indent = 0
 
     @property
     def _cur(self) -> DocLine:
-        return self._lines[self._index]
+        return self._line(self._index)
+
+    @property
+    def _cur_info(self) -> SourceInfo:
+        return self._info(self._index)
 
     def _error(self, msg: str) -> QAPISourceError:
         return self._cur.error(msg)
@@ -375,7 +414,7 @@ class _BlockParser:
         """The next line's text after '# ' with trailing blanks removed,
         '' for a blank line, None at the closing '##'."""
         self._index += 1
-        text = self._lines[self._index].text
+        text = self._texts[self._index]
         if text is None:
             raise self._error("documentation comment must end with '##'")
         if text == "#":
@@ -423,7 +462,7 @@ class _BlockParser:
             )
 
     def parse(self) -> QAPIDoc:
-        info = self._lines[0].info
+        info = self._info(0)
         line = self._next()
         if line is not None and line.startswith("@"):
             if not line.endswith(":"):
@@ -502,10 +541,10 @@ class _BlockParser:
         while line is not None and (match := _AT_NAME_COLON.match(line)):
             name = match.group(1)
             if not name:
-                raise QAPISourceError(self._cur.info, "invalid parameter name")
+                raise QAPISourceError(self._cur_info, "invalid parameter name")
             if name in descs:
-                raise QAPISourceError(self._cur.info, f"'{name}' parameter name duplicated")
-            section = ArgSection(self._cur.info, kind, name)
+                raise QAPISourceError(self._cur_info, f"'{name}' parameter name duplicated")
+            section = ArgSection(self._cur_info, kind, name)
             doc._add_description(section)
             if rest := line[match.end() :]:
                 section.append_line(rest)
@@ -513,7 +552,7 @@ class _BlockParser:
         return line
 
     def _tagged(self, doc: QAPIDoc, kind: Kind) -> Section:
-        info = self._cur.info
+        info = self._cur_info
         if kind in (Kind.RETURNS, Kind.ERRORS, Kind.SINCE) and any(
             s.kind is kind for s in doc.sections
         ):
@@ -525,14 +564,13 @@ class _BlockParser:
     def _plain(self, doc: QAPIDoc) -> Section:
         """The untagged section to add a paragraph to: the last section if
         it is untagged (the body counts), else a new one."""
-        info = self._cur.info
         section = doc.all_sections[-1]
         if section.kind is Kind.PLAIN:
             if not section.text:
-                section.info = info  # empty so far: it starts here
+                section.info = self._cur_info  # empty so far: it starts here
             section.text += "\n"  # paragraph break
             return section
-        section = Section(info, Kind.PLAIN)
+        section = Section(self._cur_info, Kind.PLAIN)
         doc._add_section(section)
         return section
 

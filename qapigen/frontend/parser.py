@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -26,7 +26,7 @@ from lark.parsers.lalr_analysis import Shift
 
 from qapigen.dialect import Dialect, DocComments
 from qapigen.errors import QAPIError, QAPISourceError
-from qapigen.frontend.docs import DocLine, QAPIDoc, parse_doc_block
+from qapigen.frontend.docs import DocBlock, DocLine, QAPIDoc, parse_doc_block
 from qapigen.frontend.expression import Expression
 from qapigen.frontend.source import SourceInfo
 
@@ -98,9 +98,11 @@ class _Reduce(NamedTuple):
     handler: Callable[[_FileParser, list[Any]], Any]
 
 
-# A parse table row: the action for each terminal (and, after a reduction,
-# the state to go to for each rule): a new state to shift to, or a reduction.
-_Row = dict[str, "int | _Reduce"]
+# A parse table row: the action for each terminal, and the state to go to
+# for each rule after reducing it.  An action n >= 0 shifts to state n; an
+# action n < 0 reduces by rule ~n (an index into ``_Grammar.rules``).
+# Plain ints, because telling them apart is the parse loop's innermost test.
+_Row = dict[str, int]
 
 _END = "$END"  # lark's name for the end of the input
 
@@ -114,9 +116,10 @@ class _Grammar:
     ignore: frozenset[str]
     # Terminal name -> the ``_FileParser`` method that checks such a token
     # as soon as it is read.
-    lex_callbacks: dict[str, Callable[[_FileParser, lark.Token], lark.Token]]
+    lex_callbacks: dict[str, Callable[[_FileParser, _Token], _Token]]
     # lark's LALR(1) table, state -> row.
     table: list[_Row]
+    rules: list[_Reduce]
     start_state: int
     end_state: int
 
@@ -141,7 +144,7 @@ def _grammar(dialect: Dialect, doc_comments: DocComments) -> _Grammar:
     # lark's scanner alone gives the tokens lark would.
     assert not lexer.callback, lexer.callback
 
-    lex_callbacks: dict[str, Callable[[_FileParser, lark.Token], lark.Token]] = {
+    lex_callbacks: dict[str, Callable[[_FileParser, _Token], _Token]] = {
         "STRING": _FileParser.lex_string,
         "STRAY": _FileParser.lex_stray,
         "NULL": _FileParser.lex_null,
@@ -156,7 +159,8 @@ def _grammar(dialect: Dialect, doc_comments: DocComments) -> _Grammar:
     lalr = compiled.parser.parser.parser
     parse_table = lalr.parse_table
     assert sorted(parse_table.states) == list(range(len(parse_table.states)))
-    reductions: dict[lark.grammar.Rule, _Reduce] = {}
+    rule_index: dict[lark.grammar.Rule, int] = {}
+    rules: list[_Reduce] = []
     table: list[_Row] = []
     for state in range(len(parse_table.states)):
         row: _Row = {}
@@ -164,38 +168,46 @@ def _grammar(dialect: Dialect, doc_comments: DocComments) -> _Grammar:
             if action is Shift:
                 row[symbol] = arg
                 continue
-            if arg not in reductions:
+            if arg not in rule_index:
+                rule_index[arg] = len(rules)
                 name = arg.alias or arg.origin.name
-                reductions[arg] = _Reduce(
-                    len(arg.expansion), arg.origin.name, getattr(_FileParser, f"reduce_{name}")
+                rules.append(
+                    _Reduce(
+                        len(arg.expansion), arg.origin.name, getattr(_FileParser, f"reduce_{name}")
+                    )
                 )
-            row[symbol] = reductions[arg]
+            row[symbol] = ~rule_index[arg]
         table.append(row)
     return _Grammar(
         pattern,
         lexer.ignore_types,
         lex_callbacks,
         table,
+        rules,
         parse_table.start_states["start"],
         parse_table.end_states["start"],
     )
 
 
-def _token(kind: str, value: str, pos: int, line: int, column: int, end: int) -> lark.Token:
-    """``lark.Token(kind, value, pos, line, column, end_pos=end)``, made
-    directly: lark's constructor first checks for deprecated keyword
-    arguments, which costs as much as the rest for the 27,000 tokens of
-    QEMU's schema."""
-    tok: lark.Token = str.__new__(lark.Token, value)
-    tok.type = kind
-    tok.value = value
-    tok.start_pos = pos
-    tok.line = line
-    tok.column = column
-    tok.end_line = None
-    tok.end_column = None
-    tok.end_pos = end
-    return tok
+class _Token(str):
+    """A token: the text lark's scanner matched (for a string with escapes,
+    its decoded text, quoted again), the terminal's name, and where in the
+    file it starts and ends.  Line numbers are worked out only where they
+    are needed (``_FileParser.line_of``): counting them for every token
+    cost as much as making the tokens."""
+
+    __slots__ = ("end_pos", "start_pos", "type")
+    type: str
+    start_pos: int
+    end_pos: int
+
+    @classmethod
+    def make(cls, kind: str, text: str, start: int, end: int) -> _Token:
+        tok = str.__new__(cls, text)
+        tok.type = kind
+        tok.start_pos = start
+        tok.end_pos = end
+        return tok
 
 
 class _FileParser:
@@ -223,9 +235,11 @@ class _FileParser:
         self.cur_doc: QAPIDoc | None = None
         # Keys seen so far in each open object (None for an open array).
         self.open: list[set[str] | None] = []
-        self.top_start: lark.Token | None = None
+        self.top_start: _Token | None = None
         # Legacy only: bracket depth, known while lexing (-1: not tracked).
         self.legacy_depth = 0 if dialect is Dialect.LEGACY else -1
+        # line_of(): the line at offset _line_pos
+        self._line, self._line_pos = 1, 0
 
     # -- driving lark --------------------------------------------------
 
@@ -248,20 +262,24 @@ class _FileParser:
         ignore = grammar.ignore
         lex_callbacks = grammar.lex_callbacks
         table = grammar.table
+        rules = grammar.rules
         states = [grammar.start_state]
         values: list[Any] = []
+        new_token = str.__new__
         pos, end = 0, len(text)
-        line, line_start = 1, 0
         while pos < end:
             found = match(text, pos)
             if found is None:  # pragma: no cover - STRAY matches anything
                 raise self.error_at(pos, "stray character")
             kind = found.lastgroup
-            value = found.group()
             stop = found.end()
             if kind not in ignore:
                 assert kind is not None
-                tok = _token(kind, value, pos, line, pos - line_start + 1, stop)
+                # _Token.make(kind, found.group(), pos, stop), inlined
+                tok = new_token(_Token, found.group())
+                tok.type = kind
+                tok.start_pos = pos
+                tok.end_pos = stop
                 callback = lex_callbacks.get(kind)
                 if callback is not None:
                     tok = callback(self, tok)
@@ -270,49 +288,46 @@ class _FileParser:
                     action = table[states[-1]].get(kind)
                     if action is None:
                         self.syntax_error(tok, states, values, grammar)
-                    if isinstance(action, int):
+                    if action >= 0:
                         states.append(action)
                         values.append(tok)
                         break
-                    size, origin, handler = action
-                    children = values[-size:] if size else []
+                    size, origin, handler = rules[~action]
                     if size:
+                        children = values[-size:]
                         del states[-size:]
                         del values[-size:]
+                    else:
+                        children = []
                     values.append(handler(self, children))
-                    goto = table[states[-1]][origin]
-                    assert isinstance(goto, int)
-                    states.append(goto)
-            newlines = value.count("\n")
-            if newlines:
-                line += newlines
-                line_start = value.rindex("\n") + pos + 1
+                    states.append(table[states[-1]][origin])
             pos = stop
         self._feed_end(states, values, grammar)
 
     def _feed_end(self, states: list[int], values: list[Any], grammar: _Grammar) -> None:
         """The end of the input: reduce until the whole file is ``start``."""
         table = grammar.table
-        tok = _token(_END, "", len(self.src), 0, 0, len(self.src))
+        tok = _Token.make(_END, "", len(self.src), len(self.src))
         while True:
             action = table[states[-1]].get(_END)
             if action is None:
                 self.syntax_error(tok, states, values, grammar)
-            assert isinstance(action, _Reduce)
-            size, origin, handler = action
-            children = values[-size:] if size else []
+            assert action < 0, "lark never shifts the end"
+            size, origin, handler = grammar.rules[~action]
             if size:
+                children = values[-size:]
                 del states[-size:]
                 del values[-size:]
+            else:
+                children = []
             values.append(handler(self, children))
             goto = table[states[-1]][origin]
-            assert isinstance(goto, int)
             states.append(goto)
             if goto == grammar.end_state:
                 return
 
     def syntax_error(
-        self, tok: lark.Token, states: list[int], values: list[Any], grammar: _Grammar
+        self, tok: _Token, states: list[int], values: list[Any], grammar: _Grammar
     ) -> NoReturn:
         """Raise QEMU's message for a token the grammar does not allow."""
         # The row of the current state may list terminals that only some
@@ -356,12 +371,23 @@ class _FileParser:
         line = self.src.count("\n", 0, pos) + 1
         return QAPISourceError(self.info.at_line(line), msg, self._column(pos))
 
+    def line_of(self, pos: int) -> int:
+        """The line of source offset *pos*.  Counted from the offset asked
+        for last time: the parser asks in reading order, so the whole file
+        is scanned about once."""
+        if pos >= self._line_pos:
+            self._line += self.src.count("\n", self._line_pos, pos)
+        else:
+            self._line -= self.src.count("\n", pos, self._line_pos)
+        self._line_pos = pos
+        return self._line
+
     def _column(self, pos: int) -> int:
         return _expand_tabs(self.src[self.src.rfind("\n", 0, pos) + 1 : pos])
 
     # -- lexer callbacks ---------------------------------------------------
 
-    def lex_string(self, tok: lark.Token) -> lark.Token:
+    def lex_string(self, tok: _Token) -> _Token:
         """Strings are checked as soon as they are read, as QEMU does.  The
         token keeps its quotes (callbacks strip them); one with escapes is
         replaced by its decoded text, quoted again."""
@@ -371,9 +397,9 @@ class _FileParser:
             return tok
         return self._decode_string(tok)
 
-    def _decode_string(self, tok: lark.Token) -> lark.Token:
+    def _decode_string(self, tok: _Token) -> _Token:
         """Check a string's characters and decode its escapes."""
-        raw = tok.value
+        raw = str(tok)
         closed = len(raw) > 1 and raw.endswith("'") and not _escaped_quote(raw)
         body = raw[1:-1] if closed else raw[1:]
         legacy = self.dialect is Dialect.LEGACY
@@ -389,20 +415,20 @@ class _FileParser:
                 i += 1
                 if not legacy:
                     if esc != "\\":
-                        raise self.error_at(tok.start_pos or 0, f"unknown escape \\{esc}")
+                        raise self.error_at(tok.start_pos, f"unknown escape \\{esc}")
                     out.append(esc)
                     continue
                 decoded, i = self._legacy_escape(tok, body, esc, i)
                 out.append(decoded)
             elif not legacy and not 32 <= ord(ch) < 127:
-                raise self.error_at(tok.start_pos or 0, "funny character in string")
+                raise self.error_at(tok.start_pos, "funny character in string")
             else:
                 out.append(ch)
         if not closed:
-            raise self.error_at(tok.start_pos or 0, "missing terminating \"'\"")
-        return lark.Token.new_borrow_pos("STRING", "'" + "".join(out) + "'", tok)
+            raise self.error_at(tok.start_pos, "missing terminating \"'\"")
+        return _Token.make("STRING", "'" + "".join(out) + "'", tok.start_pos, tok.end_pos)
 
-    def _legacy_escape(self, tok: lark.Token, body: str, esc: str, i: int) -> tuple[str, int]:
+    def _legacy_escape(self, tok: _Token, body: str, esc: str, i: int) -> tuple[str, int]:
         """QEMU <= 5.2 knew JSON's escapes, with \\u limited to ASCII."""
         simple = {"b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t"}
         if esc in simple:
@@ -412,44 +438,44 @@ class _FileParser:
         if esc == "u":
             digits = body[i : i + 4]
             if len(digits) < 4 or any(c not in "0123456789abcdefABCDEF" for c in digits):
-                raise self.error_at(tok.start_pos or 0, "\\u escape needs 4 hex digits")
+                raise self.error_at(tok.start_pos, "\\u escape needs 4 hex digits")
             value = int(digits, 16)
             if not 0 < value <= 0x7F:
                 raise self.error_at(
-                    tok.start_pos or 0,
+                    tok.start_pos,
                     "for now, \\u escape only supports non-zero values up to \\u007f",
                 )
             return chr(value), i + 4
-        raise self.error_at(tok.start_pos or 0, f"unknown escape \\{esc}")
+        raise self.error_at(tok.start_pos, f"unknown escape \\{esc}")
 
-    def legacy_top_level(self, tok: lark.Token) -> lark.Token:
+    def legacy_top_level(self, tok: _Token) -> _Token:
         if self.legacy_depth == 0 and tok.type != "LBRACE":
-            raise self.error_at(tok.start_pos or 0, "expected '{'")
+            raise self.error_at(tok.start_pos, "expected '{'")
         if tok.type in ("LBRACE", "LSQB"):
             self.legacy_depth += 1
         elif tok.type == "NULL":
             return self.lex_null(tok)
         return tok
 
-    def legacy_close(self, tok: lark.Token) -> lark.Token:
+    def legacy_close(self, tok: _Token) -> _Token:
         if self.legacy_depth > 0:
             self.legacy_depth -= 1
         return tok
 
-    def lex_stray(self, tok: lark.Token) -> lark.Token:
+    def lex_stray(self, tok: _Token) -> _Token:
         # QEMU <= 5.2 named only the first character.
-        word = tok.value[0] if self.dialect is Dialect.LEGACY else tok.value
-        raise self.error_at(tok.start_pos or 0, f"stray '{word}'")
+        word = tok[0] if self.dialect is Dialect.LEGACY else str(tok)
+        raise self.error_at(tok.start_pos, f"stray '{word}'")
 
-    def lex_null(self, tok: lark.Token) -> lark.Token:
+    def lex_null(self, tok: _Token) -> _Token:
         if self.dialect is Dialect.LEGACY:
             return tok
         # `null` is no keyword any more: it is a stray word like any other,
         # and the word runs on as far as STRAY would have matched.
-        end = (tok.end_pos or 0)
+        end = (tok.end_pos)
         while end < len(self.src) and self.src[end] not in "[]{}:,'" and not self.src[end].isspace():
             end += 1
-        raise self.error_at(tok.start_pos or 0, f"stray '{self.src[tok.start_pos : end]}'")
+        raise self.error_at(tok.start_pos, f"stray '{self.src[tok.start_pos : end]}'")
 
     # -- rule reductions ----------------------------------------------------
     # Each gets every symbol the rule matched (see grammar.lark) and
@@ -467,23 +493,23 @@ class _FileParser:
     def reduce_value(self, children: list[Any]) -> Any:
         return children[0]
 
-    def reduce_string(self, children: list[lark.Token]) -> str:
+    def reduce_string(self, children: list[_Token]) -> str:
         self.scalar(children[0])
         return children[0][1:-1]
 
-    def reduce_true(self, children: list[lark.Token]) -> bool:
+    def reduce_true(self, children: list[_Token]) -> bool:
         self.scalar(children[0])
         return True
 
-    def reduce_false(self, children: list[lark.Token]) -> bool:
+    def reduce_false(self, children: list[_Token]) -> bool:
         self.scalar(children[0])
         return False
 
-    def reduce_null(self, children: list[lark.Token]) -> None:
+    def reduce_null(self, children: list[_Token]) -> None:
         self.scalar(children[0])
         return None
 
-    def reduce_obj_open(self, children: list[lark.Token]) -> dict[str, Any]:
+    def reduce_obj_open(self, children: list[_Token]) -> dict[str, Any]:
         self.open_bracket(children[0], is_object=True)
         return {}
 
@@ -505,7 +531,7 @@ class _FileParser:
         members: dict[str, Any] = children[0]
         return members
 
-    def reduce_arr_open(self, children: list[lark.Token]) -> list[Any]:
+    def reduce_arr_open(self, children: list[_Token]) -> list[Any]:
         self.open_bracket(children[0], is_object=False)
         return []
 
@@ -522,7 +548,7 @@ class _FileParser:
 
     # -- structure callbacks ----------------------------------------------
 
-    def open_bracket(self, tok: lark.Token, is_object: bool) -> None:
+    def open_bracket(self, tok: _Token, is_object: bool) -> None:
         if not self.open:
             self.top_start = tok
         self.open.append(set() if is_object else None)
@@ -530,16 +556,16 @@ class _FileParser:
     def close_bracket(self) -> None:
         self.open.pop()
 
-    def scalar(self, tok: lark.Token) -> None:
+    def scalar(self, tok: _Token) -> None:
         if not self.open:
             self.top_start = tok
 
-    def check_key(self, key: str, colon: lark.Token) -> None:
+    def check_key(self, key: str, colon: _Token) -> None:
         keys = self.open[-1]
         assert keys is not None
         if key in keys:
             # QEMU notices right after the colon, at the value's first token.
-            raise self.error_at(self._next_token_pos(colon.end_pos or 0), f"duplicate key '{key}'")
+            raise self.error_at(self._next_token_pos(colon.end_pos), f"duplicate key '{key}'")
         keys.add(key)
 
     def _next_token_pos(self, pos: int) -> int:
@@ -559,7 +585,7 @@ class _FileParser:
 
     def top_value(self, value: object) -> None:
         assert self.top_start is not None
-        info = self.info.at_line(self.top_start.line or 1)
+        info = self.info.at_line(self.line_of(self.top_start.start_pos))
         if not isinstance(value, dict):
             raise QAPISourceError(info, "top-level expression must be an object")
         if "include" in value:
@@ -621,38 +647,59 @@ class _FileParser:
             else:
                 raise QAPISourceError(info, f"unknown pragma '{name}'")
 
-    def doc_block(self, tok: lark.Token) -> None:
+    def doc_block(self, tok: _Token) -> None:
         self.reject_expr_doc(self.cur_doc)
         docs = parse_doc_block(self._doc_lines(tok), self.dialect)
         self.result.docs.extend(docs)
         self.cur_doc = docs[-1] if docs else None
 
-    def _doc_lines(self, tok: lark.Token) -> list[DocLine]:
+    def _doc_lines(self, tok: _Token) -> DocBlock:
         """Split a DOC token into its comment lines, each with its place.
 
         The grammar lets only the opening and the closing line start with
         ``##``; when the block has no closing line, a final ``DocLine``
         without text marks where the first non-comment token stands.
         """
-        lines = []
-        first_line = tok.line or 1
-        for i, text in enumerate(tok.value.split("\n")):
-            comment = text.lstrip()
-            if not comment:
-                continue
-            indent = text[: len(text) - len(comment)]
-            if i == 0:
-                col = self._column(tok.start_pos or 0)
-            elif "\t" in indent:
-                col = _expand_tabs(indent)
-            else:
-                col = len(indent) + 1
-            lines.append(DocLine(comment, self.info, col, first_line + i))
-        last = lines[-1].text
-        if len(lines) == 1 or last is None or not last.startswith("##"):
-            nxt = self._next_token_pos(tok.end_pos or 0)
-            lines.append(DocLine(None, self.info.at_line(self.src.count("\n", 0, nxt) + 1), self._column(nxt)))
-        return lines
+        info = self.info
+        first_line = self.line_of(tok.start_pos)
+        first_col = self._column(tok.start_pos)
+        split = tok.split("\n")
+        texts: list[str | None]
+        if tok.count("\n") == tok.count("\n#"):
+            # The usual block: every line starts with its '#', in column 1.
+            texts = split  # type: ignore[assignment]  # (never gets a None)
+            numbers: Sequence[int] = range(first_line, first_line + len(split))
+            cols = None
+        else:
+            # Blank lines to skip, or comments indented.
+            texts, numbers, cols = [], [], []
+            for i, text in enumerate(split):
+                comment = text.lstrip()
+                if not comment:
+                    continue
+                indent = text[: len(text) - len(comment)]
+                texts.append(comment)
+                numbers.append(first_line + i)
+                cols.append(_expand_tabs(indent) if "\t" in indent else len(indent) + 1)
+        last = texts[-1]
+        end: DocLine | None = None
+        if len(texts) == 1 or last is None or not last.startswith("##"):
+            nxt = self._next_token_pos(tok.end_pos)
+            end = DocLine(None, info.at_line(self.src.count("\n", 0, nxt) + 1), self._column(nxt))
+            texts = texts + [None]
+
+        def line(i: int) -> DocLine:
+            if end is not None and i == len(numbers):
+                return end
+            col = first_col if i == 0 else cols[i] if cols else 1
+            return DocLine(texts[i], info, col, numbers[i])
+
+        def line_info(i: int) -> SourceInfo:
+            if end is not None and i == len(numbers):
+                return end.info
+            return info.at_line(numbers[i])
+
+        return DocBlock(texts, line, line_info)
 
     @staticmethod
     def reject_expr_doc(doc: QAPIDoc | None) -> None:
@@ -671,13 +718,13 @@ def _accepts(grammar: _Grammar, states: list[int], terminal: str) -> bool:
         action = table[states[-1]].get(terminal)
         if action is None:
             return False
-        if isinstance(action, int):
-            assert terminal != _END
+        if action >= 0:
+            assert terminal != _END, "lark never shifts the end"
             return True
-        if action.size:
-            del states[-action.size :]
-        goto = table[states[-1]][action.origin]
-        assert isinstance(goto, int)
+        rule = grammar.rules[~action]
+        if rule.size:
+            del states[-rule.size :]
+        goto = table[states[-1]][rule.origin]
         states.append(goto)
         if terminal == _END and goto == grammar.end_state:
             return True

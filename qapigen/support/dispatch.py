@@ -55,6 +55,11 @@ class CommandSpec:
     coroutine: bool = False
     deprecated: bool = False
     unstable: bool = False
+    #: For tools: the handler method, and the QAPI names of the argument
+    #: and return types (look them up in the package's ``TYPES``).
+    method: str = ""
+    arg_type: str | None = None
+    ret_type: str | None = None
 
 
 def no_arguments(value: object, path: str = "", name: str = "null") -> None:
