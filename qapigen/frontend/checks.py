@@ -118,10 +118,13 @@ def _error(info: SourceInfo, msg: str) -> QAPISourceError:
     return QAPISourceError(info, msg)
 
 
+_NOT_IDENT = re.compile(r"[^A-Za-z0-9_]")
+
+
 def _c_name(name: str) -> str:
     """The C identifier QEMU derives from *name* (without keyword
     protection): only the reserved-name checks need it."""
-    return re.sub(r"[^A-Za-z0-9_]", "_", name)
+    return _NOT_IDENT.sub("_", name)
 
 
 def _quoted_list(names: Iterable[str]) -> str:
@@ -140,13 +143,15 @@ def _check_keys(
     Both lists are sorted in the message, so the text doesn't depend on
     the order the schema author wrote the keys in.
     """
-    missing = set(required) - set(value)
+    # (Lists, not sets: this runs for every definition, member, value and
+    # feature, and the key lists are short.)
+    missing = [key for key in required if key not in value]
     if missing:
         plural = "s" if len(missing) > 1 else ""
         raise _error(info, f"{source} misses key{plural} {_quoted_list(missing)}")
-    allowed = set(required) | set(optional)
-    unknown = set(value) - allowed
+    unknown = [key for key in value if key not in required and key not in optional]
     if unknown:
+        allowed = set(required) | set(optional)
         plural = "s" if len(unknown) > 1 else ""
         raise _error(
             info,
@@ -193,6 +198,8 @@ def _check_oob_coroutine(expr: JSONObject, info: SourceInfo) -> None:
 _VALID_NAME = re.compile(r"(?:__[a-z0-9.-]+_)?(?:x-)?(?P<stem>[a-z][a-z0-9_-]*)$", re.IGNORECASE)
 _CAMEL_STEM = re.compile(r"[A-Z][A-Za-z0-9]*[a-z][A-Za-z0-9]*$")
 _IF_IDENTIFIER = re.compile(r"[A-Z][A-Z0-9_]*")
+_LOWER_OR_DASH = re.compile(r"[a-z-]")
+_UPPER = re.compile(r"[A-Z]")
 
 # Keys a command may have besides 'data', 'returns', 'if' and 'features'
 # (the same in both dialects: 'coroutine' arrived in 5.2).
@@ -223,7 +230,7 @@ def _check_name_str(name: str, info: SourceInfo, source: str) -> str:
 
 def _check_name_upper(name: str, info: SourceInfo, source: str) -> None:
     stem = _check_name_str(name, info, source)
-    if re.search(r"[a-z-]", stem):
+    if _LOWER_OR_DASH.search(stem):
         raise _error(info, f"name of {source} must not use lowercase or '-'")
 
 
@@ -235,7 +242,7 @@ def _check_name_lower(
     permit_underscore: bool = False,
 ) -> None:
     stem = _check_name_str(name, info, source)
-    if (not permit_upper and re.search(r"[A-Z]", stem)) or (not permit_underscore and "_" in stem):
+    if (not permit_upper and _UPPER.search(stem)) or (not permit_underscore and "_" in stem):
         raise _error(info, f"name of {source} must not use uppercase or '_'")
 
 

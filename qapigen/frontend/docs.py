@@ -398,6 +398,14 @@ class _BlockParser:
         self._index = 0
         self._literal = False  # inside a '::' or '.. qmp-example::' block
         self._literal_indent = 0
+        # Whether a line of the block may fail _check_style(): most blocks
+        # have no line that long and no sentence end followed by one
+        # space, which two C-speed scans of the whole block rule out.
+        texts = [text for text in block.texts if text is not None]
+        self._style_suspect = (
+            max(map(len, texts)) > _MAX_LINE
+            or _MAYBE_ONE_SPACE.search("\n".join(texts)) is not None
+        )
 
     @property
     def _cur(self) -> DocLine:
@@ -436,7 +444,11 @@ class _BlockParser:
                 self._literal_indent = indent
             elif indent < self._literal_indent:
                 self._literal = False  # a de-indent ends the rST block
-        if not self._literal and (len(line) + 2 > _MAX_LINE or _MAYBE_ONE_SPACE.search(line)):
+        if (
+            self._style_suspect
+            and not self._literal
+            and (len(line) + 2 > _MAX_LINE or _MAYBE_ONE_SPACE.search(line))
+        ):
             self._check_style(line)
         return line
 

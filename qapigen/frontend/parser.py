@@ -472,7 +472,7 @@ class _FileParser:
             return tok
         # `null` is no keyword any more: it is a stray word like any other,
         # and the word runs on as far as STRAY would have matched.
-        end = (tok.end_pos)
+        end = tok.end_pos
         while end < len(self.src) and self.src[end] not in "[]{}:,'" and not self.src[end].isspace():
             end += 1
         raise self.error_at(tok.start_pos, f"stray '{self.src[tok.start_pos : end]}'")
@@ -658,7 +658,9 @@ class _FileParser:
 
         The grammar lets only the opening and the closing line start with
         ``##``; when the block has no closing line, a final ``DocLine``
-        without text marks where the first non-comment token stands.
+        without text marks where the first non-comment token stands.  The
+        other lines get their ``DocLine`` (and ``SourceInfo``) only if the
+        doc parser asks for it.
         """
         info = self.info
         first_line = self.line_of(tok.start_pos)
@@ -686,7 +688,7 @@ class _FileParser:
         if len(texts) == 1 or last is None or not last.startswith("##"):
             nxt = self._next_token_pos(tok.end_pos)
             end = DocLine(None, info.at_line(self.src.count("\n", 0, nxt) + 1), self._column(nxt))
-            texts = texts + [None]
+            texts = [*texts, None]
 
         def line(i: int) -> DocLine:
             if end is not None and i == len(numbers):

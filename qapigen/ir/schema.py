@@ -55,6 +55,9 @@ class Schema:
             for name in SPECIAL_FEATURES:
                 self._features[name] = Feature(name, None)
         self._schema_dir = os.path.dirname(fname)
+        # _module_by_fname()'s answers: every entity asks, for one of a few
+        # dozen files, and os.path.relpath() is slow.
+        self._module_of_file: dict[str | None, Module] = {}
         self.make_module(BUILTIN_MODULE_NAME)
         self.main_module = self.make_module(fname)
         self._empty_type: ObjectType | None = None
@@ -202,7 +205,11 @@ class Schema:
             entity.check(self)
 
     def _module_by_fname(self, fname: str | None) -> Module:
-        return self._modules[self._module_name(fname or BUILTIN_MODULE_NAME)]
+        module = self._module_of_file.get(fname)
+        if module is None:
+            module = self._modules[self._module_name(fname or BUILTIN_MODULE_NAME)]
+            self._module_of_file[fname] = module
+        return module
 
     # -- walking ---------------------------------------------------------
 
