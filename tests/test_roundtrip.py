@@ -9,15 +9,20 @@ case.
 
 The oracle is :mod:`tests.wire_strategies`, built from the IR alone; the
 generated code is only ever the thing under test.  Each type gets a few
-derandomized hypothesis examples; each example checks one valid value
-(round trip, and the round trip of the round trip) and one mutant of it,
-decoded at a drawn position (a command's arguments, a named member, a list
-element, ...), so paths and bare names are checked too.
+derandomized hypothesis examples.  Each example decodes at a drawn place
+(a command's arguments, a named member, a list element, ...), so full
+paths and bare names are checked too, and checks
 
-Known divergences from QEMU are kept out of the property and pinned by
-``xfail(strict=True)`` tests at the end, so the property stays green and
-each bug flips to XPASS (a failure) once fixed: then remove the xfail, and
-the corresponding filter below.
+* one valid value: its round trip, and the round trip of that;
+* one mutant of it, changed in one place: QEMU's message for that place;
+* the mutant changed in a second, unrelated place: the message of the
+  place QEMU's visit reaches first (members in schema order, a union
+  branch's after the common members, unexpected members last).
+
+QEMU's texts that the spec quotes are pinned as plain examples as well.
+Known divergences from QEMU are kept out of the property (the AVOID_*
+switches) and pinned by ``xfail(strict=True)`` tests at the end, so the
+property stays green and each bug turns into a failure (XPASS) once fixed.
 """
 
 from __future__ import annotations
@@ -60,8 +65,17 @@ RELEASES: dict[str, tuple[Path, Dialect, str]] = {
     "qemu-3.1": (CORPUS / "qemu-3.1" / "qapi" / "qapi-schema.json", Dialect.LEGACY, "qmp_rt31"),
 }
 
+# Known divergences of the generated code from QEMU, each pinned by an
+# xfail(strict=True) test at the end of this file and kept out of the
+# property meanwhile.  Once one is fixed its test XPASSes, which strict
+# turns into a failure: then drop its xfail mark and set its switch here
+# to False, so the property covers the case again.
+AVOID_NESTED_UNIONS = True  # test_union_branch_that_is_a_union
+AVOID_NULL_OPTIONAL_ANY = True  # test_optional_any_member_sent_as_null
+AVOID_SIZE_MESSAGES = True  # test_size_type_error_says_uint64
+
 PROPERTY = settings(
-    max_examples=8,
+    max_examples=6,
     derandomize=True,
     database=None,
     deadline=None,
@@ -81,15 +95,22 @@ def _schema(release: str) -> Schema:
 
 
 def _type_params() -> list[Any]:
-    """One parameter per (release, type); loaded while collecting so that
-    a failure names its type."""
+    """One parameter per (release, type), so that a failure names its type.
+
+    The schemas load while collecting; if one does not, that is left for
+    the tests to report (a collection error would stop the whole session).
+    """
     if not CORPUS.is_dir():
         return [pytest.param("", "", id="no-corpus")]
-    return [
-        pytest.param(release, typ.name, id=f"{release}:{typ.name}")
-        for release in RELEASES
-        for typ in _schema(release).types()
-    ]
+    params = []
+    for release in RELEASES:
+        try:
+            names = [typ.name for typ in _schema(release).types()]
+        except Exception:
+            params.append(pytest.param(release, "", id=f"{release}:schema-does-not-load"))
+            continue
+        params += [pytest.param(release, name, id=f"{release}:{name}") for name in names]
+    return params
 
 
 @dataclass(repr=False)
@@ -126,8 +147,12 @@ def packages(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Pac
         for release, (schema, dialect, package) in RELEASES.items():
             generate(
                 GenerateOptions(
-                    schema=schema, output=out, package=package, dialect=dialect,
-                    formatter="none", cache_dir=out / ".cache",
+                    schema=schema,
+                    output=out,
+                    package=package,
+                    dialect=dialect,
+                    formatter="none",
+                    cache_dir=out / ".cache",
                 )
             )
             module = importlib.import_module(package)
@@ -182,11 +207,18 @@ def test_every_type_is_covered(packages: dict[str, Package]) -> None:
 @pytest.mark.parametrize(("release", "name"), _type_params())
 @PROPERTY
 @given(data=st.data())
-def test_wire_value(packages: dict[str, Package], release: str, name: str, data: st.DataObject) -> None:
+def test_wire_value(
+    packages: dict[str, Package], release: str, name: str, data: st.DataObject
+) -> None:
     pkg = packages[release]
     typ = pkg.ir(name)
     ctx = data.draw(st.sampled_from(CONTEXTS), label="context")
-    value = data.draw(wire_values(typ), label="valid value")
+    valid = wire_values(
+        typ,
+        nested_unions=not AVOID_NESTED_UNIONS,
+        null_optional_any=not AVOID_NULL_OPTIONAL_ANY,
+    )
+    value = data.draw(valid, label="valid value")
 
     # Valid: decodes, and re-encodes to the same JSON (numbers as floats);
     # the re-encoded JSON decodes and re-encodes to itself again.
@@ -196,7 +228,9 @@ def test_wire_value(packages: dict[str, Package], release: str, name: str, data:
     assert _same_json(pkg.encode(name, pkg.decode(name, encoded, ctx)), encoded)
 
     # Mutated in one place: QEMU's message for that place.
-    candidates = [m for m in mutations(typ, value, ctx) if not m.size_member]
+    candidates = [
+        m for m in mutations(typ, value, ctx) if not (AVOID_SIZE_MESSAGES and m.size_member)
+    ]
     if not candidates:  # 'any' accepts every JSON value
         return
     first = data.draw(st.sampled_from(candidates), label="mutation")
@@ -214,3 +248,189 @@ def test_wire_value(packages: dict[str, Package], release: str, name: str, data:
     note(f"then {second.kind} at {second.target}: {mutant!r}")
     winner = first_error(first, second)
     assert _qmp_error(pkg, name, mutant, ctx) == (expected if winner is first else expected_second)
+
+
+# -- QEMU's own examples ------------------------------------------------------------
+# Texts quoted in the behaviour spec (A.3, A.7; verified on QEMU 7.2), as
+# fixed anchors next to the property.
+
+TRANSACTION = "q_obj_transaction-arg"
+ADD = {"type": "block-dirty-bitmap-add", "data": {"node": "n", "name": "b"}}
+
+
+def _add(**data: JSON) -> dict[str, JSON]:
+    return {
+        "actions": [{"type": "block-dirty-bitmap-add", "data": {"node": "n", "name": "b", **data}}]
+    }
+
+
+SPEC_EXAMPLES: list[tuple[str, JSON, str]] = [
+    (
+        "q_obj_qmp_capabilities-arg",
+        {"enable": ["foo"]},
+        "Parameter 'null' does not accept value 'foo'",
+    ),
+    (
+        "q_obj_qmp_capabilities-arg",
+        {"enable": "oob"},
+        "Invalid parameter type for 'enable', expected: array",
+    ),
+    ("q_obj_qmp_capabilities-arg", {"foo": 1}, "Parameter 'foo' is unexpected"),
+    (
+        TRANSACTION,
+        {"actions": [{"type": "block-dirty-bitmap-add", "data": {"node": "n"}}]},
+        "Parameter 'actions[0].data.name' is missing",
+    ),
+    (TRANSACTION, _add(x=1), "Parameter 'actions[0].data.x' is unexpected"),
+    (
+        TRANSACTION,
+        {"actions": [ADD], "properties": {"x": 1}},
+        "Parameter 'properties.x' is unexpected",
+    ),
+    (
+        TRANSACTION,
+        {"actions": [{"type": "block-dirty-bitmap-add", "data": []}]},
+        "Invalid parameter type for 'actions[0].data', expected: object",
+    ),
+    (TRANSACTION, {"actions": {}}, "Invalid parameter type for 'actions', expected: array"),
+    (
+        TRANSACTION,
+        _add(persistent=1),
+        "Invalid parameter type for 'actions[0].data.persistent', expected: boolean",
+    ),
+    (TRANSACTION, _add(granularity="x"), "Parameter 'actions[0].data.granularity' expects uint64"),
+    (
+        TRANSACTION,
+        _add(granularity=2**64),
+        "Parameter 'actions[0].data.granularity' expects uint64",
+    ),
+    (TRANSACTION, _add(granularity=2**32), "Parameter 'granularity' expects uint32_t"),
+    (TRANSACTION, _add(granularity=-1), "Parameter 'granularity' expects uint32_t"),
+    (
+        TRANSACTION,
+        {"actions": [{"type": "foo", "data": {}}]},
+        "Parameter 'type' does not accept value 'foo'",
+    ),
+    (TRANSACTION, {"actions": [{"data": {}}]}, "Parameter 'actions[0].type' is missing"),
+    (TRANSACTION, {"actions": [{"type": "abort"}]}, "Parameter 'actions[0].data' is missing"),
+    (
+        "BlockDirtyBitmapMerge",
+        {"node": "n", "target": "t", "bitmaps": [1]},
+        "Invalid parameter type for 'null', expected: BlockDirtyBitmapOrStr",
+    ),
+    (
+        "BlockDirtyBitmapAdd",
+        {"node": "n", "name": 5},
+        "Invalid parameter type for 'name', expected: string",
+    ),
+    (
+        "DriveBackup",
+        {"device": "d", "target": "t", "sync": "weird"},
+        "Parameter 'sync' does not accept value 'weird'",
+    ),
+    (
+        "q_obj_block-job-set-speed-arg",
+        {"device": "d", "speed": 1.5},
+        "Invalid parameter type for 'speed', expected: integer",
+    ),
+    (
+        "q_obj_block-job-set-speed-arg",
+        {"device": "d", "speed": 1e3},
+        "Invalid parameter type for 'speed', expected: integer",
+    ),
+]
+
+
+@needs_corpus
+@pytest.mark.parametrize(("name", "value", "expected"), SPEC_EXAMPLES)
+def test_spec_examples(packages: dict[str, Package], name: str, value: JSON, expected: str) -> None:
+    assert _qmp_error(packages["qemu-10.2"], name, value, CONTEXTS[0]) == expected
+
+
+# -- known bugs of the generated code -------------------------------------------------
+
+
+SIZE_CASES: list[tuple[str, str, JSON, Context]] = [
+    ("qemu-10.2", "size", "1G", Context("arg", "arg")),
+    ("qemu-10.2", "BlockdevCreateOptionsFile", {"filename": "f", "size": "1G"}, CONTEXTS[0]),
+    ("qemu-10.2", "BlockdevCreateOptionsFile", {"filename": "f", "size": 2**64}, CONTEXTS[0]),
+    ("qemu-3.1", "BlockdevCreateOptionsFile", {"filename": "f", "size": 1.5}, CONTEXTS[0]),
+]
+
+
+@needs_corpus
+@pytest.mark.xfail(
+    strict=True,
+    raises=AssertionError,
+    reason="size_value says 'expects size'; QMP's QObject input visitor has no type_size "
+    "(only the keyval one does), so visit_type_size falls back to type_uint64: 'expects uint64'",
+)
+@pytest.mark.parametrize(("release", "name", "value", "ctx"), SIZE_CASES)
+def test_size_type_error_says_uint64(
+    packages: dict[str, Package], release: str, name: str, value: JSON, ctx: Context
+) -> None:
+    path = ctx.full(("size",)) if name != "size" else ctx.path
+    assert _qmp_error(packages[release], name, value, ctx) == f"Parameter '{path}' expects uint64"
+
+
+NESTED_UNION = {"transport": "socket", "type": "inet", "host": "localhost", "port": "4444"}
+
+
+@needs_corpus
+@pytest.mark.xfail(
+    strict=True,
+    raises=AssertionError,
+    reason="a union branch that is itself a union (MigrationAddress 'socket' -> SocketAddress) "
+    "gets only the inner union's base members: its branch members are 'unexpected'",
+)
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("MigrationAddress", NESTED_UNION),
+        ("MigrationChannel", {"channel-type": "main", "addr": NESTED_UNION}),
+        (
+            "q_obj_migrate-incoming-arg",
+            {"channels": [{"channel-type": "main", "addr": NESTED_UNION}]},
+        ),
+    ],
+)
+def test_union_branch_that_is_a_union(packages: dict[str, Package], name: str, value: JSON) -> None:
+    pkg = packages["qemu-10.2"]
+    assert _qmp_error(pkg, name, value, CONTEXTS[0]) is None
+    assert _same_json(pkg.encode(name, pkg.decode(name, value)), value)
+
+
+@needs_corpus
+@pytest.mark.xfail(
+    strict=True,
+    raises=AssertionError,
+    reason="the inner union's branch is not checked either: a socket address without "
+    "its required 'host' and 'port' decodes",
+)
+def test_union_branch_that_is_a_union_checks_its_branch(packages: dict[str, Package]) -> None:
+    value = {"transport": "socket", "type": "inet", "port": "4444"}
+    assert _qmp_error(packages["qemu-10.2"], "MigrationAddress", value, CONTEXTS[0]) == (
+        "Parameter 'host' is missing"
+    )
+
+
+@needs_corpus
+@pytest.mark.xfail(
+    strict=True,
+    raises=AssertionError,
+    reason="an optional 'any' member present as null decodes to None, which to_wire reads "
+    "as absent; QEMU keeps has_<member> and re-encodes null",
+)
+@pytest.mark.parametrize(
+    ("release", "name", "value"),
+    [
+        ("qemu-10.2", "SchemaInfoObjectMember", {"name": "x", "type": "int", "default": None}),
+        ("qemu-10.2", "ObjectPropertyInfo", {"name": "x", "type": "int", "default-value": None}),
+        ("qemu-3.1", "SchemaInfoObjectMember", {"name": "x", "type": "int", "default": None}),
+    ],
+)
+def test_optional_any_member_sent_as_null(
+    packages: dict[str, Package], release: str, name: str, value: JSON
+) -> None:
+    pkg = packages[release]
+    assert _same_json(pkg.encode(name, pkg.decode(name, value)), value)

@@ -195,17 +195,19 @@ def _builtin_strategy(name: str) -> st.SearchStrategy[JSON]:
 
 
 class _Generator:
-    def __init__(self, draw: Draw[Any], max_depth: int) -> None:
+    def __init__(
+        self, draw: Draw[Any], max_depth: int, nested_unions: bool, null_optional_any: bool
+    ) -> None:
         self.draw = draw
         self.max_depth = max_depth
+        self.nested_unions = nested_unions
+        self.null_optional_any = null_optional_any
 
     def value(self, typ: Type, depth: int, optional: bool = False) -> JSON:
         if depth > HARD_DEPTH:
             raise AssertionError(f"{typ.name} recurses through required members only")
         if isinstance(typ, BuiltinType):
-            if typ.name == "any" and optional:
-                # An optional 'any' member sent as null: see test_roundtrip's
-                # known bug; kept out of the general property.
+            if typ.name == "any" and optional and not self.null_optional_any:
                 return self.draw(ANY_VALUES.filter(lambda v: v is not None))
             return self.draw(_builtin_strategy(typ.name))
         if isinstance(typ, EnumType):
@@ -220,9 +222,7 @@ class _Generator:
         assert isinstance(typ, AlternateType)
         variants = typ.alternatives.variants
         if depth >= self.max_depth:
-            scalars = [
-                v for v in variants if not isinstance(v.type, (ObjectType, ArrayType))
-            ]
+            scalars = [v for v in variants if not isinstance(v.type, (ObjectType, ArrayType))]
             variants = scalars or variants
         variant = self.draw(st.sampled_from(variants))
         return self.value(variant.type, depth, optional)
@@ -232,7 +232,11 @@ class _Generator:
         tag_name = typ.branches.tag_member.name if typ.branches is not None else None
         variant = None
         if typ.branches is not None:
-            variant = self.draw(st.sampled_from(typ.branches.variants))
+            variants = typ.branches.variants
+            if not self.nested_unions:
+                flat = [v for v in variants if not _is_union(v.type)]
+                variants = flat or variants
+            variant = self.draw(st.sampled_from(variants))
         for member in typ.members:
             if member.name == tag_name:
                 assert variant is not None
@@ -244,10 +248,28 @@ class _Generator:
             self.fill(variant.type, out, depth)
 
 
+def _is_union(typ: Type) -> bool:
+    return isinstance(typ, ObjectType) and typ.branches is not None
+
+
 @st.composite
-def wire_values(draw: Draw[Any], typ: Type, max_depth: int = MAX_DEPTH) -> JSON:
-    """A valid wire value of *typ*."""
-    return _Generator(draw, max_depth).value(typ, 0)
+def wire_values(
+    draw: Draw[Any],
+    typ: Type,
+    max_depth: int = MAX_DEPTH,
+    *,
+    nested_unions: bool = True,
+    null_optional_any: bool = True,
+) -> JSON:
+    """A valid wire value of *typ*.
+
+    Two switches keep known bugs of the code under test out of a property
+    (pinned by their own tests instead): ``nested_unions=False`` avoids
+    union branches that are unions themselves (where the union has other
+    branches); ``null_optional_any=False`` never sends an optional ``any``
+    member as null.
+    """
+    return _Generator(draw, max_depth, nested_unions, null_optional_any).value(typ, 0)
 
 
 def canonical(typ: Type, value: JSON) -> JSON:
@@ -496,16 +518,16 @@ def _mutations_at(
         add("bad-enum", _bad_enum(steps, values, bare))
 
     # int64, uint64 and size name the full path, so not at the root.
-    if isinstance(typ, BuiltinType) and (typ.name in NARROW_INTS or (typ.name in INT_RANGES and path)):
+    if isinstance(typ, BuiltinType) and (
+        typ.name in NARROW_INTS or (typ.name in INT_RANGES and path)
+    ):
         add("out-of-range", _out_of_range(steps, typ.name, path, bare), typ.name == "size")
 
     if isinstance(typ, AlternateType):
         wrong = [k for k in KINDS if k not in accepted_kinds(typ)]
         message = f"Invalid parameter type for '{bare}', expected: {typ.name}"
         add("alternate", _retype(steps, wrong, message))
-    elif not pos.in_alternate and path and not (
-        isinstance(typ, BuiltinType) and typ.name == "any"
-    ):
+    elif not pos.in_alternate and path and not (isinstance(typ, BuiltinType) and typ.name == "any"):
         # A path-based message needs a path: QEMU calls the root of a
         # visit "<anonymous>", which QMP never shows (arguments are always
         # an object), so the root of the command-arguments context is left
@@ -591,6 +613,9 @@ def _out_of_range(
         )
         if name in UNSIGNED:
             return _replace(value, steps, bad), f"Parameter '{path}' expects uint64"
-        return _replace(value, steps, bad), f"Invalid parameter type for '{path}', expected: integer"
+        return (
+            _replace(value, steps, bad),
+            f"Invalid parameter type for '{path}', expected: integer",
+        )
 
     return make
