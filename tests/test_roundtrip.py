@@ -70,9 +70,9 @@ RELEASES: dict[str, tuple[Path, Dialect, str]] = {
 # property meanwhile.  Once one is fixed its test XPASSes, which strict
 # turns into a failure: then drop its xfail mark and set its switch here
 # to False, so the property covers the case again.
-AVOID_NESTED_UNIONS = True  # test_union_branch_that_is_a_union
-AVOID_NULL_OPTIONAL_ANY = True  # test_optional_any_member_sent_as_null
-AVOID_SIZE_MESSAGES = True  # test_size_type_error_says_uint64
+AVOID_NESTED_UNIONS = False  # test_union_branch_that_is_a_union
+AVOID_NULL_OPTIONAL_ANY = False  # test_optional_any_member_sent_as_null
+AVOID_SIZE_MESSAGES = False  # test_size_type_error_says_uint64
 
 PROPERTY = settings(
     max_examples=6,
@@ -359,12 +359,6 @@ SIZE_CASES: list[tuple[str, str, JSON, Context]] = [
 
 
 @needs_corpus
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="size_value says 'expects size'; QMP's QObject input visitor has no type_size "
-    "(only the keyval one does), so visit_type_size falls back to type_uint64: 'expects uint64'",
-)
 @pytest.mark.parametrize(("release", "name", "value", "ctx"), SIZE_CASES)
 def test_size_type_error_says_uint64(
     packages: dict[str, Package], release: str, name: str, value: JSON, ctx: Context
@@ -377,12 +371,6 @@ NESTED_UNION = {"transport": "socket", "type": "inet", "host": "localhost", "por
 
 
 @needs_corpus
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="a union branch that is itself a union (MigrationAddress 'socket' -> SocketAddress) "
-    "gets only the inner union's base members: its branch members are 'unexpected'",
-)
 @pytest.mark.parametrize(
     ("name", "value"),
     [
@@ -401,12 +389,6 @@ def test_union_branch_that_is_a_union(packages: dict[str, Package], name: str, v
 
 
 @needs_corpus
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="the inner union's branch is not checked either: a socket address without "
-    "its required 'host' and 'port' decodes",
-)
 def test_union_branch_that_is_a_union_checks_its_branch(packages: dict[str, Package]) -> None:
     value = {"transport": "socket", "type": "inet", "port": "4444"}
     assert _qmp_error(packages["qemu-10.2"], "MigrationAddress", value, CONTEXTS[0]) == (
@@ -415,12 +397,6 @@ def test_union_branch_that_is_a_union_checks_its_branch(packages: dict[str, Pack
 
 
 @needs_corpus
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="an optional 'any' member present as null decodes to None, which to_wire reads "
-    "as absent; QEMU keeps has_<member> and re-encodes null",
-)
 @pytest.mark.parametrize(
     ("release", "name", "value"),
     [

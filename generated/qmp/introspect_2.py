@@ -11,6 +11,7 @@ from typing import Any, ClassVar
 from qapigen.support.enums import WireEnum
 from qapigen.support.wire import (
     any_value,
+    encode_scalar,
     list_decoder,
     not_an_object,
     opt,
@@ -245,7 +246,7 @@ class SchemaInfoObjectMember:
             "type": self.type,
         }
         if self.default is not None:
-            out["default"] = self.default
+            out["default"] = encode_scalar(self.default)
         if self.features is not None:
             out["features"] = list(self.features)
         return out

@@ -155,7 +155,9 @@ def number_value(value: object, path: str, name: str) -> float:
 
 
 def any_value(value: object, path: str, name: str) -> object:
-    return value
+    # A null ``any`` value is NULL, not None: an optional member that is
+    # present with value null must stay present.
+    return NULL if value is None else value
 
 
 def null_value(value: object, path: str, name: str) -> Null:
@@ -220,9 +222,11 @@ def uint64_value(value: object, path: str, name: str) -> int:
 
 
 def size_value(value: object, path: str, name: str) -> int:
+    # QMP's input visitor has no size parser of its own: a bad size gets
+    # the uint64 message (only command-line parsing says "size").
     if type(value) is int and 0 <= value <= UINT64_MAX:
         return value
-    return _uint64(value, path, name, "size")
+    return _uint64(value, path, name, "uint64")
 
 
 int8_value: Final = _signed(8)

@@ -97,6 +97,9 @@ class Member:
     doc: str = ""
     deprecated: bool = False
     unstable: bool = False
+    # A union branch whose type is itself a union: the inner union's value,
+    # whose members sit in the same JSON object as the outer union's.
+    flat: bool = False
 
 
 @dataclass(eq=False)
@@ -416,11 +419,24 @@ class _Builder:
             vtype = variant.type
             assert isinstance(vtype, ObjectType)
             taken = naming.NameSpace({m.py for m in base_members})
-            variant_members = [
-                self.member(m, vtype.doc, taken.claim(naming.attribute_name(m.name)))
-                for m in vtype.members
-                if self.enabled(m.ifcond)
-            ]
+            if vtype.branches:
+                # The branch's members depend on the inner union's tag: hold
+                # the inner union's value (as QEMU's C holds ``u.<branch>``).
+                variant_members = [
+                    Member(
+                        wire=variant.name,
+                        py=taken.claim(naming.attribute_name(variant.name)),
+                        type=self.ref(vtype),
+                        optional=False,
+                        flat=True,
+                    )
+                ]
+            else:
+                variant_members = [
+                    self.member(m, vtype.doc, taken.claim(naming.attribute_name(m.name)))
+                    for m in vtype.members
+                    if self.enabled(m.ifcond)
+                ]
             branch_py = self.names.claim(union_py + naming.camel(variant.name))
             branch = StructDef(
                 name=f"{typ.name}:{variant.name}",
