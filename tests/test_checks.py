@@ -116,8 +116,9 @@ def test_qemu_suite_case(case: str, monkeypatch: pytest.MonkeyPatch) -> None:
     try:
         parsed = parse_schema(f"{case}.json", QEMU)
     except QAPIError:
+        # A syntax error: the expression checks never see this case.
         assert case not in EXPR_CASES
-        pytest.skip("rejected by the parser")
+        return
     if case in EXPR_CASES:
         with pytest.raises(QAPIError) as excinfo:
             check_exprs(parsed.exprs, QEMU)
