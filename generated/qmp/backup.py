@@ -98,8 +98,18 @@ class BackupPerf:
                 if type(v := value.get("use-copy-range")) is bool
                 else opt_bool(value, "use-copy-range", path)
             ),
-            max_workers=opt(value, "max-workers", path, int_value),
-            max_chunk=opt(value, "max-chunk", path, int64_value),
+            max_workers=(
+                v
+                if type(v := value.get("max-workers")) is int
+                and -9223372036854775808 <= v <= 9223372036854775807
+                else opt(value, "max-workers", path, int_value)
+            ),
+            max_chunk=(
+                v
+                if type(v := value.get("max-chunk")) is int
+                and -9223372036854775808 <= v <= 9223372036854775807
+                else opt(value, "max-chunk", path, int64_value)
+            ),
         )
         if len(value) > 0 and not value.keys() <= cls.WIRE_MEMBERS:
             report_extra(value, cls.WIRE_MEMBERS, path)
@@ -214,7 +224,12 @@ class BackupCommon:
                 else req_str(value, "device", path)
             ),
             sync=req_enum(value, "sync", path, MirrorSyncMode),
-            speed=opt(value, "speed", path, int_value),
+            speed=(
+                v
+                if type(v := value.get("speed")) is int
+                and -9223372036854775808 <= v <= 9223372036854775807
+                else opt(value, "speed", path, int_value)
+            ),
             bitmap=(
                 v
                 if type(v := value.get("bitmap")) is str
@@ -339,7 +354,12 @@ class DriveBackup(BackupCommon):
                 else req_str(value, "device", path)
             ),
             sync=req_enum(value, "sync", path, MirrorSyncMode),
-            speed=opt(value, "speed", path, int_value),
+            speed=(
+                v
+                if type(v := value.get("speed")) is int
+                and -9223372036854775808 <= v <= 9223372036854775807
+                else opt(value, "speed", path, int_value)
+            ),
             bitmap=(
                 v
                 if type(v := value.get("bitmap")) is str
@@ -469,7 +489,12 @@ class BlockdevBackup(BackupCommon):
                 else req_str(value, "device", path)
             ),
             sync=req_enum(value, "sync", path, MirrorSyncMode),
-            speed=opt(value, "speed", path, int_value),
+            speed=(
+                v
+                if type(v := value.get("speed")) is int
+                and -9223372036854775808 <= v <= 9223372036854775807
+                else opt(value, "speed", path, int_value)
+            ),
             bitmap=(
                 v
                 if type(v := value.get("bitmap")) is str

@@ -11,6 +11,7 @@ from typing import ClassVar, TYPE_CHECKING
 from qapigen.support.enums import WireEnum
 from qapigen.support.wire import (
     int_value,
+    join,
     not_an_object,
     opt,
     opt_bool,
@@ -89,12 +90,42 @@ class SnapshotInfo:
                 if type(v := value.get("name")) is str
                 else req_str(value, "name", path)
             ),
-            vm_state_size=req(value, "vm-state-size", path, int_value),
-            date_sec=req(value, "date-sec", path, int_value),
-            date_nsec=req(value, "date-nsec", path, int_value),
-            vm_clock_sec=req(value, "vm-clock-sec", path, int_value),
-            vm_clock_nsec=req(value, "vm-clock-nsec", path, int_value),
-            icount=opt(value, "icount", path, int_value),
+            vm_state_size=(
+                v
+                if type(v := value.get("vm-state-size")) is int
+                and -9223372036854775808 <= v <= 9223372036854775807
+                else req(value, "vm-state-size", path, int_value)
+            ),
+            date_sec=(
+                v
+                if type(v := value.get("date-sec")) is int
+                and -9223372036854775808 <= v <= 9223372036854775807
+                else req(value, "date-sec", path, int_value)
+            ),
+            date_nsec=(
+                v
+                if type(v := value.get("date-nsec")) is int
+                and -9223372036854775808 <= v <= 9223372036854775807
+                else req(value, "date-nsec", path, int_value)
+            ),
+            vm_clock_sec=(
+                v
+                if type(v := value.get("vm-clock-sec")) is int
+                and -9223372036854775808 <= v <= 9223372036854775807
+                else req(value, "vm-clock-sec", path, int_value)
+            ),
+            vm_clock_nsec=(
+                v
+                if type(v := value.get("vm-clock-nsec")) is int
+                and -9223372036854775808 <= v <= 9223372036854775807
+                else req(value, "vm-clock-nsec", path, int_value)
+            ),
+            icount=(
+                v
+                if type(v := value.get("icount")) is int
+                and -9223372036854775808 <= v <= 9223372036854775807
+                else opt(value, "icount", path, int_value)
+            ),
         )
         if len(value) > 7 and not value.keys() <= cls.WIRE_MEMBERS:
             report_extra(value, cls.WIRE_MEMBERS, path)
@@ -200,9 +231,24 @@ class ImageInfo:
                 if type(v := value.get("dirty-flag")) is bool
                 else opt_bool(value, "dirty-flag", path)
             ),
-            actual_size=opt(value, "actual-size", path, int_value),
-            virtual_size=req(value, "virtual-size", path, int_value),
-            cluster_size=opt(value, "cluster-size", path, int_value),
+            actual_size=(
+                v
+                if type(v := value.get("actual-size")) is int
+                and -9223372036854775808 <= v <= 9223372036854775807
+                else opt(value, "actual-size", path, int_value)
+            ),
+            virtual_size=(
+                v
+                if type(v := value.get("virtual-size")) is int
+                and -9223372036854775808 <= v <= 9223372036854775807
+                else req(value, "virtual-size", path, int_value)
+            ),
+            cluster_size=(
+                v
+                if type(v := value.get("cluster-size")) is int
+                and -9223372036854775808 <= v <= 9223372036854775807
+                else opt(value, "cluster-size", path, int_value)
+            ),
             encrypted=(
                 v
                 if type(v := value.get("encrypted")) is bool
@@ -229,7 +275,11 @@ class ImageInfo:
                 else opt_str(value, "backing-filename-format", path)
             ),
             snapshots=opt_list(value, "snapshots", path, SnapshotInfo.from_wire),
-            backing_image=opt(value, "backing-image", path, ImageInfo.from_wire),
+            backing_image=(
+                ImageInfo.from_wire(v, join(path, "backing-image"), "backing-image")
+                if type(v := value.get("backing-image")) is dict
+                else opt(value, "backing-image", path, ImageInfo.from_wire)
+            ),
         )
         if len(value) > 3 and not value.keys() <= cls.WIRE_MEMBERS:
             report_extra(value, cls.WIRE_MEMBERS, path)
@@ -379,8 +429,17 @@ class BlockDirtyInfo:
                 if type(v := value.get("name")) is str
                 else opt_str(value, "name", path)
             ),
-            count=req(value, "count", path, int_value),
-            granularity=req(value, "granularity", path, uint32_value),
+            count=(
+                v
+                if type(v := value.get("count")) is int
+                and -9223372036854775808 <= v <= 9223372036854775807
+                else req(value, "count", path, int_value)
+            ),
+            granularity=(
+                v
+                if type(v := value.get("granularity")) is int and 0 <= v <= 4294967295
+                else req(value, "granularity", path, uint32_value)
+            ),
             recording=(
                 v
                 if type(v := value.get("recording")) is bool
@@ -578,7 +637,12 @@ class BlockDeviceInfo:
                 if type(v := value.get("backing_file")) is str
                 else opt_str(value, "backing_file", path)
             ),
-            backing_file_depth=req(value, "backing_file_depth", path, int_value),
+            backing_file_depth=(
+                v
+                if type(v := value.get("backing_file_depth")) is int
+                and -9223372036854775808 <= v <= 9223372036854775807
+                else req(value, "backing_file_depth", path, int_value)
+            ),
             encrypted=(
                 v
                 if type(v := value.get("encrypted")) is bool
@@ -587,33 +651,141 @@ class BlockDeviceInfo:
             detect_zeroes=req_enum(
                 value, "detect_zeroes", path, _block_core_2.BlockdevDetectZeroesOptions
             ),
-            bps=req(value, "bps", path, int_value),
-            bps_rd=req(value, "bps_rd", path, int_value),
-            bps_wr=req(value, "bps_wr", path, int_value),
-            iops=req(value, "iops", path, int_value),
-            iops_rd=req(value, "iops_rd", path, int_value),
-            iops_wr=req(value, "iops_wr", path, int_value),
-            image=req(value, "image", path, ImageInfo.from_wire),
-            bps_max=opt(value, "bps_max", path, int_value),
-            bps_rd_max=opt(value, "bps_rd_max", path, int_value),
-            bps_wr_max=opt(value, "bps_wr_max", path, int_value),
-            iops_max=opt(value, "iops_max", path, int_value),
-            iops_rd_max=opt(value, "iops_rd_max", path, int_value),
-            iops_wr_max=opt(value, "iops_wr_max", path, int_value),
-            bps_max_length=opt(value, "bps_max_length", path, int_value),
-            bps_rd_max_length=opt(value, "bps_rd_max_length", path, int_value),
-            bps_wr_max_length=opt(value, "bps_wr_max_length", path, int_value),
-            iops_max_length=opt(value, "iops_max_length", path, int_value),
-            iops_rd_max_length=opt(value, "iops_rd_max_length", path, int_value),
-            iops_wr_max_length=opt(value, "iops_wr_max_length", path, int_value),
-            iops_size=opt(value, "iops_size", path, int_value),
+            bps=(
+                v
+                if type(v := value.get("bps")) is int
+                and -9223372036854775808 <= v <= 9223372036854775807
+                else req(value, "bps", path, int_value)
+            ),
+            bps_rd=(
+                v
+                if type(v := value.get("bps_rd")) is int
+                and -9223372036854775808 <= v <= 9223372036854775807
+                else req(value, "bps_rd", path, int_value)
+            ),
+            bps_wr=(
+                v
+                if type(v := value.get("bps_wr")) is int
+                and -9223372036854775808 <= v <= 9223372036854775807
+                else req(value, "bps_wr", path, int_value)
+            ),
+            iops=(
+                v
+                if type(v := value.get("iops")) is int
+                and -9223372036854775808 <= v <= 9223372036854775807
+                else req(value, "iops", path, int_value)
+            ),
+            iops_rd=(
+                v
+                if type(v := value.get("iops_rd")) is int
+                and -9223372036854775808 <= v <= 9223372036854775807
+                else req(value, "iops_rd", path, int_value)
+            ),
+            iops_wr=(
+                v
+                if type(v := value.get("iops_wr")) is int
+                and -9223372036854775808 <= v <= 9223372036854775807
+                else req(value, "iops_wr", path, int_value)
+            ),
+            image=(
+                ImageInfo.from_wire(v, join(path, "image"), "image")
+                if type(v := value.get("image")) is dict
+                else req(value, "image", path, ImageInfo.from_wire)
+            ),
+            bps_max=(
+                v
+                if type(v := value.get("bps_max")) is int
+                and -9223372036854775808 <= v <= 9223372036854775807
+                else opt(value, "bps_max", path, int_value)
+            ),
+            bps_rd_max=(
+                v
+                if type(v := value.get("bps_rd_max")) is int
+                and -9223372036854775808 <= v <= 9223372036854775807
+                else opt(value, "bps_rd_max", path, int_value)
+            ),
+            bps_wr_max=(
+                v
+                if type(v := value.get("bps_wr_max")) is int
+                and -9223372036854775808 <= v <= 9223372036854775807
+                else opt(value, "bps_wr_max", path, int_value)
+            ),
+            iops_max=(
+                v
+                if type(v := value.get("iops_max")) is int
+                and -9223372036854775808 <= v <= 9223372036854775807
+                else opt(value, "iops_max", path, int_value)
+            ),
+            iops_rd_max=(
+                v
+                if type(v := value.get("iops_rd_max")) is int
+                and -9223372036854775808 <= v <= 9223372036854775807
+                else opt(value, "iops_rd_max", path, int_value)
+            ),
+            iops_wr_max=(
+                v
+                if type(v := value.get("iops_wr_max")) is int
+                and -9223372036854775808 <= v <= 9223372036854775807
+                else opt(value, "iops_wr_max", path, int_value)
+            ),
+            bps_max_length=(
+                v
+                if type(v := value.get("bps_max_length")) is int
+                and -9223372036854775808 <= v <= 9223372036854775807
+                else opt(value, "bps_max_length", path, int_value)
+            ),
+            bps_rd_max_length=(
+                v
+                if type(v := value.get("bps_rd_max_length")) is int
+                and -9223372036854775808 <= v <= 9223372036854775807
+                else opt(value, "bps_rd_max_length", path, int_value)
+            ),
+            bps_wr_max_length=(
+                v
+                if type(v := value.get("bps_wr_max_length")) is int
+                and -9223372036854775808 <= v <= 9223372036854775807
+                else opt(value, "bps_wr_max_length", path, int_value)
+            ),
+            iops_max_length=(
+                v
+                if type(v := value.get("iops_max_length")) is int
+                and -9223372036854775808 <= v <= 9223372036854775807
+                else opt(value, "iops_max_length", path, int_value)
+            ),
+            iops_rd_max_length=(
+                v
+                if type(v := value.get("iops_rd_max_length")) is int
+                and -9223372036854775808 <= v <= 9223372036854775807
+                else opt(value, "iops_rd_max_length", path, int_value)
+            ),
+            iops_wr_max_length=(
+                v
+                if type(v := value.get("iops_wr_max_length")) is int
+                and -9223372036854775808 <= v <= 9223372036854775807
+                else opt(value, "iops_wr_max_length", path, int_value)
+            ),
+            iops_size=(
+                v
+                if type(v := value.get("iops_size")) is int
+                and -9223372036854775808 <= v <= 9223372036854775807
+                else opt(value, "iops_size", path, int_value)
+            ),
             group=(
                 v
                 if type(v := value.get("group")) is str
                 else opt_str(value, "group", path)
             ),
-            cache=req(value, "cache", path, BlockdevCacheInfo.from_wire),
-            write_threshold=req(value, "write_threshold", path, int_value),
+            cache=(
+                BlockdevCacheInfo.from_wire(v, join(path, "cache"), "cache")
+                if type(v := value.get("cache")) is dict
+                else req(value, "cache", path, BlockdevCacheInfo.from_wire)
+            ),
+            write_threshold=(
+                v
+                if type(v := value.get("write_threshold")) is int
+                and -9223372036854775808 <= v <= 9223372036854775807
+                else req(value, "write_threshold", path, int_value)
+            ),
             dirty_bitmaps=opt_list(
                 value, "dirty-bitmaps", path, BlockDirtyInfo.from_wire
             ),

@@ -18,6 +18,7 @@ from qapigen.support.enums import WireEnum
 from qapigen.support.wire import (
     bool_value,
     int_value,
+    join,
     not_an_object,
     opt,
     opt_bool,
@@ -114,8 +115,14 @@ class BlockInfo:
                 if type(v := value.get("locked")) is bool
                 else req_bool(value, "locked", path)
             ),
-            inserted=opt(
-                value, "inserted", path, _block_core_1.BlockDeviceInfo.from_wire
+            inserted=(
+                _block_core_1.BlockDeviceInfo.from_wire(
+                    v, join(path, "inserted"), "inserted"
+                )
+                if type(v := value.get("inserted")) is dict
+                else opt(
+                    value, "inserted", path, _block_core_1.BlockDeviceInfo.from_wire
+                )
             ),
             tray_open=(
                 v
@@ -332,7 +339,12 @@ class BlockdevOptionsFile:
             ),
             locking=opt_enum(value, "locking", path, _common.OnOffAuto),
             aio=opt_enum(value, "aio", path, BlockdevAioOptions),
-            aio_max_batch=opt(value, "aio-max-batch", path, int_value),
+            aio_max_batch=(
+                v
+                if type(v := value.get("aio-max-batch")) is int
+                and -9223372036854775808 <= v <= 9223372036854775807
+                else opt(value, "aio-max-batch", path, int_value)
+            ),
             drop_cache=(
                 v
                 if type(v := value.get("drop-cache")) is bool
@@ -391,8 +403,18 @@ class BlockdevOptionsNull:
         if type(value) is not dict:
             raise not_an_object(path)
         result = cls(
-            size=opt(value, "size", path, int_value),
-            latency_ns=opt(value, "latency-ns", path, uint64_value),
+            size=(
+                v
+                if type(v := value.get("size")) is int
+                and -9223372036854775808 <= v <= 9223372036854775807
+                else opt(value, "size", path, int_value)
+            ),
+            latency_ns=(
+                v
+                if type(v := value.get("latency-ns")) is int
+                and 0 <= v <= 18446744073709551615
+                else opt(value, "latency-ns", path, uint64_value)
+            ),
             read_zeroes=(
                 v
                 if type(v := value.get("read-zeroes")) is bool
@@ -507,8 +529,18 @@ class BlockdevOptionsRaw(BlockdevOptionsGenericFormat):
             raise not_an_object(path)
         result = cls(
             file=req(value, "file", path, _block_core_4.BlockdevRef_from_wire),
-            offset=opt(value, "offset", path, int_value),
-            size=opt(value, "size", path, int_value),
+            offset=(
+                v
+                if type(v := value.get("offset")) is int
+                and -9223372036854775808 <= v <= 9223372036854775807
+                else opt(value, "offset", path, int_value)
+            ),
+            size=(
+                v
+                if type(v := value.get("size")) is int
+                and -9223372036854775808 <= v <= 9223372036854775807
+                else opt(value, "size", path, int_value)
+            ),
         )
         if len(value) > 1 and not value.keys() <= cls.WIRE_MEMBERS:
             report_extra(value, cls.WIRE_MEMBERS, path)

@@ -14,6 +14,7 @@ from qapigen.support.wire import (
     alternate_mismatch,
     bool_value,
     int_value,
+    join,
     not_an_object,
     opt,
     opt_bool,
@@ -393,12 +394,41 @@ class BlockdevOptionsQcow2(BlockdevOptionsGenericCOWFormat):
             overlap_check=opt(
                 value, "overlap-check", path, Qcow2OverlapChecks_from_wire
             ),
-            cache_size=opt(value, "cache-size", path, int_value),
-            l2_cache_size=opt(value, "l2-cache-size", path, int_value),
-            l2_cache_entry_size=opt(value, "l2-cache-entry-size", path, int_value),
-            refcount_cache_size=opt(value, "refcount-cache-size", path, int_value),
-            cache_clean_interval=opt(value, "cache-clean-interval", path, int_value),
-            encrypt=opt(value, "encrypt", path, BlockdevQcow2Encryption_from_wire),
+            cache_size=(
+                v
+                if type(v := value.get("cache-size")) is int
+                and -9223372036854775808 <= v <= 9223372036854775807
+                else opt(value, "cache-size", path, int_value)
+            ),
+            l2_cache_size=(
+                v
+                if type(v := value.get("l2-cache-size")) is int
+                and -9223372036854775808 <= v <= 9223372036854775807
+                else opt(value, "l2-cache-size", path, int_value)
+            ),
+            l2_cache_entry_size=(
+                v
+                if type(v := value.get("l2-cache-entry-size")) is int
+                and -9223372036854775808 <= v <= 9223372036854775807
+                else opt(value, "l2-cache-entry-size", path, int_value)
+            ),
+            refcount_cache_size=(
+                v
+                if type(v := value.get("refcount-cache-size")) is int
+                and -9223372036854775808 <= v <= 9223372036854775807
+                else opt(value, "refcount-cache-size", path, int_value)
+            ),
+            cache_clean_interval=(
+                v
+                if type(v := value.get("cache-clean-interval")) is int
+                and -9223372036854775808 <= v <= 9223372036854775807
+                else opt(value, "cache-clean-interval", path, int_value)
+            ),
+            encrypt=(
+                BlockdevQcow2Encryption_from_wire(v, join(path, "encrypt"), "encrypt")
+                if type(v := value.get("encrypt")) is dict
+                else opt(value, "encrypt", path, BlockdevQcow2Encryption_from_wire)
+            ),
             data_file=opt(
                 value, "data-file", path, _block_core_4.BlockdevRef_from_wire
             ),
@@ -482,8 +512,14 @@ class BlockdevOptionsBase:
             discard=opt_enum(
                 value, "discard", path, _block_core_2.BlockdevDiscardOptions
             ),
-            cache=opt(
-                value, "cache", path, _block_core_2.BlockdevCacheOptions.from_wire
+            cache=(
+                _block_core_2.BlockdevCacheOptions.from_wire(
+                    v, join(path, "cache"), "cache"
+                )
+                if type(v := value.get("cache")) is dict
+                else opt(
+                    value, "cache", path, _block_core_2.BlockdevCacheOptions.from_wire
+                )
             ),
             read_only=(
                 v
@@ -542,8 +578,12 @@ class BlockdevOptionsBase:
             "discard": opt_enum(
                 d, "discard", path, _block_core_2.BlockdevDiscardOptions
             ),
-            "cache": opt(
-                d, "cache", path, _block_core_2.BlockdevCacheOptions.from_wire
+            "cache": (
+                _block_core_2.BlockdevCacheOptions.from_wire(
+                    v, join(path, "cache"), "cache"
+                )
+                if type(v := d.get("cache")) is dict
+                else opt(d, "cache", path, _block_core_2.BlockdevCacheOptions.from_wire)
             ),
             "read_only": (
                 v
@@ -628,7 +668,12 @@ class BlockdevOptionsFile_(BlockdevOptionsBase):
             ),
             locking=opt_enum(d, "locking", path, _common.OnOffAuto),
             aio=opt_enum(d, "aio", path, _block_core_2.BlockdevAioOptions),
-            aio_max_batch=opt(d, "aio-max-batch", path, int_value),
+            aio_max_batch=(
+                v
+                if type(v := d.get("aio-max-batch")) is int
+                and -9223372036854775808 <= v <= 9223372036854775807
+                else opt(d, "aio-max-batch", path, int_value)
+            ),
             drop_cache=(
                 v
                 if type(v := d.get("drop-cache")) is bool
@@ -706,8 +751,18 @@ class BlockdevOptionsNullCo(BlockdevOptionsBase):
         """Decode the branch's own members, given the common ones."""
         result = cls(
             **base,
-            size=opt(d, "size", path, int_value),
-            latency_ns=opt(d, "latency-ns", path, uint64_value),
+            size=(
+                v
+                if type(v := d.get("size")) is int
+                and -9223372036854775808 <= v <= 9223372036854775807
+                else opt(d, "size", path, int_value)
+            ),
+            latency_ns=(
+                v
+                if type(v := d.get("latency-ns")) is int
+                and 0 <= v <= 18446744073709551615
+                else opt(d, "latency-ns", path, uint64_value)
+            ),
             read_zeroes=(
                 v
                 if type(v := d.get("read-zeroes")) is bool

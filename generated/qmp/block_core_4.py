@@ -14,6 +14,7 @@ from qapigen.support.wire import (
     Null,
     alternate_mismatch,
     int_value,
+    join,
     not_an_object,
     null_value,
     opt,
@@ -125,13 +126,44 @@ class BlockdevOptionsQcow2_(BlockdevOptionsBase):
             overlap_check=opt(
                 d, "overlap-check", path, _block_core_3.Qcow2OverlapChecks_from_wire
             ),
-            cache_size=opt(d, "cache-size", path, int_value),
-            l2_cache_size=opt(d, "l2-cache-size", path, int_value),
-            l2_cache_entry_size=opt(d, "l2-cache-entry-size", path, int_value),
-            refcount_cache_size=opt(d, "refcount-cache-size", path, int_value),
-            cache_clean_interval=opt(d, "cache-clean-interval", path, int_value),
-            encrypt=opt(
-                d, "encrypt", path, _block_core_3.BlockdevQcow2Encryption_from_wire
+            cache_size=(
+                v
+                if type(v := d.get("cache-size")) is int
+                and -9223372036854775808 <= v <= 9223372036854775807
+                else opt(d, "cache-size", path, int_value)
+            ),
+            l2_cache_size=(
+                v
+                if type(v := d.get("l2-cache-size")) is int
+                and -9223372036854775808 <= v <= 9223372036854775807
+                else opt(d, "l2-cache-size", path, int_value)
+            ),
+            l2_cache_entry_size=(
+                v
+                if type(v := d.get("l2-cache-entry-size")) is int
+                and -9223372036854775808 <= v <= 9223372036854775807
+                else opt(d, "l2-cache-entry-size", path, int_value)
+            ),
+            refcount_cache_size=(
+                v
+                if type(v := d.get("refcount-cache-size")) is int
+                and -9223372036854775808 <= v <= 9223372036854775807
+                else opt(d, "refcount-cache-size", path, int_value)
+            ),
+            cache_clean_interval=(
+                v
+                if type(v := d.get("cache-clean-interval")) is int
+                and -9223372036854775808 <= v <= 9223372036854775807
+                else opt(d, "cache-clean-interval", path, int_value)
+            ),
+            encrypt=(
+                _block_core_3.BlockdevQcow2Encryption_from_wire(
+                    v, join(path, "encrypt"), "encrypt"
+                )
+                if type(v := d.get("encrypt")) is dict
+                else opt(
+                    d, "encrypt", path, _block_core_3.BlockdevQcow2Encryption_from_wire
+                )
             ),
             data_file=opt(d, "data-file", path, BlockdevRef_from_wire),
         )
@@ -220,8 +252,18 @@ class BlockdevOptionsRaw_(BlockdevOptionsBase):
         result = cls(
             **base,
             file=req(d, "file", path, BlockdevRef_from_wire),
-            offset=opt(d, "offset", path, int_value),
-            size=opt(d, "size", path, int_value),
+            offset=(
+                v
+                if type(v := d.get("offset")) is int
+                and -9223372036854775808 <= v <= 9223372036854775807
+                else opt(d, "offset", path, int_value)
+            ),
+            size=(
+                v
+                if type(v := d.get("size")) is int
+                and -9223372036854775808 <= v <= 9223372036854775807
+                else opt(d, "size", path, int_value)
+            ),
         )
         if len(d) > 2 and not d.keys() <= cls.WIRE_MEMBERS:
             report_extra(d, cls.WIRE_MEMBERS, path)

@@ -117,8 +117,18 @@ class BlockJobInfo:
                 if type(v := value.get("device")) is str
                 else req_str(value, "device", path)
             ),
-            len=req(value, "len", path, int_value),
-            offset=req(value, "offset", path, int_value),
+            len=(
+                v
+                if type(v := value.get("len")) is int
+                and -9223372036854775808 <= v <= 9223372036854775807
+                else req(value, "len", path, int_value)
+            ),
+            offset=(
+                v
+                if type(v := value.get("offset")) is int
+                and -9223372036854775808 <= v <= 9223372036854775807
+                else req(value, "offset", path, int_value)
+            ),
             busy=(
                 v
                 if type(v := value.get("busy")) is bool
@@ -129,7 +139,12 @@ class BlockJobInfo:
                 if type(v := value.get("paused")) is bool
                 else req_bool(value, "paused", path)
             ),
-            speed=req(value, "speed", path, int_value),
+            speed=(
+                v
+                if type(v := value.get("speed")) is int
+                and -9223372036854775808 <= v <= 9223372036854775807
+                else req(value, "speed", path, int_value)
+            ),
             io_status=req_enum(
                 value, "io-status", path, _block_core_1.BlockDeviceIoStatus
             ),
@@ -255,9 +270,24 @@ class BlockJobCompletedArguments:
                 if type(v := value.get("device")) is str
                 else req_str(value, "device", path)
             ),
-            len=req(value, "len", path, int_value),
-            offset=req(value, "offset", path, int_value),
-            speed=req(value, "speed", path, int_value),
+            len=(
+                v
+                if type(v := value.get("len")) is int
+                and -9223372036854775808 <= v <= 9223372036854775807
+                else req(value, "len", path, int_value)
+            ),
+            offset=(
+                v
+                if type(v := value.get("offset")) is int
+                and -9223372036854775808 <= v <= 9223372036854775807
+                else req(value, "offset", path, int_value)
+            ),
+            speed=(
+                v
+                if type(v := value.get("speed")) is int
+                and -9223372036854775808 <= v <= 9223372036854775807
+                else req(value, "speed", path, int_value)
+            ),
             error=(
                 v
                 if type(v := value.get("error")) is str
@@ -319,9 +349,24 @@ class BlockJobCancelledArguments:
                 if type(v := value.get("device")) is str
                 else req_str(value, "device", path)
             ),
-            len=req(value, "len", path, int_value),
-            offset=req(value, "offset", path, int_value),
-            speed=req(value, "speed", path, int_value),
+            len=(
+                v
+                if type(v := value.get("len")) is int
+                and -9223372036854775808 <= v <= 9223372036854775807
+                else req(value, "len", path, int_value)
+            ),
+            offset=(
+                v
+                if type(v := value.get("offset")) is int
+                and -9223372036854775808 <= v <= 9223372036854775807
+                else req(value, "offset", path, int_value)
+            ),
+            speed=(
+                v
+                if type(v := value.get("speed")) is int
+                and -9223372036854775808 <= v <= 9223372036854775807
+                else req(value, "speed", path, int_value)
+            ),
         )
         if len(value) > 5:
             report_extra(value, cls.WIRE_MEMBERS, path)
@@ -422,9 +467,24 @@ class BlockJobReadyArguments:
                 if type(v := value.get("device")) is str
                 else req_str(value, "device", path)
             ),
-            len=req(value, "len", path, int_value),
-            offset=req(value, "offset", path, int_value),
-            speed=req(value, "speed", path, int_value),
+            len=(
+                v
+                if type(v := value.get("len")) is int
+                and -9223372036854775808 <= v <= 9223372036854775807
+                else req(value, "len", path, int_value)
+            ),
+            offset=(
+                v
+                if type(v := value.get("offset")) is int
+                and -9223372036854775808 <= v <= 9223372036854775807
+                else req(value, "offset", path, int_value)
+            ),
+            speed=(
+                v
+                if type(v := value.get("speed")) is int
+                and -9223372036854775808 <= v <= 9223372036854775807
+                else req(value, "speed", path, int_value)
+            ),
         )
         if len(value) > 5:
             report_extra(value, cls.WIRE_MEMBERS, path)

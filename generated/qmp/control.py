@@ -17,6 +17,7 @@ from qapigen.support.dispatch import (
 from qapigen.support.enums import WireEnum
 from qapigen.support.wire import (
     int_value,
+    join,
     not_an_object,
     opt,
     opt_list,
@@ -82,9 +83,24 @@ class VersionTriple:
         if type(value) is not dict:
             raise not_an_object(path)
         result = cls(
-            major=req(value, "major", path, int_value),
-            minor=req(value, "minor", path, int_value),
-            micro=req(value, "micro", path, int_value),
+            major=(
+                v
+                if type(v := value.get("major")) is int
+                and -9223372036854775808 <= v <= 9223372036854775807
+                else req(value, "major", path, int_value)
+            ),
+            minor=(
+                v
+                if type(v := value.get("minor")) is int
+                and -9223372036854775808 <= v <= 9223372036854775807
+                else req(value, "minor", path, int_value)
+            ),
+            micro=(
+                v
+                if type(v := value.get("micro")) is int
+                and -9223372036854775808 <= v <= 9223372036854775807
+                else req(value, "micro", path, int_value)
+            ),
         )
         if len(value) > 3:
             report_extra(value, cls.WIRE_MEMBERS, path)
@@ -118,7 +134,11 @@ class VersionInfo:
         if type(value) is not dict:
             raise not_an_object(path)
         result = cls(
-            qemu=req(value, "qemu", path, VersionTriple.from_wire),
+            qemu=(
+                VersionTriple.from_wire(v, join(path, "qemu"), "qemu")
+                if type(v := value.get("qemu")) is dict
+                else req(value, "qemu", path, VersionTriple.from_wire)
+            ),
             package=(
                 v
                 if type(v := value.get("package")) is str
@@ -189,7 +209,12 @@ class HumanMonitorCommandArguments:
                 if type(v := value.get("command-line")) is str
                 else req_str(value, "command-line", path)
             ),
-            cpu_index=opt(value, "cpu-index", path, int_value),
+            cpu_index=(
+                v
+                if type(v := value.get("cpu-index")) is int
+                and -9223372036854775808 <= v <= 9223372036854775807
+                else opt(value, "cpu-index", path, int_value)
+            ),
         )
         if len(value) > 1 and not value.keys() <= cls.WIRE_MEMBERS:
             report_extra(value, cls.WIRE_MEMBERS, path)

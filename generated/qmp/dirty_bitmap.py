@@ -115,7 +115,11 @@ class BlockDirtyBitmapAdd:
                 if type(v := value.get("name")) is str
                 else req_str(value, "name", path)
             ),
-            granularity=opt(value, "granularity", path, uint32_value),
+            granularity=(
+                v
+                if type(v := value.get("granularity")) is int and 0 <= v <= 4294967295
+                else opt(value, "granularity", path, uint32_value)
+            ),
             persistent=(
                 v
                 if type(v := value.get("persistent")) is bool

@@ -316,8 +316,18 @@ class JobInfo:
             id=(v if type(v := value.get("id")) is str else req_str(value, "id", path)),
             type=req_enum(value, "type", path, JobType),
             status=req_enum(value, "status", path, JobStatus),
-            current_progress=req(value, "current-progress", path, int_value),
-            total_progress=req(value, "total-progress", path, int_value),
+            current_progress=(
+                v
+                if type(v := value.get("current-progress")) is int
+                and -9223372036854775808 <= v <= 9223372036854775807
+                else req(value, "current-progress", path, int_value)
+            ),
+            total_progress=(
+                v
+                if type(v := value.get("total-progress")) is int
+                and -9223372036854775808 <= v <= 9223372036854775807
+                else req(value, "total-progress", path, int_value)
+            ),
             error=(
                 v
                 if type(v := value.get("error")) is str

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar, Literal, TYPE_CHECKING
 
 from qapigen.support.enums import WireEnum
-from qapigen.support.wire import not_an_object, report_extra, req, req_enum
+from qapigen.support.wire import join, not_an_object, report_extra, req, req_enum
 
 if TYPE_CHECKING:
     from . import backup as _backup
@@ -103,7 +103,11 @@ class AbortWrapper:
         if type(value) is not dict:
             raise not_an_object(path)
         result = cls(
-            data=req(value, "data", path, Abort.from_wire),
+            data=(
+                Abort.from_wire(v, join(path, "data"), "data")
+                if type(v := value.get("data")) is dict
+                else req(value, "data", path, Abort.from_wire)
+            ),
         )
         if len(value) > 1:
             report_extra(value, cls.WIRE_MEMBERS, path)
@@ -131,7 +135,15 @@ class BlockDirtyBitmapAddWrapper:
         if type(value) is not dict:
             raise not_an_object(path)
         result = cls(
-            data=req(value, "data", path, _dirty_bitmap.BlockDirtyBitmapAdd.from_wire),
+            data=(
+                _dirty_bitmap.BlockDirtyBitmapAdd.from_wire(
+                    v, join(path, "data"), "data"
+                )
+                if type(v := value.get("data")) is dict
+                else req(
+                    value, "data", path, _dirty_bitmap.BlockDirtyBitmapAdd.from_wire
+                )
+            ),
         )
         if len(value) > 1:
             report_extra(value, cls.WIRE_MEMBERS, path)
@@ -161,7 +173,11 @@ class BlockDirtyBitmapWrapper:
         if type(value) is not dict:
             raise not_an_object(path)
         result = cls(
-            data=req(value, "data", path, _dirty_bitmap.BlockDirtyBitmap.from_wire),
+            data=(
+                _dirty_bitmap.BlockDirtyBitmap.from_wire(v, join(path, "data"), "data")
+                if type(v := value.get("data")) is dict
+                else req(value, "data", path, _dirty_bitmap.BlockDirtyBitmap.from_wire)
+            ),
         )
         if len(value) > 1:
             report_extra(value, cls.WIRE_MEMBERS, path)
@@ -189,8 +205,14 @@ class BlockDirtyBitmapMergeWrapper:
         if type(value) is not dict:
             raise not_an_object(path)
         result = cls(
-            data=req(
-                value, "data", path, _dirty_bitmap.BlockDirtyBitmapMerge.from_wire
+            data=(
+                _dirty_bitmap.BlockDirtyBitmapMerge.from_wire(
+                    v, join(path, "data"), "data"
+                )
+                if type(v := value.get("data")) is dict
+                else req(
+                    value, "data", path, _dirty_bitmap.BlockDirtyBitmapMerge.from_wire
+                )
             ),
         )
         if len(value) > 1:
@@ -219,8 +241,14 @@ class XBlockDirtyBitmapMergeWrapper:
         if type(value) is not dict:
             raise not_an_object(path)
         result = cls(
-            data=req(
-                value, "data", path, _dirty_bitmap.XBlockDirtyBitmapMerge.from_wire
+            data=(
+                _dirty_bitmap.XBlockDirtyBitmapMerge.from_wire(
+                    v, join(path, "data"), "data"
+                )
+                if type(v := value.get("data")) is dict
+                else req(
+                    value, "data", path, _dirty_bitmap.XBlockDirtyBitmapMerge.from_wire
+                )
             ),
         )
         if len(value) > 1:
@@ -249,7 +277,11 @@ class BlockdevBackupWrapper:
         if type(value) is not dict:
             raise not_an_object(path)
         result = cls(
-            data=req(value, "data", path, _backup.BlockdevBackup.from_wire),
+            data=(
+                _backup.BlockdevBackup.from_wire(v, join(path, "data"), "data")
+                if type(v := value.get("data")) is dict
+                else req(value, "data", path, _backup.BlockdevBackup.from_wire)
+            ),
         )
         if len(value) > 1:
             report_extra(value, cls.WIRE_MEMBERS, path)
@@ -277,7 +309,11 @@ class BlockdevSnapshotWrapper:
         if type(value) is not dict:
             raise not_an_object(path)
         result = cls(
-            data=req(value, "data", path, _snapshot.BlockdevSnapshot.from_wire),
+            data=(
+                _snapshot.BlockdevSnapshot.from_wire(v, join(path, "data"), "data")
+                if type(v := value.get("data")) is dict
+                else req(value, "data", path, _snapshot.BlockdevSnapshot.from_wire)
+            ),
         )
         if len(value) > 1:
             report_extra(value, cls.WIRE_MEMBERS, path)
@@ -305,7 +341,15 @@ class BlockdevSnapshotInternalWrapper:
         if type(value) is not dict:
             raise not_an_object(path)
         result = cls(
-            data=req(value, "data", path, _snapshot.BlockdevSnapshotInternal.from_wire),
+            data=(
+                _snapshot.BlockdevSnapshotInternal.from_wire(
+                    v, join(path, "data"), "data"
+                )
+                if type(v := value.get("data")) is dict
+                else req(
+                    value, "data", path, _snapshot.BlockdevSnapshotInternal.from_wire
+                )
+            ),
         )
         if len(value) > 1:
             report_extra(value, cls.WIRE_MEMBERS, path)
@@ -333,7 +377,11 @@ class BlockdevSnapshotSyncWrapper:
         if type(value) is not dict:
             raise not_an_object(path)
         result = cls(
-            data=req(value, "data", path, _snapshot.BlockdevSnapshotSync.from_wire),
+            data=(
+                _snapshot.BlockdevSnapshotSync.from_wire(v, join(path, "data"), "data")
+                if type(v := value.get("data")) is dict
+                else req(value, "data", path, _snapshot.BlockdevSnapshotSync.from_wire)
+            ),
         )
         if len(value) > 1:
             report_extra(value, cls.WIRE_MEMBERS, path)
@@ -361,7 +409,11 @@ class DriveBackupWrapper:
         if type(value) is not dict:
             raise not_an_object(path)
         result = cls(
-            data=req(value, "data", path, _backup.DriveBackup.from_wire),
+            data=(
+                _backup.DriveBackup.from_wire(v, join(path, "data"), "data")
+                if type(v := value.get("data")) is dict
+                else req(value, "data", path, _backup.DriveBackup.from_wire)
+            ),
         )
         if len(value) > 1:
             report_extra(value, cls.WIRE_MEMBERS, path)
@@ -430,7 +482,11 @@ class TransactionActionAbort(TransactionActionBase):
     def from_branch(cls, d: dict[str, Any], path: str) -> TransactionActionAbort:
         """Decode the branch's own members; the union checked the tag."""
         result = cls(
-            data=req(d, "data", path, Abort.from_wire),
+            data=(
+                Abort.from_wire(v, join(path, "data"), "data")
+                if type(v := d.get("data")) is dict
+                else req(d, "data", path, Abort.from_wire)
+            ),
         )
         if len(d) > 2:
             report_extra(d, cls.WIRE_MEMBERS, path)
@@ -472,7 +528,13 @@ class TransactionActionBlockDirtyBitmapAdd(TransactionActionBase):
     ) -> TransactionActionBlockDirtyBitmapAdd:
         """Decode the branch's own members; the union checked the tag."""
         result = cls(
-            data=req(d, "data", path, _dirty_bitmap.BlockDirtyBitmapAdd.from_wire),
+            data=(
+                _dirty_bitmap.BlockDirtyBitmapAdd.from_wire(
+                    v, join(path, "data"), "data"
+                )
+                if type(v := d.get("data")) is dict
+                else req(d, "data", path, _dirty_bitmap.BlockDirtyBitmapAdd.from_wire)
+            ),
         )
         if len(d) > 2:
             report_extra(d, cls.WIRE_MEMBERS, path)
@@ -514,7 +576,11 @@ class TransactionActionBlockDirtyBitmapRemove(TransactionActionBase):
     ) -> TransactionActionBlockDirtyBitmapRemove:
         """Decode the branch's own members; the union checked the tag."""
         result = cls(
-            data=req(d, "data", path, _dirty_bitmap.BlockDirtyBitmap.from_wire),
+            data=(
+                _dirty_bitmap.BlockDirtyBitmap.from_wire(v, join(path, "data"), "data")
+                if type(v := d.get("data")) is dict
+                else req(d, "data", path, _dirty_bitmap.BlockDirtyBitmap.from_wire)
+            ),
         )
         if len(d) > 2:
             report_extra(d, cls.WIRE_MEMBERS, path)
@@ -556,7 +622,11 @@ class TransactionActionBlockDirtyBitmapClear(TransactionActionBase):
     ) -> TransactionActionBlockDirtyBitmapClear:
         """Decode the branch's own members; the union checked the tag."""
         result = cls(
-            data=req(d, "data", path, _dirty_bitmap.BlockDirtyBitmap.from_wire),
+            data=(
+                _dirty_bitmap.BlockDirtyBitmap.from_wire(v, join(path, "data"), "data")
+                if type(v := d.get("data")) is dict
+                else req(d, "data", path, _dirty_bitmap.BlockDirtyBitmap.from_wire)
+            ),
         )
         if len(d) > 2:
             report_extra(d, cls.WIRE_MEMBERS, path)
@@ -598,7 +668,11 @@ class TransactionActionBlockDirtyBitmapEnable(TransactionActionBase):
     ) -> TransactionActionBlockDirtyBitmapEnable:
         """Decode the branch's own members; the union checked the tag."""
         result = cls(
-            data=req(d, "data", path, _dirty_bitmap.BlockDirtyBitmap.from_wire),
+            data=(
+                _dirty_bitmap.BlockDirtyBitmap.from_wire(v, join(path, "data"), "data")
+                if type(v := d.get("data")) is dict
+                else req(d, "data", path, _dirty_bitmap.BlockDirtyBitmap.from_wire)
+            ),
         )
         if len(d) > 2:
             report_extra(d, cls.WIRE_MEMBERS, path)
@@ -640,7 +714,11 @@ class TransactionActionBlockDirtyBitmapDisable(TransactionActionBase):
     ) -> TransactionActionBlockDirtyBitmapDisable:
         """Decode the branch's own members; the union checked the tag."""
         result = cls(
-            data=req(d, "data", path, _dirty_bitmap.BlockDirtyBitmap.from_wire),
+            data=(
+                _dirty_bitmap.BlockDirtyBitmap.from_wire(v, join(path, "data"), "data")
+                if type(v := d.get("data")) is dict
+                else req(d, "data", path, _dirty_bitmap.BlockDirtyBitmap.from_wire)
+            ),
         )
         if len(d) > 2:
             report_extra(d, cls.WIRE_MEMBERS, path)
@@ -682,7 +760,13 @@ class TransactionActionBlockDirtyBitmapMerge(TransactionActionBase):
     ) -> TransactionActionBlockDirtyBitmapMerge:
         """Decode the branch's own members; the union checked the tag."""
         result = cls(
-            data=req(d, "data", path, _dirty_bitmap.BlockDirtyBitmapMerge.from_wire),
+            data=(
+                _dirty_bitmap.BlockDirtyBitmapMerge.from_wire(
+                    v, join(path, "data"), "data"
+                )
+                if type(v := d.get("data")) is dict
+                else req(d, "data", path, _dirty_bitmap.BlockDirtyBitmapMerge.from_wire)
+            ),
         )
         if len(d) > 2:
             report_extra(d, cls.WIRE_MEMBERS, path)
@@ -724,7 +808,11 @@ class TransactionActionBlockdevBackup(TransactionActionBase):
     ) -> TransactionActionBlockdevBackup:
         """Decode the branch's own members; the union checked the tag."""
         result = cls(
-            data=req(d, "data", path, _backup.BlockdevBackup.from_wire),
+            data=(
+                _backup.BlockdevBackup.from_wire(v, join(path, "data"), "data")
+                if type(v := d.get("data")) is dict
+                else req(d, "data", path, _backup.BlockdevBackup.from_wire)
+            ),
         )
         if len(d) > 2:
             report_extra(d, cls.WIRE_MEMBERS, path)
@@ -766,7 +854,11 @@ class TransactionActionBlockdevSnapshot(TransactionActionBase):
     ) -> TransactionActionBlockdevSnapshot:
         """Decode the branch's own members; the union checked the tag."""
         result = cls(
-            data=req(d, "data", path, _snapshot.BlockdevSnapshot.from_wire),
+            data=(
+                _snapshot.BlockdevSnapshot.from_wire(v, join(path, "data"), "data")
+                if type(v := d.get("data")) is dict
+                else req(d, "data", path, _snapshot.BlockdevSnapshot.from_wire)
+            ),
         )
         if len(d) > 2:
             report_extra(d, cls.WIRE_MEMBERS, path)

@@ -9,7 +9,14 @@ from dataclasses import dataclass
 from typing import Any, ClassVar, Literal, TYPE_CHECKING, TypeAlias
 
 from qapigen.support.codec import Codec, encode_object
-from qapigen.support.wire import not_an_object, opt_enum, report_extra, req, req_enum
+from qapigen.support.wire import (
+    join,
+    not_an_object,
+    opt_enum,
+    report_extra,
+    req,
+    req_enum,
+)
 
 from .transaction_1 import (
     TransactionActionAbort,
@@ -62,7 +69,13 @@ class TransactionActionBlockdevSnapshotInternalSync(TransactionActionBase):
     ) -> TransactionActionBlockdevSnapshotInternalSync:
         """Decode the branch's own members; the union checked the tag."""
         result = cls(
-            data=req(d, "data", path, _snapshot.BlockdevSnapshotInternal.from_wire),
+            data=(
+                _snapshot.BlockdevSnapshotInternal.from_wire(
+                    v, join(path, "data"), "data"
+                )
+                if type(v := d.get("data")) is dict
+                else req(d, "data", path, _snapshot.BlockdevSnapshotInternal.from_wire)
+            ),
         )
         if len(d) > 2:
             report_extra(d, cls.WIRE_MEMBERS, path)
@@ -104,7 +117,11 @@ class TransactionActionBlockdevSnapshotSync(TransactionActionBase):
     ) -> TransactionActionBlockdevSnapshotSync:
         """Decode the branch's own members; the union checked the tag."""
         result = cls(
-            data=req(d, "data", path, _snapshot.BlockdevSnapshotSync.from_wire),
+            data=(
+                _snapshot.BlockdevSnapshotSync.from_wire(v, join(path, "data"), "data")
+                if type(v := d.get("data")) is dict
+                else req(d, "data", path, _snapshot.BlockdevSnapshotSync.from_wire)
+            ),
         )
         if len(d) > 2:
             report_extra(d, cls.WIRE_MEMBERS, path)
@@ -144,7 +161,11 @@ class TransactionActionDriveBackup(TransactionActionBase):
     def from_branch(cls, d: dict[str, Any], path: str) -> TransactionActionDriveBackup:
         """Decode the branch's own members; the union checked the tag."""
         result = cls(
-            data=req(d, "data", path, _backup.DriveBackup.from_wire),
+            data=(
+                _backup.DriveBackup.from_wire(v, join(path, "data"), "data")
+                if type(v := d.get("data")) is dict
+                else req(d, "data", path, _backup.DriveBackup.from_wire)
+            ),
         )
         if len(d) > 2:
             report_extra(d, cls.WIRE_MEMBERS, path)
@@ -186,7 +207,11 @@ class TransactionActionXBlockDirtyBitmapEnable(TransactionActionBase):
     ) -> TransactionActionXBlockDirtyBitmapEnable:
         """Decode the branch's own members; the union checked the tag."""
         result = cls(
-            data=req(d, "data", path, _dirty_bitmap.BlockDirtyBitmap.from_wire),
+            data=(
+                _dirty_bitmap.BlockDirtyBitmap.from_wire(v, join(path, "data"), "data")
+                if type(v := d.get("data")) is dict
+                else req(d, "data", path, _dirty_bitmap.BlockDirtyBitmap.from_wire)
+            ),
         )
         if len(d) > 2:
             report_extra(d, cls.WIRE_MEMBERS, path)
@@ -228,7 +253,11 @@ class TransactionActionXBlockDirtyBitmapDisable(TransactionActionBase):
     ) -> TransactionActionXBlockDirtyBitmapDisable:
         """Decode the branch's own members; the union checked the tag."""
         result = cls(
-            data=req(d, "data", path, _dirty_bitmap.BlockDirtyBitmap.from_wire),
+            data=(
+                _dirty_bitmap.BlockDirtyBitmap.from_wire(v, join(path, "data"), "data")
+                if type(v := d.get("data")) is dict
+                else req(d, "data", path, _dirty_bitmap.BlockDirtyBitmap.from_wire)
+            ),
         )
         if len(d) > 2:
             report_extra(d, cls.WIRE_MEMBERS, path)
@@ -270,7 +299,15 @@ class TransactionActionXBlockDirtyBitmapMerge(TransactionActionBase):
     ) -> TransactionActionXBlockDirtyBitmapMerge:
         """Decode the branch's own members; the union checked the tag."""
         result = cls(
-            data=req(d, "data", path, _dirty_bitmap.XBlockDirtyBitmapMerge.from_wire),
+            data=(
+                _dirty_bitmap.XBlockDirtyBitmapMerge.from_wire(
+                    v, join(path, "data"), "data"
+                )
+                if type(v := d.get("data")) is dict
+                else req(
+                    d, "data", path, _dirty_bitmap.XBlockDirtyBitmapMerge.from_wire
+                )
+            ),
         )
         if len(d) > 2:
             report_extra(d, cls.WIRE_MEMBERS, path)

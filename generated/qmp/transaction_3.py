@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import ClassVar, TYPE_CHECKING
 
 from qapigen.support.dispatch import CommandSpec, NotImplementedCommand, Reply
-from qapigen.support.wire import not_an_object, opt, report_extra, req_list
+from qapigen.support.wire import join, not_an_object, opt, report_extra, req_list
 
 if TYPE_CHECKING:
     from . import transaction_2 as _transaction_2
@@ -35,11 +35,17 @@ class TransactionArguments:
             actions=req_list(
                 value, "actions", path, _transaction_2.TransactionAction_from_wire
             ),
-            properties=opt(
-                value,
-                "properties",
-                path,
-                _transaction_2.TransactionProperties.from_wire,
+            properties=(
+                _transaction_2.TransactionProperties.from_wire(
+                    v, join(path, "properties"), "properties"
+                )
+                if type(v := value.get("properties")) is dict
+                else opt(
+                    value,
+                    "properties",
+                    path,
+                    _transaction_2.TransactionProperties.from_wire,
+                )
             ),
         )
         if len(value) > 1 and not value.keys() <= cls.WIRE_MEMBERS:
