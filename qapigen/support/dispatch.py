@@ -231,6 +231,10 @@ class Dispatcher:
             return [_Named(n) for n in self.command_names()]
         if name == "query-qmp-schema" and self.schema_info is not None:
             return self.schema_info()
+        if call.spec.method and getattr(self.handlers, call.spec.method, None) is None:
+            # A handler object that is not a Handlers subclass may simply
+            # lack the method: that, too, is "not implemented".
+            raise NotImplementedCommand(name)
         return call.spec.call(self.handlers, call.args)
 
     def _success(self, call: _Call, result: Any) -> Response | None:
@@ -243,7 +247,7 @@ class Dispatcher:
         else:
             try:
                 value = call.spec.encode(result)
-            except (AttributeError, TypeError) as err:
+            except Exception as err:  # a handler returned the wrong kind of value
                 return self._error(
                     QMPError(f"The command {call.spec.name} returned an invalid value: {err}"),
                     call.request_id,
