@@ -19,10 +19,9 @@ paths and bare names are checked too, and checks
   place QEMU's visit reaches first (members in schema order, a union
   branch's after the common members, unexpected members last).
 
-QEMU's texts that the spec quotes are pinned as plain examples as well.
-Known divergences from QEMU are kept out of the property (the AVOID_*
-switches) and pinned by ``xfail(strict=True)`` tests at the end, so the
-property stays green and each bug turns into a failure (XPASS) once fixed.
+QEMU's texts that the spec quotes are pinned as plain examples as well,
+and so are the cases the property once found wrong (``size`` messages,
+union branches that are unions, optional ``any`` members sent as null).
 """
 
 from __future__ import annotations
@@ -64,15 +63,6 @@ RELEASES: dict[str, tuple[Path, Dialect, str]] = {
     "qemu-10.2": (CORPUS / "qemu-10.2" / "qapi" / "qapi-schema.json", Dialect.QEMU, "qmp_rt102"),
     "qemu-3.1": (CORPUS / "qemu-3.1" / "qapi" / "qapi-schema.json", Dialect.LEGACY, "qmp_rt31"),
 }
-
-# Known divergences of the generated code from QEMU, each pinned by an
-# xfail(strict=True) test at the end of this file and kept out of the
-# property meanwhile.  Once one is fixed its test XPASSes, which strict
-# turns into a failure: then drop its xfail mark and set its switch here
-# to False, so the property covers the case again.
-AVOID_NESTED_UNIONS = False  # test_union_branch_that_is_a_union
-AVOID_NULL_OPTIONAL_ANY = False  # test_optional_any_member_sent_as_null
-AVOID_SIZE_MESSAGES = False  # test_size_type_error_says_uint64
 
 PROPERTY = settings(
     max_examples=6,
@@ -215,8 +205,6 @@ def test_wire_value(
     ctx = data.draw(st.sampled_from(CONTEXTS), label="context")
     valid = wire_values(
         typ,
-        nested_unions=not AVOID_NESTED_UNIONS,
-        null_optional_any=not AVOID_NULL_OPTIONAL_ANY,
     )
     value = data.draw(valid, label="valid value")
 
@@ -229,7 +217,7 @@ def test_wire_value(
 
     # Mutated in one place: QEMU's message for that place.
     candidates = [
-        m for m in mutations(typ, value, ctx) if not (AVOID_SIZE_MESSAGES and m.size_member)
+        m for m in mutations(typ, value, ctx)
     ]
     if not candidates:  # 'any' accepts every JSON value
         return
