@@ -505,8 +505,7 @@ def _mutations_at(
         # an object), so the root of the command-arguments context is left
         # out.
         wrong = sorted(set(KINDS) - accepted_kinds(typ))
-        is_size = isinstance(typ, BuiltinType) and typ.name == "size"
-        add("wrong-type", _retype(steps, wrong, wrong_type_message(typ, path)), is_size)
+        add("wrong-type", _retype(steps, wrong, wrong_type_message(typ, path)))
     return out
 
 
