@@ -11,7 +11,6 @@ from typing import ClassVar, TYPE_CHECKING
 from qapigen.support.enums import WireEnum
 from qapigen.support.wire import (
     int_value,
-    join,
     not_an_object,
     opt,
     opt_bool,
@@ -276,7 +275,11 @@ class ImageInfo:
             ),
             snapshots=opt_list(value, "snapshots", path, SnapshotInfo.from_wire),
             backing_image=(
-                ImageInfo.from_wire(v, join(path, "backing-image"), "backing-image")
+                ImageInfo.from_wire(
+                    v,
+                    f"{path}.backing-image" if path else "backing-image",
+                    "backing-image",
+                )
                 if type(v := value.get("backing-image")) is dict
                 else opt(value, "backing-image", path, ImageInfo.from_wire)
             ),
@@ -688,7 +691,7 @@ class BlockDeviceInfo:
                 else req(value, "iops_wr", path, int_value)
             ),
             image=(
-                ImageInfo.from_wire(v, join(path, "image"), "image")
+                ImageInfo.from_wire(v, f"{path}.image" if path else "image", "image")
                 if type(v := value.get("image")) is dict
                 else req(value, "image", path, ImageInfo.from_wire)
             ),
@@ -776,7 +779,9 @@ class BlockDeviceInfo:
                 else opt_str(value, "group", path)
             ),
             cache=(
-                BlockdevCacheInfo.from_wire(v, join(path, "cache"), "cache")
+                BlockdevCacheInfo.from_wire(
+                    v, f"{path}.cache" if path else "cache", "cache"
+                )
                 if type(v := value.get("cache")) is dict
                 else req(value, "cache", path, BlockdevCacheInfo.from_wire)
             ),

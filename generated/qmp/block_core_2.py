@@ -18,7 +18,6 @@ from qapigen.support.enums import WireEnum
 from qapigen.support.wire import (
     bool_value,
     int_value,
-    join,
     not_an_object,
     opt,
     opt_bool,
@@ -117,7 +116,7 @@ class BlockInfo:
             ),
             inserted=(
                 _block_core_1.BlockDeviceInfo.from_wire(
-                    v, join(path, "inserted"), "inserted"
+                    v, f"{path}.inserted" if path else "inserted", "inserted"
                 )
                 if type(v := value.get("inserted")) is dict
                 else opt(

@@ -14,7 +14,6 @@ from qapigen.support.wire import (
     alternate_mismatch,
     bool_value,
     int_value,
-    join,
     not_an_object,
     opt,
     opt_bool,
@@ -272,11 +271,10 @@ BlockdevQcow2Encryption: TypeAlias = (
 @format.
 """
 
-_BLOCKDEVQCOW2ENCRYPTION_BRANCHES: dict[
-    BlockdevQcow2EncryptionFormat, type[BlockdevQcow2Encryption]
-] = {
-    BlockdevQcow2EncryptionFormat.AES: BlockdevQcow2EncryptionAes,
-    BlockdevQcow2EncryptionFormat.LUKS: BlockdevQcow2EncryptionLuks,
+# The branch classes by wire value of the tag.
+_BLOCKDEVQCOW2ENCRYPTION_BRANCHES: dict[str, type[BlockdevQcow2Encryption]] = {
+    "aes": BlockdevQcow2EncryptionAes,
+    "luks": BlockdevQcow2EncryptionLuks,
 }
 
 
@@ -286,8 +284,14 @@ def BlockdevQcow2Encryption_from_wire(
     """Decode a ``BlockdevQcow2Encryption``: the branch its ``format`` names."""
     if type(value) is not dict:
         raise not_an_object(path)
-    tag = req_enum(value, "format", path, BlockdevQcow2EncryptionFormat)
-    return _BLOCKDEVQCOW2ENCRYPTION_BRANCHES[tag].from_branch(value, path)
+    tag = value.get("format")
+    branch = _BLOCKDEVQCOW2ENCRYPTION_BRANCHES.get(tag) if type(tag) is str else None
+    if branch is None:
+        # Not a valid tag (QEMU's error), or one the compat policy checks.
+        branch = _BLOCKDEVQCOW2ENCRYPTION_BRANCHES[
+            req_enum(value, "format", path, BlockdevQcow2EncryptionFormat).value
+        ]
+    return branch.from_branch(value, path)
 
 
 @dataclass(slots=True, kw_only=True)
@@ -425,7 +429,9 @@ class BlockdevOptionsQcow2(BlockdevOptionsGenericCOWFormat):
                 else opt(value, "cache-clean-interval", path, int_value)
             ),
             encrypt=(
-                BlockdevQcow2Encryption_from_wire(v, join(path, "encrypt"), "encrypt")
+                BlockdevQcow2Encryption_from_wire(
+                    v, f"{path}.encrypt" if path else "encrypt", "encrypt"
+                )
                 if type(v := value.get("encrypt")) is dict
                 else opt(value, "encrypt", path, BlockdevQcow2Encryption_from_wire)
             ),
@@ -514,7 +520,7 @@ class BlockdevOptionsBase:
             ),
             cache=(
                 _block_core_2.BlockdevCacheOptions.from_wire(
-                    v, join(path, "cache"), "cache"
+                    v, f"{path}.cache" if path else "cache", "cache"
                 )
                 if type(v := value.get("cache")) is dict
                 else opt(
@@ -580,7 +586,7 @@ class BlockdevOptionsBase:
             ),
             "cache": (
                 _block_core_2.BlockdevCacheOptions.from_wire(
-                    v, join(path, "cache"), "cache"
+                    v, f"{path}.cache" if path else "cache", "cache"
                 )
                 if type(v := d.get("cache")) is dict
                 else opt(d, "cache", path, _block_core_2.BlockdevCacheOptions.from_wire)

@@ -14,7 +14,6 @@ from qapigen.support.wire import (
     Null,
     alternate_mismatch,
     int_value,
-    join,
     not_an_object,
     null_value,
     opt,
@@ -158,7 +157,7 @@ class BlockdevOptionsQcow2_(BlockdevOptionsBase):
             ),
             encrypt=(
                 _block_core_3.BlockdevQcow2Encryption_from_wire(
-                    v, join(path, "encrypt"), "encrypt"
+                    v, f"{path}.encrypt" if path else "encrypt", "encrypt"
                 )
                 if type(v := d.get("encrypt")) is dict
                 else opt(
@@ -290,11 +289,12 @@ BlockdevOptions: TypeAlias = (
 ones depend on @driver.
 """
 
-_BLOCKDEVOPTIONS_BRANCHES: dict[BlockdevDriver, type[BlockdevOptions]] = {
-    BlockdevDriver.FILE: BlockdevOptionsFile_,
-    BlockdevDriver.NULL_CO: BlockdevOptionsNullCo,
-    BlockdevDriver.QCOW2: BlockdevOptionsQcow2_,
-    BlockdevDriver.RAW: BlockdevOptionsRaw_,
+# The branch classes by wire value of the tag.
+_BLOCKDEVOPTIONS_BRANCHES: dict[str, type[BlockdevOptions]] = {
+    "file": BlockdevOptionsFile_,
+    "null-co": BlockdevOptionsNullCo,
+    "qcow2": BlockdevOptionsQcow2_,
+    "raw": BlockdevOptionsRaw_,
 }
 
 
@@ -305,7 +305,9 @@ def BlockdevOptions_from_wire(
     if type(value) is not dict:
         raise not_an_object(path)
     base = BlockdevOptionsBase.wire_fields(value, path)
-    return _BLOCKDEVOPTIONS_BRANCHES[base["driver"]].from_branch(value, path, base)
+    return _BLOCKDEVOPTIONS_BRANCHES[base["driver"].value].from_branch(
+        value, path, base
+    )
 
 
 BlockdevRef: TypeAlias = "BlockdevOptions | str"

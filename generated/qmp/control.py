@@ -17,7 +17,6 @@ from qapigen.support.dispatch import (
 from qapigen.support.enums import WireEnum
 from qapigen.support.wire import (
     int_value,
-    join,
     not_an_object,
     opt,
     opt_list,
@@ -135,7 +134,7 @@ class VersionInfo:
             raise not_an_object(path)
         result = cls(
             qemu=(
-                VersionTriple.from_wire(v, join(path, "qemu"), "qemu")
+                VersionTriple.from_wire(v, f"{path}.qemu" if path else "qemu", "qemu")
                 if type(v := value.get("qemu")) is dict
                 else req(value, "qemu", path, VersionTriple.from_wire)
             ),

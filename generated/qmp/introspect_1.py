@@ -453,14 +453,15 @@ SchemaInfo: TypeAlias = (
 follow the common ones depend on @meta-type.
 """
 
-_SCHEMAINFO_BRANCHES: dict[SchemaMetaType, type[SchemaInfo]] = {
-    SchemaMetaType.BUILTIN: SchemaInfoBuiltin_,
-    SchemaMetaType.ENUM: SchemaInfoEnum_,
-    SchemaMetaType.ARRAY: SchemaInfoArray_,
-    SchemaMetaType.OBJECT: SchemaInfoObject_,
-    SchemaMetaType.ALTERNATE: SchemaInfoAlternate_,
-    SchemaMetaType.COMMAND: SchemaInfoCommand_,
-    SchemaMetaType.EVENT: SchemaInfoEvent_,
+# The branch classes by wire value of the tag.
+_SCHEMAINFO_BRANCHES: dict[str, type[SchemaInfo]] = {
+    "builtin": SchemaInfoBuiltin_,
+    "enum": SchemaInfoEnum_,
+    "array": SchemaInfoArray_,
+    "object": SchemaInfoObject_,
+    "alternate": SchemaInfoAlternate_,
+    "command": SchemaInfoCommand_,
+    "event": SchemaInfoEvent_,
 }
 
 
@@ -471,7 +472,7 @@ def SchemaInfo_from_wire(
     if type(value) is not dict:
         raise not_an_object(path)
     base = SchemaInfoBase.wire_fields(value, path)
-    return _SCHEMAINFO_BRANCHES[base["meta_type"]].from_branch(value, path, base)
+    return _SCHEMAINFO_BRANCHES[base["meta_type"].value].from_branch(value, path, base)
 
 
 @dataclass(slots=True, kw_only=True)

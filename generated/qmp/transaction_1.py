@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar, Literal, TYPE_CHECKING
 
 from qapigen.support.enums import WireEnum
-from qapigen.support.wire import join, not_an_object, report_extra, req, req_enum
+from qapigen.support.wire import not_an_object, report_extra, req, req_enum
 
 if TYPE_CHECKING:
     from . import backup as _backup
@@ -104,7 +104,7 @@ class AbortWrapper:
             raise not_an_object(path)
         result = cls(
             data=(
-                Abort.from_wire(v, join(path, "data"), "data")
+                Abort.from_wire(v, f"{path}.data" if path else "data", "data")
                 if type(v := value.get("data")) is dict
                 else req(value, "data", path, Abort.from_wire)
             ),
@@ -137,7 +137,7 @@ class BlockDirtyBitmapAddWrapper:
         result = cls(
             data=(
                 _dirty_bitmap.BlockDirtyBitmapAdd.from_wire(
-                    v, join(path, "data"), "data"
+                    v, f"{path}.data" if path else "data", "data"
                 )
                 if type(v := value.get("data")) is dict
                 else req(
@@ -174,7 +174,9 @@ class BlockDirtyBitmapWrapper:
             raise not_an_object(path)
         result = cls(
             data=(
-                _dirty_bitmap.BlockDirtyBitmap.from_wire(v, join(path, "data"), "data")
+                _dirty_bitmap.BlockDirtyBitmap.from_wire(
+                    v, f"{path}.data" if path else "data", "data"
+                )
                 if type(v := value.get("data")) is dict
                 else req(value, "data", path, _dirty_bitmap.BlockDirtyBitmap.from_wire)
             ),
@@ -207,7 +209,7 @@ class BlockDirtyBitmapMergeWrapper:
         result = cls(
             data=(
                 _dirty_bitmap.BlockDirtyBitmapMerge.from_wire(
-                    v, join(path, "data"), "data"
+                    v, f"{path}.data" if path else "data", "data"
                 )
                 if type(v := value.get("data")) is dict
                 else req(
@@ -243,7 +245,7 @@ class XBlockDirtyBitmapMergeWrapper:
         result = cls(
             data=(
                 _dirty_bitmap.XBlockDirtyBitmapMerge.from_wire(
-                    v, join(path, "data"), "data"
+                    v, f"{path}.data" if path else "data", "data"
                 )
                 if type(v := value.get("data")) is dict
                 else req(
@@ -278,7 +280,9 @@ class BlockdevBackupWrapper:
             raise not_an_object(path)
         result = cls(
             data=(
-                _backup.BlockdevBackup.from_wire(v, join(path, "data"), "data")
+                _backup.BlockdevBackup.from_wire(
+                    v, f"{path}.data" if path else "data", "data"
+                )
                 if type(v := value.get("data")) is dict
                 else req(value, "data", path, _backup.BlockdevBackup.from_wire)
             ),
@@ -310,7 +314,9 @@ class BlockdevSnapshotWrapper:
             raise not_an_object(path)
         result = cls(
             data=(
-                _snapshot.BlockdevSnapshot.from_wire(v, join(path, "data"), "data")
+                _snapshot.BlockdevSnapshot.from_wire(
+                    v, f"{path}.data" if path else "data", "data"
+                )
                 if type(v := value.get("data")) is dict
                 else req(value, "data", path, _snapshot.BlockdevSnapshot.from_wire)
             ),
@@ -343,7 +349,7 @@ class BlockdevSnapshotInternalWrapper:
         result = cls(
             data=(
                 _snapshot.BlockdevSnapshotInternal.from_wire(
-                    v, join(path, "data"), "data"
+                    v, f"{path}.data" if path else "data", "data"
                 )
                 if type(v := value.get("data")) is dict
                 else req(
@@ -378,7 +384,9 @@ class BlockdevSnapshotSyncWrapper:
             raise not_an_object(path)
         result = cls(
             data=(
-                _snapshot.BlockdevSnapshotSync.from_wire(v, join(path, "data"), "data")
+                _snapshot.BlockdevSnapshotSync.from_wire(
+                    v, f"{path}.data" if path else "data", "data"
+                )
                 if type(v := value.get("data")) is dict
                 else req(value, "data", path, _snapshot.BlockdevSnapshotSync.from_wire)
             ),
@@ -410,7 +418,9 @@ class DriveBackupWrapper:
             raise not_an_object(path)
         result = cls(
             data=(
-                _backup.DriveBackup.from_wire(v, join(path, "data"), "data")
+                _backup.DriveBackup.from_wire(
+                    v, f"{path}.data" if path else "data", "data"
+                )
                 if type(v := value.get("data")) is dict
                 else req(value, "data", path, _backup.DriveBackup.from_wire)
             ),
@@ -483,7 +493,7 @@ class TransactionActionAbort(TransactionActionBase):
         """Decode the branch's own members; the union checked the tag."""
         result = cls(
             data=(
-                Abort.from_wire(v, join(path, "data"), "data")
+                Abort.from_wire(v, f"{path}.data" if path else "data", "data")
                 if type(v := d.get("data")) is dict
                 else req(d, "data", path, Abort.from_wire)
             ),
@@ -530,7 +540,7 @@ class TransactionActionBlockDirtyBitmapAdd(TransactionActionBase):
         result = cls(
             data=(
                 _dirty_bitmap.BlockDirtyBitmapAdd.from_wire(
-                    v, join(path, "data"), "data"
+                    v, f"{path}.data" if path else "data", "data"
                 )
                 if type(v := d.get("data")) is dict
                 else req(d, "data", path, _dirty_bitmap.BlockDirtyBitmapAdd.from_wire)
@@ -577,7 +587,9 @@ class TransactionActionBlockDirtyBitmapRemove(TransactionActionBase):
         """Decode the branch's own members; the union checked the tag."""
         result = cls(
             data=(
-                _dirty_bitmap.BlockDirtyBitmap.from_wire(v, join(path, "data"), "data")
+                _dirty_bitmap.BlockDirtyBitmap.from_wire(
+                    v, f"{path}.data" if path else "data", "data"
+                )
                 if type(v := d.get("data")) is dict
                 else req(d, "data", path, _dirty_bitmap.BlockDirtyBitmap.from_wire)
             ),
@@ -623,7 +635,9 @@ class TransactionActionBlockDirtyBitmapClear(TransactionActionBase):
         """Decode the branch's own members; the union checked the tag."""
         result = cls(
             data=(
-                _dirty_bitmap.BlockDirtyBitmap.from_wire(v, join(path, "data"), "data")
+                _dirty_bitmap.BlockDirtyBitmap.from_wire(
+                    v, f"{path}.data" if path else "data", "data"
+                )
                 if type(v := d.get("data")) is dict
                 else req(d, "data", path, _dirty_bitmap.BlockDirtyBitmap.from_wire)
             ),
@@ -669,7 +683,9 @@ class TransactionActionBlockDirtyBitmapEnable(TransactionActionBase):
         """Decode the branch's own members; the union checked the tag."""
         result = cls(
             data=(
-                _dirty_bitmap.BlockDirtyBitmap.from_wire(v, join(path, "data"), "data")
+                _dirty_bitmap.BlockDirtyBitmap.from_wire(
+                    v, f"{path}.data" if path else "data", "data"
+                )
                 if type(v := d.get("data")) is dict
                 else req(d, "data", path, _dirty_bitmap.BlockDirtyBitmap.from_wire)
             ),
@@ -715,7 +731,9 @@ class TransactionActionBlockDirtyBitmapDisable(TransactionActionBase):
         """Decode the branch's own members; the union checked the tag."""
         result = cls(
             data=(
-                _dirty_bitmap.BlockDirtyBitmap.from_wire(v, join(path, "data"), "data")
+                _dirty_bitmap.BlockDirtyBitmap.from_wire(
+                    v, f"{path}.data" if path else "data", "data"
+                )
                 if type(v := d.get("data")) is dict
                 else req(d, "data", path, _dirty_bitmap.BlockDirtyBitmap.from_wire)
             ),
@@ -762,7 +780,7 @@ class TransactionActionBlockDirtyBitmapMerge(TransactionActionBase):
         result = cls(
             data=(
                 _dirty_bitmap.BlockDirtyBitmapMerge.from_wire(
-                    v, join(path, "data"), "data"
+                    v, f"{path}.data" if path else "data", "data"
                 )
                 if type(v := d.get("data")) is dict
                 else req(d, "data", path, _dirty_bitmap.BlockDirtyBitmapMerge.from_wire)
@@ -809,7 +827,9 @@ class TransactionActionBlockdevBackup(TransactionActionBase):
         """Decode the branch's own members; the union checked the tag."""
         result = cls(
             data=(
-                _backup.BlockdevBackup.from_wire(v, join(path, "data"), "data")
+                _backup.BlockdevBackup.from_wire(
+                    v, f"{path}.data" if path else "data", "data"
+                )
                 if type(v := d.get("data")) is dict
                 else req(d, "data", path, _backup.BlockdevBackup.from_wire)
             ),
@@ -855,7 +875,9 @@ class TransactionActionBlockdevSnapshot(TransactionActionBase):
         """Decode the branch's own members; the union checked the tag."""
         result = cls(
             data=(
-                _snapshot.BlockdevSnapshot.from_wire(v, join(path, "data"), "data")
+                _snapshot.BlockdevSnapshot.from_wire(
+                    v, f"{path}.data" if path else "data", "data"
+                )
                 if type(v := d.get("data")) is dict
                 else req(d, "data", path, _snapshot.BlockdevSnapshot.from_wire)
             ),

@@ -9,14 +9,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar, Literal, TYPE_CHECKING, TypeAlias
 
 from qapigen.support.codec import Codec, encode_object
-from qapigen.support.wire import (
-    join,
-    not_an_object,
-    opt_enum,
-    report_extra,
-    req,
-    req_enum,
-)
+from qapigen.support.wire import not_an_object, opt_enum, report_extra, req, req_enum
 
 from .transaction_1 import (
     TransactionActionAbort,
@@ -71,7 +64,7 @@ class TransactionActionBlockdevSnapshotInternalSync(TransactionActionBase):
         result = cls(
             data=(
                 _snapshot.BlockdevSnapshotInternal.from_wire(
-                    v, join(path, "data"), "data"
+                    v, f"{path}.data" if path else "data", "data"
                 )
                 if type(v := d.get("data")) is dict
                 else req(d, "data", path, _snapshot.BlockdevSnapshotInternal.from_wire)
@@ -118,7 +111,9 @@ class TransactionActionBlockdevSnapshotSync(TransactionActionBase):
         """Decode the branch's own members; the union checked the tag."""
         result = cls(
             data=(
-                _snapshot.BlockdevSnapshotSync.from_wire(v, join(path, "data"), "data")
+                _snapshot.BlockdevSnapshotSync.from_wire(
+                    v, f"{path}.data" if path else "data", "data"
+                )
                 if type(v := d.get("data")) is dict
                 else req(d, "data", path, _snapshot.BlockdevSnapshotSync.from_wire)
             ),
@@ -162,7 +157,9 @@ class TransactionActionDriveBackup(TransactionActionBase):
         """Decode the branch's own members; the union checked the tag."""
         result = cls(
             data=(
-                _backup.DriveBackup.from_wire(v, join(path, "data"), "data")
+                _backup.DriveBackup.from_wire(
+                    v, f"{path}.data" if path else "data", "data"
+                )
                 if type(v := d.get("data")) is dict
                 else req(d, "data", path, _backup.DriveBackup.from_wire)
             ),
@@ -208,7 +205,9 @@ class TransactionActionXBlockDirtyBitmapEnable(TransactionActionBase):
         """Decode the branch's own members; the union checked the tag."""
         result = cls(
             data=(
-                _dirty_bitmap.BlockDirtyBitmap.from_wire(v, join(path, "data"), "data")
+                _dirty_bitmap.BlockDirtyBitmap.from_wire(
+                    v, f"{path}.data" if path else "data", "data"
+                )
                 if type(v := d.get("data")) is dict
                 else req(d, "data", path, _dirty_bitmap.BlockDirtyBitmap.from_wire)
             ),
@@ -254,7 +253,9 @@ class TransactionActionXBlockDirtyBitmapDisable(TransactionActionBase):
         """Decode the branch's own members; the union checked the tag."""
         result = cls(
             data=(
-                _dirty_bitmap.BlockDirtyBitmap.from_wire(v, join(path, "data"), "data")
+                _dirty_bitmap.BlockDirtyBitmap.from_wire(
+                    v, f"{path}.data" if path else "data", "data"
+                )
                 if type(v := d.get("data")) is dict
                 else req(d, "data", path, _dirty_bitmap.BlockDirtyBitmap.from_wire)
             ),
@@ -301,7 +302,7 @@ class TransactionActionXBlockDirtyBitmapMerge(TransactionActionBase):
         result = cls(
             data=(
                 _dirty_bitmap.XBlockDirtyBitmapMerge.from_wire(
-                    v, join(path, "data"), "data"
+                    v, f"{path}.data" if path else "data", "data"
                 )
                 if type(v := d.get("data")) is dict
                 else req(
@@ -332,22 +333,23 @@ holds the arguments that the command of the same name takes.
 "data" must be present even when it is empty, as for `abort`.
 """
 
-_TRANSACTIONACTION_BRANCHES: dict[TransactionActionKind, type[TransactionAction]] = {
-    TransactionActionKind.ABORT: TransactionActionAbort,
-    TransactionActionKind.BLOCK_DIRTY_BITMAP_ADD: TransactionActionBlockDirtyBitmapAdd,
-    TransactionActionKind.BLOCK_DIRTY_BITMAP_REMOVE: TransactionActionBlockDirtyBitmapRemove,
-    TransactionActionKind.BLOCK_DIRTY_BITMAP_CLEAR: TransactionActionBlockDirtyBitmapClear,
-    TransactionActionKind.BLOCK_DIRTY_BITMAP_ENABLE: TransactionActionBlockDirtyBitmapEnable,
-    TransactionActionKind.BLOCK_DIRTY_BITMAP_DISABLE: TransactionActionBlockDirtyBitmapDisable,
-    TransactionActionKind.BLOCK_DIRTY_BITMAP_MERGE: TransactionActionBlockDirtyBitmapMerge,
-    TransactionActionKind.BLOCKDEV_BACKUP: TransactionActionBlockdevBackup,
-    TransactionActionKind.BLOCKDEV_SNAPSHOT: TransactionActionBlockdevSnapshot,
-    TransactionActionKind.BLOCKDEV_SNAPSHOT_INTERNAL_SYNC: TransactionActionBlockdevSnapshotInternalSync,
-    TransactionActionKind.BLOCKDEV_SNAPSHOT_SYNC: TransactionActionBlockdevSnapshotSync,
-    TransactionActionKind.DRIVE_BACKUP: TransactionActionDriveBackup,
-    TransactionActionKind.X_BLOCK_DIRTY_BITMAP_ENABLE: TransactionActionXBlockDirtyBitmapEnable,
-    TransactionActionKind.X_BLOCK_DIRTY_BITMAP_DISABLE: TransactionActionXBlockDirtyBitmapDisable,
-    TransactionActionKind.X_BLOCK_DIRTY_BITMAP_MERGE: TransactionActionXBlockDirtyBitmapMerge,
+# The branch classes by wire value of the tag.
+_TRANSACTIONACTION_BRANCHES: dict[str, type[TransactionAction]] = {
+    "abort": TransactionActionAbort,
+    "block-dirty-bitmap-add": TransactionActionBlockDirtyBitmapAdd,
+    "block-dirty-bitmap-remove": TransactionActionBlockDirtyBitmapRemove,
+    "block-dirty-bitmap-clear": TransactionActionBlockDirtyBitmapClear,
+    "block-dirty-bitmap-enable": TransactionActionBlockDirtyBitmapEnable,
+    "block-dirty-bitmap-disable": TransactionActionBlockDirtyBitmapDisable,
+    "block-dirty-bitmap-merge": TransactionActionBlockDirtyBitmapMerge,
+    "blockdev-backup": TransactionActionBlockdevBackup,
+    "blockdev-snapshot": TransactionActionBlockdevSnapshot,
+    "blockdev-snapshot-internal-sync": TransactionActionBlockdevSnapshotInternalSync,
+    "blockdev-snapshot-sync": TransactionActionBlockdevSnapshotSync,
+    "drive-backup": TransactionActionDriveBackup,
+    "x-block-dirty-bitmap-enable": TransactionActionXBlockDirtyBitmapEnable,
+    "x-block-dirty-bitmap-disable": TransactionActionXBlockDirtyBitmapDisable,
+    "x-block-dirty-bitmap-merge": TransactionActionXBlockDirtyBitmapMerge,
 }
 
 
@@ -357,8 +359,14 @@ def TransactionAction_from_wire(
     """Decode a ``TransactionAction``: the branch its ``type`` names."""
     if type(value) is not dict:
         raise not_an_object(path)
-    tag = req_enum(value, "type", path, _transaction_1.TransactionActionKind)
-    return _TRANSACTIONACTION_BRANCHES[tag].from_branch(value, path)
+    tag = value.get("type")
+    branch = _TRANSACTIONACTION_BRANCHES.get(tag) if type(tag) is str else None
+    if branch is None or tag in _transaction_1.TransactionActionKind.__special__:
+        # Not a valid tag (QEMU's error), or one the compat policy checks.
+        branch = _TRANSACTIONACTION_BRANCHES[
+            req_enum(value, "type", path, _transaction_1.TransactionActionKind).value
+        ]
+    return branch.from_branch(value, path)
 
 
 @dataclass(slots=True, kw_only=True)

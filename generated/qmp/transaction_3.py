@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import ClassVar, TYPE_CHECKING
 
 from qapigen.support.dispatch import CommandSpec, NotImplementedCommand, Reply
-from qapigen.support.wire import join, not_an_object, opt, report_extra, req_list
+from qapigen.support.wire import not_an_object, opt, report_extra, req_list
 
 if TYPE_CHECKING:
     from . import transaction_2 as _transaction_2
@@ -37,7 +37,7 @@ class TransactionArguments:
             ),
             properties=(
                 _transaction_2.TransactionProperties.from_wire(
-                    v, join(path, "properties"), "properties"
+                    v, f"{path}.properties" if path else "properties", "properties"
                 )
                 if type(v := value.get("properties")) is dict
                 else opt(
