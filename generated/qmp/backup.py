@@ -13,6 +13,7 @@ from qapigen.support.enums import WireEnum
 from qapigen.support.wire import (
     int64_value,
     int_value,
+    new_object,
     not_an_object,
     opt,
     opt_bool,
@@ -92,24 +93,23 @@ class BackupPerf:
     def from_wire(cls, value: object, path: str = "", name: str = "null") -> BackupPerf:
         if type(value) is not dict:
             raise not_an_object(path)
-        result = cls(
-            use_copy_range=(
-                v
-                if type(v := value.get("use-copy-range")) is bool
-                else opt_bool(value, "use-copy-range", path)
-            ),
-            max_workers=(
-                v
-                if type(v := value.get("max-workers")) is int
-                and -9223372036854775808 <= v <= 9223372036854775807
-                else opt(value, "max-workers", path, int_value)
-            ),
-            max_chunk=(
-                v
-                if type(v := value.get("max-chunk")) is int
-                and -9223372036854775808 <= v <= 9223372036854775807
-                else opt(value, "max-chunk", path, int64_value)
-            ),
+        result = new_object(cls)
+        result.use_copy_range = (
+            v
+            if type(v := value.get("use-copy-range")) is bool
+            else opt_bool(value, "use-copy-range", path)
+        )
+        result.max_workers = (
+            v
+            if type(v := value.get("max-workers")) is int
+            and -9223372036854775808 <= v <= 9223372036854775807
+            else opt(value, "max-workers", path, int_value)
+        )
+        result.max_chunk = (
+            v
+            if type(v := value.get("max-chunk")) is int
+            and -9223372036854775808 <= v <= 9223372036854775807
+            else opt(value, "max-chunk", path, int64_value)
         )
         if len(value) > 0 and not value.keys() <= cls.WIRE_MEMBERS:
             report_extra(value, cls.WIRE_MEMBERS, path)
@@ -212,55 +212,58 @@ class BackupCommon:
     ) -> BackupCommon:
         if type(value) is not dict:
             raise not_an_object(path)
-        result = cls(
-            job_id=(
-                v
-                if type(v := value.get("job-id")) is str
-                else opt_str(value, "job-id", path)
-            ),
-            device=(
-                v
-                if type(v := value.get("device")) is str
-                else req_str(value, "device", path)
-            ),
-            sync=req_enum(value, "sync", path, MirrorSyncMode),
-            speed=(
-                v
-                if type(v := value.get("speed")) is int
-                and -9223372036854775808 <= v <= 9223372036854775807
-                else opt(value, "speed", path, int_value)
-            ),
-            bitmap=(
-                v
-                if type(v := value.get("bitmap")) is str
-                else opt_str(value, "bitmap", path)
-            ),
-            bitmap_mode=opt_enum(value, "bitmap-mode", path, BitmapSyncMode),
-            compress=(
-                v
-                if type(v := value.get("compress")) is bool
-                else opt_bool(value, "compress", path)
-            ),
-            on_source_error=opt_enum(value, "on-source-error", path, BlockdevOnError),
-            on_target_error=opt_enum(value, "on-target-error", path, BlockdevOnError),
-            auto_finalize=(
-                v
-                if type(v := value.get("auto-finalize")) is bool
-                else opt_bool(value, "auto-finalize", path)
-            ),
-            auto_dismiss=(
-                v
-                if type(v := value.get("auto-dismiss")) is bool
-                else opt_bool(value, "auto-dismiss", path)
-            ),
-            filter_node_name=(
-                v
-                if type(v := value.get("filter-node-name")) is str
-                else opt_str(value, "filter-node-name", path)
-            ),
-            x_perf=opt_special(
-                value, "x-perf", path, BackupPerf.from_wire, False, True
-            ),
+        result = new_object(cls)
+        result.job_id = (
+            v
+            if type(v := value.get("job-id")) is str
+            else opt_str(value, "job-id", path)
+        )
+        result.device = (
+            v
+            if type(v := value.get("device")) is str
+            else req_str(value, "device", path)
+        )
+        result.sync = req_enum(value, "sync", path, MirrorSyncMode)
+        result.speed = (
+            v
+            if type(v := value.get("speed")) is int
+            and -9223372036854775808 <= v <= 9223372036854775807
+            else opt(value, "speed", path, int_value)
+        )
+        result.bitmap = (
+            v
+            if type(v := value.get("bitmap")) is str
+            else opt_str(value, "bitmap", path)
+        )
+        result.bitmap_mode = opt_enum(value, "bitmap-mode", path, BitmapSyncMode)
+        result.compress = (
+            v
+            if type(v := value.get("compress")) is bool
+            else opt_bool(value, "compress", path)
+        )
+        result.on_source_error = opt_enum(
+            value, "on-source-error", path, BlockdevOnError
+        )
+        result.on_target_error = opt_enum(
+            value, "on-target-error", path, BlockdevOnError
+        )
+        result.auto_finalize = (
+            v
+            if type(v := value.get("auto-finalize")) is bool
+            else opt_bool(value, "auto-finalize", path)
+        )
+        result.auto_dismiss = (
+            v
+            if type(v := value.get("auto-dismiss")) is bool
+            else opt_bool(value, "auto-dismiss", path)
+        )
+        result.filter_node_name = (
+            v
+            if type(v := value.get("filter-node-name")) is str
+            else opt_str(value, "filter-node-name", path)
+        )
+        result.x_perf = opt_special(
+            value, "x-perf", path, BackupPerf.from_wire, False, True
         )
         if len(value) > 2 and not value.keys() <= cls.WIRE_MEMBERS:
             report_extra(value, cls.WIRE_MEMBERS, path)
@@ -342,67 +345,70 @@ class DriveBackup(BackupCommon):
     ) -> DriveBackup:
         if type(value) is not dict:
             raise not_an_object(path)
-        result = cls(
-            job_id=(
-                v
-                if type(v := value.get("job-id")) is str
-                else opt_str(value, "job-id", path)
-            ),
-            device=(
-                v
-                if type(v := value.get("device")) is str
-                else req_str(value, "device", path)
-            ),
-            sync=req_enum(value, "sync", path, MirrorSyncMode),
-            speed=(
-                v
-                if type(v := value.get("speed")) is int
-                and -9223372036854775808 <= v <= 9223372036854775807
-                else opt(value, "speed", path, int_value)
-            ),
-            bitmap=(
-                v
-                if type(v := value.get("bitmap")) is str
-                else opt_str(value, "bitmap", path)
-            ),
-            bitmap_mode=opt_enum(value, "bitmap-mode", path, BitmapSyncMode),
-            compress=(
-                v
-                if type(v := value.get("compress")) is bool
-                else opt_bool(value, "compress", path)
-            ),
-            on_source_error=opt_enum(value, "on-source-error", path, BlockdevOnError),
-            on_target_error=opt_enum(value, "on-target-error", path, BlockdevOnError),
-            auto_finalize=(
-                v
-                if type(v := value.get("auto-finalize")) is bool
-                else opt_bool(value, "auto-finalize", path)
-            ),
-            auto_dismiss=(
-                v
-                if type(v := value.get("auto-dismiss")) is bool
-                else opt_bool(value, "auto-dismiss", path)
-            ),
-            filter_node_name=(
-                v
-                if type(v := value.get("filter-node-name")) is str
-                else opt_str(value, "filter-node-name", path)
-            ),
-            x_perf=opt_special(
-                value, "x-perf", path, BackupPerf.from_wire, False, True
-            ),
-            target=(
-                v
-                if type(v := value.get("target")) is str
-                else req_str(value, "target", path)
-            ),
-            format=(
-                v
-                if type(v := value.get("format")) is str
-                else opt_str(value, "format", path)
-            ),
-            mode=opt_enum(value, "mode", path, _block_core_2.NewImageMode),
+        result = new_object(cls)
+        result.job_id = (
+            v
+            if type(v := value.get("job-id")) is str
+            else opt_str(value, "job-id", path)
         )
+        result.device = (
+            v
+            if type(v := value.get("device")) is str
+            else req_str(value, "device", path)
+        )
+        result.sync = req_enum(value, "sync", path, MirrorSyncMode)
+        result.speed = (
+            v
+            if type(v := value.get("speed")) is int
+            and -9223372036854775808 <= v <= 9223372036854775807
+            else opt(value, "speed", path, int_value)
+        )
+        result.bitmap = (
+            v
+            if type(v := value.get("bitmap")) is str
+            else opt_str(value, "bitmap", path)
+        )
+        result.bitmap_mode = opt_enum(value, "bitmap-mode", path, BitmapSyncMode)
+        result.compress = (
+            v
+            if type(v := value.get("compress")) is bool
+            else opt_bool(value, "compress", path)
+        )
+        result.on_source_error = opt_enum(
+            value, "on-source-error", path, BlockdevOnError
+        )
+        result.on_target_error = opt_enum(
+            value, "on-target-error", path, BlockdevOnError
+        )
+        result.auto_finalize = (
+            v
+            if type(v := value.get("auto-finalize")) is bool
+            else opt_bool(value, "auto-finalize", path)
+        )
+        result.auto_dismiss = (
+            v
+            if type(v := value.get("auto-dismiss")) is bool
+            else opt_bool(value, "auto-dismiss", path)
+        )
+        result.filter_node_name = (
+            v
+            if type(v := value.get("filter-node-name")) is str
+            else opt_str(value, "filter-node-name", path)
+        )
+        result.x_perf = opt_special(
+            value, "x-perf", path, BackupPerf.from_wire, False, True
+        )
+        result.target = (
+            v
+            if type(v := value.get("target")) is str
+            else req_str(value, "target", path)
+        )
+        result.format = (
+            v
+            if type(v := value.get("format")) is str
+            else opt_str(value, "format", path)
+        )
+        result.mode = opt_enum(value, "mode", path, _block_core_2.NewImageMode)
         if len(value) > 3 and not value.keys() <= cls.WIRE_MEMBERS:
             report_extra(value, cls.WIRE_MEMBERS, path)
         return result
@@ -477,60 +483,63 @@ class BlockdevBackup(BackupCommon):
     ) -> BlockdevBackup:
         if type(value) is not dict:
             raise not_an_object(path)
-        result = cls(
-            job_id=(
-                v
-                if type(v := value.get("job-id")) is str
-                else opt_str(value, "job-id", path)
-            ),
-            device=(
-                v
-                if type(v := value.get("device")) is str
-                else req_str(value, "device", path)
-            ),
-            sync=req_enum(value, "sync", path, MirrorSyncMode),
-            speed=(
-                v
-                if type(v := value.get("speed")) is int
-                and -9223372036854775808 <= v <= 9223372036854775807
-                else opt(value, "speed", path, int_value)
-            ),
-            bitmap=(
-                v
-                if type(v := value.get("bitmap")) is str
-                else opt_str(value, "bitmap", path)
-            ),
-            bitmap_mode=opt_enum(value, "bitmap-mode", path, BitmapSyncMode),
-            compress=(
-                v
-                if type(v := value.get("compress")) is bool
-                else opt_bool(value, "compress", path)
-            ),
-            on_source_error=opt_enum(value, "on-source-error", path, BlockdevOnError),
-            on_target_error=opt_enum(value, "on-target-error", path, BlockdevOnError),
-            auto_finalize=(
-                v
-                if type(v := value.get("auto-finalize")) is bool
-                else opt_bool(value, "auto-finalize", path)
-            ),
-            auto_dismiss=(
-                v
-                if type(v := value.get("auto-dismiss")) is bool
-                else opt_bool(value, "auto-dismiss", path)
-            ),
-            filter_node_name=(
-                v
-                if type(v := value.get("filter-node-name")) is str
-                else opt_str(value, "filter-node-name", path)
-            ),
-            x_perf=opt_special(
-                value, "x-perf", path, BackupPerf.from_wire, False, True
-            ),
-            target=(
-                v
-                if type(v := value.get("target")) is str
-                else req_str(value, "target", path)
-            ),
+        result = new_object(cls)
+        result.job_id = (
+            v
+            if type(v := value.get("job-id")) is str
+            else opt_str(value, "job-id", path)
+        )
+        result.device = (
+            v
+            if type(v := value.get("device")) is str
+            else req_str(value, "device", path)
+        )
+        result.sync = req_enum(value, "sync", path, MirrorSyncMode)
+        result.speed = (
+            v
+            if type(v := value.get("speed")) is int
+            and -9223372036854775808 <= v <= 9223372036854775807
+            else opt(value, "speed", path, int_value)
+        )
+        result.bitmap = (
+            v
+            if type(v := value.get("bitmap")) is str
+            else opt_str(value, "bitmap", path)
+        )
+        result.bitmap_mode = opt_enum(value, "bitmap-mode", path, BitmapSyncMode)
+        result.compress = (
+            v
+            if type(v := value.get("compress")) is bool
+            else opt_bool(value, "compress", path)
+        )
+        result.on_source_error = opt_enum(
+            value, "on-source-error", path, BlockdevOnError
+        )
+        result.on_target_error = opt_enum(
+            value, "on-target-error", path, BlockdevOnError
+        )
+        result.auto_finalize = (
+            v
+            if type(v := value.get("auto-finalize")) is bool
+            else opt_bool(value, "auto-finalize", path)
+        )
+        result.auto_dismiss = (
+            v
+            if type(v := value.get("auto-dismiss")) is bool
+            else opt_bool(value, "auto-dismiss", path)
+        )
+        result.filter_node_name = (
+            v
+            if type(v := value.get("filter-node-name")) is str
+            else opt_str(value, "filter-node-name", path)
+        )
+        result.x_perf = opt_special(
+            value, "x-perf", path, BackupPerf.from_wire, False, True
+        )
+        result.target = (
+            v
+            if type(v := value.get("target")) is str
+            else req_str(value, "target", path)
         )
         if len(value) > 3 and not value.keys() <= cls.WIRE_MEMBERS:
             report_extra(value, cls.WIRE_MEMBERS, path)

@@ -11,6 +11,7 @@ from typing import ClassVar, TYPE_CHECKING
 from qapigen.support.enums import WireEnum
 from qapigen.support.wire import (
     int_value,
+    new_object,
     not_an_object,
     opt,
     opt_bool,
@@ -82,49 +83,48 @@ class SnapshotInfo:
     ) -> SnapshotInfo:
         if type(value) is not dict:
             raise not_an_object(path)
-        result = cls(
-            id=(v if type(v := value.get("id")) is str else req_str(value, "id", path)),
-            name=(
-                v
-                if type(v := value.get("name")) is str
-                else req_str(value, "name", path)
-            ),
-            vm_state_size=(
-                v
-                if type(v := value.get("vm-state-size")) is int
-                and -9223372036854775808 <= v <= 9223372036854775807
-                else req(value, "vm-state-size", path, int_value)
-            ),
-            date_sec=(
-                v
-                if type(v := value.get("date-sec")) is int
-                and -9223372036854775808 <= v <= 9223372036854775807
-                else req(value, "date-sec", path, int_value)
-            ),
-            date_nsec=(
-                v
-                if type(v := value.get("date-nsec")) is int
-                and -9223372036854775808 <= v <= 9223372036854775807
-                else req(value, "date-nsec", path, int_value)
-            ),
-            vm_clock_sec=(
-                v
-                if type(v := value.get("vm-clock-sec")) is int
-                and -9223372036854775808 <= v <= 9223372036854775807
-                else req(value, "vm-clock-sec", path, int_value)
-            ),
-            vm_clock_nsec=(
-                v
-                if type(v := value.get("vm-clock-nsec")) is int
-                and -9223372036854775808 <= v <= 9223372036854775807
-                else req(value, "vm-clock-nsec", path, int_value)
-            ),
-            icount=(
-                v
-                if type(v := value.get("icount")) is int
-                and -9223372036854775808 <= v <= 9223372036854775807
-                else opt(value, "icount", path, int_value)
-            ),
+        result = new_object(cls)
+        result.id = (
+            v if type(v := value.get("id")) is str else req_str(value, "id", path)
+        )
+        result.name = (
+            v if type(v := value.get("name")) is str else req_str(value, "name", path)
+        )
+        result.vm_state_size = (
+            v
+            if type(v := value.get("vm-state-size")) is int
+            and -9223372036854775808 <= v <= 9223372036854775807
+            else req(value, "vm-state-size", path, int_value)
+        )
+        result.date_sec = (
+            v
+            if type(v := value.get("date-sec")) is int
+            and -9223372036854775808 <= v <= 9223372036854775807
+            else req(value, "date-sec", path, int_value)
+        )
+        result.date_nsec = (
+            v
+            if type(v := value.get("date-nsec")) is int
+            and -9223372036854775808 <= v <= 9223372036854775807
+            else req(value, "date-nsec", path, int_value)
+        )
+        result.vm_clock_sec = (
+            v
+            if type(v := value.get("vm-clock-sec")) is int
+            and -9223372036854775808 <= v <= 9223372036854775807
+            else req(value, "vm-clock-sec", path, int_value)
+        )
+        result.vm_clock_nsec = (
+            v
+            if type(v := value.get("vm-clock-nsec")) is int
+            and -9223372036854775808 <= v <= 9223372036854775807
+            else req(value, "vm-clock-nsec", path, int_value)
+        )
+        result.icount = (
+            v
+            if type(v := value.get("icount")) is int
+            and -9223372036854775808 <= v <= 9223372036854775807
+            else opt(value, "icount", path, int_value)
         )
         if len(value) > 7 and not value.keys() <= cls.WIRE_MEMBERS:
             report_extra(value, cls.WIRE_MEMBERS, path)
@@ -214,75 +214,72 @@ class ImageInfo:
     def from_wire(cls, value: object, path: str = "", name: str = "null") -> ImageInfo:
         if type(value) is not dict:
             raise not_an_object(path)
-        result = cls(
-            filename=(
-                v
-                if type(v := value.get("filename")) is str
-                else req_str(value, "filename", path)
-            ),
-            format=(
-                v
-                if type(v := value.get("format")) is str
-                else req_str(value, "format", path)
-            ),
-            dirty_flag=(
-                v
-                if type(v := value.get("dirty-flag")) is bool
-                else opt_bool(value, "dirty-flag", path)
-            ),
-            actual_size=(
-                v
-                if type(v := value.get("actual-size")) is int
-                and -9223372036854775808 <= v <= 9223372036854775807
-                else opt(value, "actual-size", path, int_value)
-            ),
-            virtual_size=(
-                v
-                if type(v := value.get("virtual-size")) is int
-                and -9223372036854775808 <= v <= 9223372036854775807
-                else req(value, "virtual-size", path, int_value)
-            ),
-            cluster_size=(
-                v
-                if type(v := value.get("cluster-size")) is int
-                and -9223372036854775808 <= v <= 9223372036854775807
-                else opt(value, "cluster-size", path, int_value)
-            ),
-            encrypted=(
-                v
-                if type(v := value.get("encrypted")) is bool
-                else opt_bool(value, "encrypted", path)
-            ),
-            compressed=(
-                v
-                if type(v := value.get("compressed")) is bool
-                else opt_bool(value, "compressed", path)
-            ),
-            backing_filename=(
-                v
-                if type(v := value.get("backing-filename")) is str
-                else opt_str(value, "backing-filename", path)
-            ),
-            full_backing_filename=(
-                v
-                if type(v := value.get("full-backing-filename")) is str
-                else opt_str(value, "full-backing-filename", path)
-            ),
-            backing_filename_format=(
-                v
-                if type(v := value.get("backing-filename-format")) is str
-                else opt_str(value, "backing-filename-format", path)
-            ),
-            snapshots=opt_list(value, "snapshots", path, SnapshotInfo.from_wire),
-            backing_image=(
-                ImageInfo.from_wire(
-                    v,
-                    f"{path}.backing-image" if path else "backing-image",
-                    "backing-image",
-                )
-                if type(v := value.get("backing-image")) is dict
-                else opt(value, "backing-image", path, ImageInfo.from_wire)
-            ),
+        result = new_object(cls)
+        result.filename = (
+            v
+            if type(v := value.get("filename")) is str
+            else req_str(value, "filename", path)
+        )
+        result.format = (
+            v
+            if type(v := value.get("format")) is str
+            else req_str(value, "format", path)
+        )
+        result.dirty_flag = (
+            v
+            if type(v := value.get("dirty-flag")) is bool
+            else opt_bool(value, "dirty-flag", path)
+        )
+        result.actual_size = (
+            v
+            if type(v := value.get("actual-size")) is int
+            and -9223372036854775808 <= v <= 9223372036854775807
+            else opt(value, "actual-size", path, int_value)
+        )
+        result.virtual_size = (
+            v
+            if type(v := value.get("virtual-size")) is int
+            and -9223372036854775808 <= v <= 9223372036854775807
+            else req(value, "virtual-size", path, int_value)
+        )
+        result.cluster_size = (
+            v
+            if type(v := value.get("cluster-size")) is int
+            and -9223372036854775808 <= v <= 9223372036854775807
+            else opt(value, "cluster-size", path, int_value)
+        )
+        result.encrypted = (
+            v
+            if type(v := value.get("encrypted")) is bool
+            else opt_bool(value, "encrypted", path)
+        )
+        result.compressed = (
+            v
+            if type(v := value.get("compressed")) is bool
+            else opt_bool(value, "compressed", path)
+        )
+        result.backing_filename = (
+            v
+            if type(v := value.get("backing-filename")) is str
+            else opt_str(value, "backing-filename", path)
+        )
+        result.full_backing_filename = (
+            v
+            if type(v := value.get("full-backing-filename")) is str
+            else opt_str(value, "full-backing-filename", path)
+        )
+        result.backing_filename_format = (
+            v
+            if type(v := value.get("backing-filename-format")) is str
+            else opt_str(value, "backing-filename-format", path)
+        )
+        result.snapshots = opt_list(value, "snapshots", path, SnapshotInfo.from_wire)
+        result.backing_image = (
+            ImageInfo.from_wire(
+                v, f"{path}.backing-image" if path else "backing-image", "backing-image"
+            )
+            if type(v := value.get("backing-image")) is dict
+            else opt(value, "backing-image", path, ImageInfo.from_wire)
         )
         if len(value) > 3 and not value.keys() <= cls.WIRE_MEMBERS:
             report_extra(value, cls.WIRE_MEMBERS, path)
@@ -340,22 +337,21 @@ class BlockdevCacheInfo:
     ) -> BlockdevCacheInfo:
         if type(value) is not dict:
             raise not_an_object(path)
-        result = cls(
-            writeback=(
-                v
-                if type(v := value.get("writeback")) is bool
-                else req_bool(value, "writeback", path)
-            ),
-            direct=(
-                v
-                if type(v := value.get("direct")) is bool
-                else req_bool(value, "direct", path)
-            ),
-            no_flush=(
-                v
-                if type(v := value.get("no-flush")) is bool
-                else req_bool(value, "no-flush", path)
-            ),
+        result = new_object(cls)
+        result.writeback = (
+            v
+            if type(v := value.get("writeback")) is bool
+            else req_bool(value, "writeback", path)
+        )
+        result.direct = (
+            v
+            if type(v := value.get("direct")) is bool
+            else req_bool(value, "direct", path)
+        )
+        result.no_flush = (
+            v
+            if type(v := value.get("no-flush")) is bool
+            else req_bool(value, "no-flush", path)
         )
         if len(value) > 3:
             report_extra(value, cls.WIRE_MEMBERS, path)
@@ -426,43 +422,38 @@ class BlockDirtyInfo:
     ) -> BlockDirtyInfo:
         if type(value) is not dict:
             raise not_an_object(path)
-        result = cls(
-            name=(
-                v
-                if type(v := value.get("name")) is str
-                else opt_str(value, "name", path)
-            ),
-            count=(
-                v
-                if type(v := value.get("count")) is int
-                and -9223372036854775808 <= v <= 9223372036854775807
-                else req(value, "count", path, int_value)
-            ),
-            granularity=(
-                v
-                if type(v := value.get("granularity")) is int and 0 <= v <= 4294967295
-                else req(value, "granularity", path, uint32_value)
-            ),
-            recording=(
-                v
-                if type(v := value.get("recording")) is bool
-                else req_bool(value, "recording", path)
-            ),
-            busy=(
-                v
-                if type(v := value.get("busy")) is bool
-                else req_bool(value, "busy", path)
-            ),
-            persistent=(
-                v
-                if type(v := value.get("persistent")) is bool
-                else req_bool(value, "persistent", path)
-            ),
-            inconsistent=(
-                v
-                if type(v := value.get("inconsistent")) is bool
-                else opt_bool(value, "inconsistent", path)
-            ),
+        result = new_object(cls)
+        result.name = (
+            v if type(v := value.get("name")) is str else opt_str(value, "name", path)
+        )
+        result.count = (
+            v
+            if type(v := value.get("count")) is int
+            and -9223372036854775808 <= v <= 9223372036854775807
+            else req(value, "count", path, int_value)
+        )
+        result.granularity = (
+            v
+            if type(v := value.get("granularity")) is int and 0 <= v <= 4294967295
+            else req(value, "granularity", path, uint32_value)
+        )
+        result.recording = (
+            v
+            if type(v := value.get("recording")) is bool
+            else req_bool(value, "recording", path)
+        )
+        result.busy = (
+            v if type(v := value.get("busy")) is bool else req_bool(value, "busy", path)
+        )
+        result.persistent = (
+            v
+            if type(v := value.get("persistent")) is bool
+            else req_bool(value, "persistent", path)
+        )
+        result.inconsistent = (
+            v
+            if type(v := value.get("inconsistent")) is bool
+            else opt_bool(value, "inconsistent", path)
         )
         if len(value) > 5 and not value.keys() <= cls.WIRE_MEMBERS:
             report_extra(value, cls.WIRE_MEMBERS, path)
@@ -618,182 +609,177 @@ class BlockDeviceInfo:
     ) -> BlockDeviceInfo:
         if type(value) is not dict:
             raise not_an_object(path)
-        result = cls(
-            file=(
-                v
-                if type(v := value.get("file")) is str
-                else req_str(value, "file", path)
-            ),
-            node_name=(
-                v
-                if type(v := value.get("node-name")) is str
-                else opt_str(value, "node-name", path)
-            ),
-            ro=(
-                v if type(v := value.get("ro")) is bool else req_bool(value, "ro", path)
-            ),
-            drv=(
-                v if type(v := value.get("drv")) is str else req_str(value, "drv", path)
-            ),
-            backing_file=(
-                v
-                if type(v := value.get("backing_file")) is str
-                else opt_str(value, "backing_file", path)
-            ),
-            backing_file_depth=(
-                v
-                if type(v := value.get("backing_file_depth")) is int
-                and -9223372036854775808 <= v <= 9223372036854775807
-                else req(value, "backing_file_depth", path, int_value)
-            ),
-            encrypted=(
-                v
-                if type(v := value.get("encrypted")) is bool
-                else req_bool(value, "encrypted", path)
-            ),
-            detect_zeroes=req_enum(
-                value, "detect_zeroes", path, _block_core_2.BlockdevDetectZeroesOptions
-            ),
-            bps=(
-                v
-                if type(v := value.get("bps")) is int
-                and -9223372036854775808 <= v <= 9223372036854775807
-                else req(value, "bps", path, int_value)
-            ),
-            bps_rd=(
-                v
-                if type(v := value.get("bps_rd")) is int
-                and -9223372036854775808 <= v <= 9223372036854775807
-                else req(value, "bps_rd", path, int_value)
-            ),
-            bps_wr=(
-                v
-                if type(v := value.get("bps_wr")) is int
-                and -9223372036854775808 <= v <= 9223372036854775807
-                else req(value, "bps_wr", path, int_value)
-            ),
-            iops=(
-                v
-                if type(v := value.get("iops")) is int
-                and -9223372036854775808 <= v <= 9223372036854775807
-                else req(value, "iops", path, int_value)
-            ),
-            iops_rd=(
-                v
-                if type(v := value.get("iops_rd")) is int
-                and -9223372036854775808 <= v <= 9223372036854775807
-                else req(value, "iops_rd", path, int_value)
-            ),
-            iops_wr=(
-                v
-                if type(v := value.get("iops_wr")) is int
-                and -9223372036854775808 <= v <= 9223372036854775807
-                else req(value, "iops_wr", path, int_value)
-            ),
-            image=(
-                ImageInfo.from_wire(v, f"{path}.image" if path else "image", "image")
-                if type(v := value.get("image")) is dict
-                else req(value, "image", path, ImageInfo.from_wire)
-            ),
-            bps_max=(
-                v
-                if type(v := value.get("bps_max")) is int
-                and -9223372036854775808 <= v <= 9223372036854775807
-                else opt(value, "bps_max", path, int_value)
-            ),
-            bps_rd_max=(
-                v
-                if type(v := value.get("bps_rd_max")) is int
-                and -9223372036854775808 <= v <= 9223372036854775807
-                else opt(value, "bps_rd_max", path, int_value)
-            ),
-            bps_wr_max=(
-                v
-                if type(v := value.get("bps_wr_max")) is int
-                and -9223372036854775808 <= v <= 9223372036854775807
-                else opt(value, "bps_wr_max", path, int_value)
-            ),
-            iops_max=(
-                v
-                if type(v := value.get("iops_max")) is int
-                and -9223372036854775808 <= v <= 9223372036854775807
-                else opt(value, "iops_max", path, int_value)
-            ),
-            iops_rd_max=(
-                v
-                if type(v := value.get("iops_rd_max")) is int
-                and -9223372036854775808 <= v <= 9223372036854775807
-                else opt(value, "iops_rd_max", path, int_value)
-            ),
-            iops_wr_max=(
-                v
-                if type(v := value.get("iops_wr_max")) is int
-                and -9223372036854775808 <= v <= 9223372036854775807
-                else opt(value, "iops_wr_max", path, int_value)
-            ),
-            bps_max_length=(
-                v
-                if type(v := value.get("bps_max_length")) is int
-                and -9223372036854775808 <= v <= 9223372036854775807
-                else opt(value, "bps_max_length", path, int_value)
-            ),
-            bps_rd_max_length=(
-                v
-                if type(v := value.get("bps_rd_max_length")) is int
-                and -9223372036854775808 <= v <= 9223372036854775807
-                else opt(value, "bps_rd_max_length", path, int_value)
-            ),
-            bps_wr_max_length=(
-                v
-                if type(v := value.get("bps_wr_max_length")) is int
-                and -9223372036854775808 <= v <= 9223372036854775807
-                else opt(value, "bps_wr_max_length", path, int_value)
-            ),
-            iops_max_length=(
-                v
-                if type(v := value.get("iops_max_length")) is int
-                and -9223372036854775808 <= v <= 9223372036854775807
-                else opt(value, "iops_max_length", path, int_value)
-            ),
-            iops_rd_max_length=(
-                v
-                if type(v := value.get("iops_rd_max_length")) is int
-                and -9223372036854775808 <= v <= 9223372036854775807
-                else opt(value, "iops_rd_max_length", path, int_value)
-            ),
-            iops_wr_max_length=(
-                v
-                if type(v := value.get("iops_wr_max_length")) is int
-                and -9223372036854775808 <= v <= 9223372036854775807
-                else opt(value, "iops_wr_max_length", path, int_value)
-            ),
-            iops_size=(
-                v
-                if type(v := value.get("iops_size")) is int
-                and -9223372036854775808 <= v <= 9223372036854775807
-                else opt(value, "iops_size", path, int_value)
-            ),
-            group=(
-                v
-                if type(v := value.get("group")) is str
-                else opt_str(value, "group", path)
-            ),
-            cache=(
-                BlockdevCacheInfo.from_wire(
-                    v, f"{path}.cache" if path else "cache", "cache"
-                )
-                if type(v := value.get("cache")) is dict
-                else req(value, "cache", path, BlockdevCacheInfo.from_wire)
-            ),
-            write_threshold=(
-                v
-                if type(v := value.get("write_threshold")) is int
-                and -9223372036854775808 <= v <= 9223372036854775807
-                else req(value, "write_threshold", path, int_value)
-            ),
-            dirty_bitmaps=opt_list(
-                value, "dirty-bitmaps", path, BlockDirtyInfo.from_wire
-            ),
+        result = new_object(cls)
+        result.file = (
+            v if type(v := value.get("file")) is str else req_str(value, "file", path)
+        )
+        result.node_name = (
+            v
+            if type(v := value.get("node-name")) is str
+            else opt_str(value, "node-name", path)
+        )
+        result.ro = (
+            v if type(v := value.get("ro")) is bool else req_bool(value, "ro", path)
+        )
+        result.drv = (
+            v if type(v := value.get("drv")) is str else req_str(value, "drv", path)
+        )
+        result.backing_file = (
+            v
+            if type(v := value.get("backing_file")) is str
+            else opt_str(value, "backing_file", path)
+        )
+        result.backing_file_depth = (
+            v
+            if type(v := value.get("backing_file_depth")) is int
+            and -9223372036854775808 <= v <= 9223372036854775807
+            else req(value, "backing_file_depth", path, int_value)
+        )
+        result.encrypted = (
+            v
+            if type(v := value.get("encrypted")) is bool
+            else req_bool(value, "encrypted", path)
+        )
+        result.detect_zeroes = req_enum(
+            value, "detect_zeroes", path, _block_core_2.BlockdevDetectZeroesOptions
+        )
+        result.bps = (
+            v
+            if type(v := value.get("bps")) is int
+            and -9223372036854775808 <= v <= 9223372036854775807
+            else req(value, "bps", path, int_value)
+        )
+        result.bps_rd = (
+            v
+            if type(v := value.get("bps_rd")) is int
+            and -9223372036854775808 <= v <= 9223372036854775807
+            else req(value, "bps_rd", path, int_value)
+        )
+        result.bps_wr = (
+            v
+            if type(v := value.get("bps_wr")) is int
+            and -9223372036854775808 <= v <= 9223372036854775807
+            else req(value, "bps_wr", path, int_value)
+        )
+        result.iops = (
+            v
+            if type(v := value.get("iops")) is int
+            and -9223372036854775808 <= v <= 9223372036854775807
+            else req(value, "iops", path, int_value)
+        )
+        result.iops_rd = (
+            v
+            if type(v := value.get("iops_rd")) is int
+            and -9223372036854775808 <= v <= 9223372036854775807
+            else req(value, "iops_rd", path, int_value)
+        )
+        result.iops_wr = (
+            v
+            if type(v := value.get("iops_wr")) is int
+            and -9223372036854775808 <= v <= 9223372036854775807
+            else req(value, "iops_wr", path, int_value)
+        )
+        result.image = (
+            ImageInfo.from_wire(v, f"{path}.image" if path else "image", "image")
+            if type(v := value.get("image")) is dict
+            else req(value, "image", path, ImageInfo.from_wire)
+        )
+        result.bps_max = (
+            v
+            if type(v := value.get("bps_max")) is int
+            and -9223372036854775808 <= v <= 9223372036854775807
+            else opt(value, "bps_max", path, int_value)
+        )
+        result.bps_rd_max = (
+            v
+            if type(v := value.get("bps_rd_max")) is int
+            and -9223372036854775808 <= v <= 9223372036854775807
+            else opt(value, "bps_rd_max", path, int_value)
+        )
+        result.bps_wr_max = (
+            v
+            if type(v := value.get("bps_wr_max")) is int
+            and -9223372036854775808 <= v <= 9223372036854775807
+            else opt(value, "bps_wr_max", path, int_value)
+        )
+        result.iops_max = (
+            v
+            if type(v := value.get("iops_max")) is int
+            and -9223372036854775808 <= v <= 9223372036854775807
+            else opt(value, "iops_max", path, int_value)
+        )
+        result.iops_rd_max = (
+            v
+            if type(v := value.get("iops_rd_max")) is int
+            and -9223372036854775808 <= v <= 9223372036854775807
+            else opt(value, "iops_rd_max", path, int_value)
+        )
+        result.iops_wr_max = (
+            v
+            if type(v := value.get("iops_wr_max")) is int
+            and -9223372036854775808 <= v <= 9223372036854775807
+            else opt(value, "iops_wr_max", path, int_value)
+        )
+        result.bps_max_length = (
+            v
+            if type(v := value.get("bps_max_length")) is int
+            and -9223372036854775808 <= v <= 9223372036854775807
+            else opt(value, "bps_max_length", path, int_value)
+        )
+        result.bps_rd_max_length = (
+            v
+            if type(v := value.get("bps_rd_max_length")) is int
+            and -9223372036854775808 <= v <= 9223372036854775807
+            else opt(value, "bps_rd_max_length", path, int_value)
+        )
+        result.bps_wr_max_length = (
+            v
+            if type(v := value.get("bps_wr_max_length")) is int
+            and -9223372036854775808 <= v <= 9223372036854775807
+            else opt(value, "bps_wr_max_length", path, int_value)
+        )
+        result.iops_max_length = (
+            v
+            if type(v := value.get("iops_max_length")) is int
+            and -9223372036854775808 <= v <= 9223372036854775807
+            else opt(value, "iops_max_length", path, int_value)
+        )
+        result.iops_rd_max_length = (
+            v
+            if type(v := value.get("iops_rd_max_length")) is int
+            and -9223372036854775808 <= v <= 9223372036854775807
+            else opt(value, "iops_rd_max_length", path, int_value)
+        )
+        result.iops_wr_max_length = (
+            v
+            if type(v := value.get("iops_wr_max_length")) is int
+            and -9223372036854775808 <= v <= 9223372036854775807
+            else opt(value, "iops_wr_max_length", path, int_value)
+        )
+        result.iops_size = (
+            v
+            if type(v := value.get("iops_size")) is int
+            and -9223372036854775808 <= v <= 9223372036854775807
+            else opt(value, "iops_size", path, int_value)
+        )
+        result.group = (
+            v if type(v := value.get("group")) is str else opt_str(value, "group", path)
+        )
+        result.cache = (
+            BlockdevCacheInfo.from_wire(
+                v, f"{path}.cache" if path else "cache", "cache"
+            )
+            if type(v := value.get("cache")) is dict
+            else req(value, "cache", path, BlockdevCacheInfo.from_wire)
+        )
+        result.write_threshold = (
+            v
+            if type(v := value.get("write_threshold")) is int
+            and -9223372036854775808 <= v <= 9223372036854775807
+            else req(value, "write_threshold", path, int_value)
+        )
+        result.dirty_bitmaps = opt_list(
+            value, "dirty-bitmaps", path, BlockDirtyInfo.from_wire
         )
         if len(value) > 15 and not value.keys() <= cls.WIRE_MEMBERS:
             report_extra(value, cls.WIRE_MEMBERS, path)

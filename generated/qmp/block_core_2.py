@@ -18,6 +18,7 @@ from qapigen.support.enums import WireEnum
 from qapigen.support.wire import (
     bool_value,
     int_value,
+    new_object,
     not_an_object,
     opt,
     opt_bool,
@@ -88,49 +89,42 @@ class BlockInfo:
     def from_wire(cls, value: object, path: str = "", name: str = "null") -> BlockInfo:
         if type(value) is not dict:
             raise not_an_object(path)
-        result = cls(
-            device=(
-                v
-                if type(v := value.get("device")) is str
-                else req_str(value, "device", path)
-            ),
-            qdev=(
-                v
-                if type(v := value.get("qdev")) is str
-                else opt_str(value, "qdev", path)
-            ),
-            type=(
-                v
-                if type(v := value.get("type")) is str
-                else req_str(value, "type", path)
-            ),
-            removable=(
-                v
-                if type(v := value.get("removable")) is bool
-                else req_bool(value, "removable", path)
-            ),
-            locked=(
-                v
-                if type(v := value.get("locked")) is bool
-                else req_bool(value, "locked", path)
-            ),
-            inserted=(
-                _block_core_1.BlockDeviceInfo.from_wire(
-                    v, f"{path}.inserted" if path else "inserted", "inserted"
-                )
-                if type(v := value.get("inserted")) is dict
-                else opt(
-                    value, "inserted", path, _block_core_1.BlockDeviceInfo.from_wire
-                )
-            ),
-            tray_open=(
-                v
-                if type(v := value.get("tray_open")) is bool
-                else opt_bool(value, "tray_open", path)
-            ),
-            io_status=opt_enum(
-                value, "io-status", path, _block_core_1.BlockDeviceIoStatus
-            ),
+        result = new_object(cls)
+        result.device = (
+            v
+            if type(v := value.get("device")) is str
+            else req_str(value, "device", path)
+        )
+        result.qdev = (
+            v if type(v := value.get("qdev")) is str else opt_str(value, "qdev", path)
+        )
+        result.type = (
+            v if type(v := value.get("type")) is str else req_str(value, "type", path)
+        )
+        result.removable = (
+            v
+            if type(v := value.get("removable")) is bool
+            else req_bool(value, "removable", path)
+        )
+        result.locked = (
+            v
+            if type(v := value.get("locked")) is bool
+            else req_bool(value, "locked", path)
+        )
+        result.inserted = (
+            _block_core_1.BlockDeviceInfo.from_wire(
+                v, f"{path}.inserted" if path else "inserted", "inserted"
+            )
+            if type(v := value.get("inserted")) is dict
+            else opt(value, "inserted", path, _block_core_1.BlockDeviceInfo.from_wire)
+        )
+        result.tray_open = (
+            v
+            if type(v := value.get("tray_open")) is bool
+            else opt_bool(value, "tray_open", path)
+        )
+        result.io_status = opt_enum(
+            value, "io-status", path, _block_core_1.BlockDeviceIoStatus
         )
         if len(value) > 4 and not value.keys() <= cls.WIRE_MEMBERS:
             report_extra(value, cls.WIRE_MEMBERS, path)
@@ -168,12 +162,9 @@ class QueryNamedBlockNodesArguments:
     ) -> QueryNamedBlockNodesArguments:
         if type(value) is not dict:
             raise not_an_object(path)
-        result = cls(
-            flat=(
-                v
-                if type(v := value.get("flat")) is bool
-                else opt_bool(value, "flat", path)
-            ),
+        result = new_object(cls)
+        result.flat = (
+            v if type(v := value.get("flat")) is bool else opt_bool(value, "flat", path)
         )
         if len(value) > 0 and not value.keys() <= cls.WIRE_MEMBERS:
             report_extra(value, cls.WIRE_MEMBERS, path)
@@ -237,17 +228,16 @@ class BlockdevCacheOptions:
     ) -> BlockdevCacheOptions:
         if type(value) is not dict:
             raise not_an_object(path)
-        result = cls(
-            direct=(
-                v
-                if type(v := value.get("direct")) is bool
-                else opt_bool(value, "direct", path)
-            ),
-            no_flush=(
-                v
-                if type(v := value.get("no-flush")) is bool
-                else opt_bool(value, "no-flush", path)
-            ),
+        result = new_object(cls)
+        result.direct = (
+            v
+            if type(v := value.get("direct")) is bool
+            else opt_bool(value, "direct", path)
+        )
+        result.no_flush = (
+            v
+            if type(v := value.get("no-flush")) is bool
+            else opt_bool(value, "no-flush", path)
         )
         if len(value) > 0 and not value.keys() <= cls.WIRE_MEMBERS:
             report_extra(value, cls.WIRE_MEMBERS, path)
@@ -325,33 +315,32 @@ class BlockdevOptionsFile:
     ) -> BlockdevOptionsFile:
         if type(value) is not dict:
             raise not_an_object(path)
-        result = cls(
-            filename=(
-                v
-                if type(v := value.get("filename")) is str
-                else req_str(value, "filename", path)
-            ),
-            pr_manager=(
-                v
-                if type(v := value.get("pr-manager")) is str
-                else opt_str(value, "pr-manager", path)
-            ),
-            locking=opt_enum(value, "locking", path, _common.OnOffAuto),
-            aio=opt_enum(value, "aio", path, BlockdevAioOptions),
-            aio_max_batch=(
-                v
-                if type(v := value.get("aio-max-batch")) is int
-                and -9223372036854775808 <= v <= 9223372036854775807
-                else opt(value, "aio-max-batch", path, int_value)
-            ),
-            drop_cache=(
-                v
-                if type(v := value.get("drop-cache")) is bool
-                else opt_bool(value, "drop-cache", path)
-            ),
-            x_check_cache_dropped=opt_special(
-                value, "x-check-cache-dropped", path, bool_value, False, True
-            ),
+        result = new_object(cls)
+        result.filename = (
+            v
+            if type(v := value.get("filename")) is str
+            else req_str(value, "filename", path)
+        )
+        result.pr_manager = (
+            v
+            if type(v := value.get("pr-manager")) is str
+            else opt_str(value, "pr-manager", path)
+        )
+        result.locking = opt_enum(value, "locking", path, _common.OnOffAuto)
+        result.aio = opt_enum(value, "aio", path, BlockdevAioOptions)
+        result.aio_max_batch = (
+            v
+            if type(v := value.get("aio-max-batch")) is int
+            and -9223372036854775808 <= v <= 9223372036854775807
+            else opt(value, "aio-max-batch", path, int_value)
+        )
+        result.drop_cache = (
+            v
+            if type(v := value.get("drop-cache")) is bool
+            else opt_bool(value, "drop-cache", path)
+        )
+        result.x_check_cache_dropped = opt_special(
+            value, "x-check-cache-dropped", path, bool_value, False, True
         )
         if len(value) > 1 and not value.keys() <= cls.WIRE_MEMBERS:
             report_extra(value, cls.WIRE_MEMBERS, path)
@@ -401,24 +390,23 @@ class BlockdevOptionsNull:
     ) -> BlockdevOptionsNull:
         if type(value) is not dict:
             raise not_an_object(path)
-        result = cls(
-            size=(
-                v
-                if type(v := value.get("size")) is int
-                and -9223372036854775808 <= v <= 9223372036854775807
-                else opt(value, "size", path, int_value)
-            ),
-            latency_ns=(
-                v
-                if type(v := value.get("latency-ns")) is int
-                and 0 <= v <= 18446744073709551615
-                else opt(value, "latency-ns", path, uint64_value)
-            ),
-            read_zeroes=(
-                v
-                if type(v := value.get("read-zeroes")) is bool
-                else opt_bool(value, "read-zeroes", path)
-            ),
+        result = new_object(cls)
+        result.size = (
+            v
+            if type(v := value.get("size")) is int
+            and -9223372036854775808 <= v <= 9223372036854775807
+            else opt(value, "size", path, int_value)
+        )
+        result.latency_ns = (
+            v
+            if type(v := value.get("latency-ns")) is int
+            and 0 <= v <= 18446744073709551615
+            else opt(value, "latency-ns", path, uint64_value)
+        )
+        result.read_zeroes = (
+            v
+            if type(v := value.get("read-zeroes")) is bool
+            else opt_bool(value, "read-zeroes", path)
         )
         if len(value) > 0 and not value.keys() <= cls.WIRE_MEMBERS:
             report_extra(value, cls.WIRE_MEMBERS, path)
@@ -452,9 +440,8 @@ class BlockdevOptionsGenericFormat:
     ) -> BlockdevOptionsGenericFormat:
         if type(value) is not dict:
             raise not_an_object(path)
-        result = cls(
-            file=req(value, "file", path, _block_core_4.BlockdevRef_from_wire),
-        )
+        result = new_object(cls)
+        result.file = req(value, "file", path, _block_core_4.BlockdevRef_from_wire)
         if len(value) > 1:
             report_extra(value, cls.WIRE_MEMBERS, path)
         return result
@@ -484,11 +471,10 @@ class BlockdevOptionsGenericCOWFormat(BlockdevOptionsGenericFormat):
     ) -> BlockdevOptionsGenericCOWFormat:
         if type(value) is not dict:
             raise not_an_object(path)
-        result = cls(
-            file=req(value, "file", path, _block_core_4.BlockdevRef_from_wire),
-            backing=opt(
-                value, "backing", path, _block_core_4.BlockdevRefOrNull_from_wire
-            ),
+        result = new_object(cls)
+        result.file = req(value, "file", path, _block_core_4.BlockdevRef_from_wire)
+        result.backing = opt(
+            value, "backing", path, _block_core_4.BlockdevRefOrNull_from_wire
         )
         if len(value) > 1 and not value.keys() <= cls.WIRE_MEMBERS:
             report_extra(value, cls.WIRE_MEMBERS, path)
@@ -526,20 +512,19 @@ class BlockdevOptionsRaw(BlockdevOptionsGenericFormat):
     ) -> BlockdevOptionsRaw:
         if type(value) is not dict:
             raise not_an_object(path)
-        result = cls(
-            file=req(value, "file", path, _block_core_4.BlockdevRef_from_wire),
-            offset=(
-                v
-                if type(v := value.get("offset")) is int
-                and -9223372036854775808 <= v <= 9223372036854775807
-                else opt(value, "offset", path, int_value)
-            ),
-            size=(
-                v
-                if type(v := value.get("size")) is int
-                and -9223372036854775808 <= v <= 9223372036854775807
-                else opt(value, "size", path, int_value)
-            ),
+        result = new_object(cls)
+        result.file = req(value, "file", path, _block_core_4.BlockdevRef_from_wire)
+        result.offset = (
+            v
+            if type(v := value.get("offset")) is int
+            and -9223372036854775808 <= v <= 9223372036854775807
+            else opt(value, "offset", path, int_value)
+        )
+        result.size = (
+            v
+            if type(v := value.get("size")) is int
+            and -9223372036854775808 <= v <= 9223372036854775807
+            else opt(value, "size", path, int_value)
         )
         if len(value) > 1 and not value.keys() <= cls.WIRE_MEMBERS:
             report_extra(value, cls.WIRE_MEMBERS, path)
@@ -619,53 +604,52 @@ class Qcow2OverlapCheckFlags:
     ) -> Qcow2OverlapCheckFlags:
         if type(value) is not dict:
             raise not_an_object(path)
-        result = cls(
-            template=opt_enum(value, "template", path, Qcow2OverlapCheckMode),
-            main_header=(
-                v
-                if type(v := value.get("main-header")) is bool
-                else opt_bool(value, "main-header", path)
-            ),
-            active_l1=(
-                v
-                if type(v := value.get("active-l1")) is bool
-                else opt_bool(value, "active-l1", path)
-            ),
-            active_l2=(
-                v
-                if type(v := value.get("active-l2")) is bool
-                else opt_bool(value, "active-l2", path)
-            ),
-            refcount_table=(
-                v
-                if type(v := value.get("refcount-table")) is bool
-                else opt_bool(value, "refcount-table", path)
-            ),
-            refcount_block=(
-                v
-                if type(v := value.get("refcount-block")) is bool
-                else opt_bool(value, "refcount-block", path)
-            ),
-            snapshot_table=(
-                v
-                if type(v := value.get("snapshot-table")) is bool
-                else opt_bool(value, "snapshot-table", path)
-            ),
-            inactive_l1=(
-                v
-                if type(v := value.get("inactive-l1")) is bool
-                else opt_bool(value, "inactive-l1", path)
-            ),
-            inactive_l2=(
-                v
-                if type(v := value.get("inactive-l2")) is bool
-                else opt_bool(value, "inactive-l2", path)
-            ),
-            bitmap_directory=(
-                v
-                if type(v := value.get("bitmap-directory")) is bool
-                else opt_bool(value, "bitmap-directory", path)
-            ),
+        result = new_object(cls)
+        result.template = opt_enum(value, "template", path, Qcow2OverlapCheckMode)
+        result.main_header = (
+            v
+            if type(v := value.get("main-header")) is bool
+            else opt_bool(value, "main-header", path)
+        )
+        result.active_l1 = (
+            v
+            if type(v := value.get("active-l1")) is bool
+            else opt_bool(value, "active-l1", path)
+        )
+        result.active_l2 = (
+            v
+            if type(v := value.get("active-l2")) is bool
+            else opt_bool(value, "active-l2", path)
+        )
+        result.refcount_table = (
+            v
+            if type(v := value.get("refcount-table")) is bool
+            else opt_bool(value, "refcount-table", path)
+        )
+        result.refcount_block = (
+            v
+            if type(v := value.get("refcount-block")) is bool
+            else opt_bool(value, "refcount-block", path)
+        )
+        result.snapshot_table = (
+            v
+            if type(v := value.get("snapshot-table")) is bool
+            else opt_bool(value, "snapshot-table", path)
+        )
+        result.inactive_l1 = (
+            v
+            if type(v := value.get("inactive-l1")) is bool
+            else opt_bool(value, "inactive-l1", path)
+        )
+        result.inactive_l2 = (
+            v
+            if type(v := value.get("inactive-l2")) is bool
+            else opt_bool(value, "inactive-l2", path)
+        )
+        result.bitmap_directory = (
+            v
+            if type(v := value.get("bitmap-directory")) is bool
+            else opt_bool(value, "bitmap-directory", path)
         )
         if len(value) > 0 and not value.keys() <= cls.WIRE_MEMBERS:
             report_extra(value, cls.WIRE_MEMBERS, path)

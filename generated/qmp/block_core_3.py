@@ -14,6 +14,7 @@ from qapigen.support.wire import (
     alternate_mismatch,
     bool_value,
     int_value,
+    new_object,
     not_an_object,
     opt,
     opt_bool,
@@ -86,12 +87,11 @@ class QCryptoBlockOptionsQCow:
     ) -> QCryptoBlockOptionsQCow:
         if type(value) is not dict:
             raise not_an_object(path)
-        result = cls(
-            key_secret=(
-                v
-                if type(v := value.get("key-secret")) is str
-                else opt_str(value, "key-secret", path)
-            ),
+        result = new_object(cls)
+        result.key_secret = (
+            v
+            if type(v := value.get("key-secret")) is str
+            else opt_str(value, "key-secret", path)
         )
         if len(value) > 0 and not value.keys() <= cls.WIRE_MEMBERS:
             report_extra(value, cls.WIRE_MEMBERS, path)
@@ -122,12 +122,11 @@ class QCryptoBlockOptionsLUKS:
     ) -> QCryptoBlockOptionsLUKS:
         if type(value) is not dict:
             raise not_an_object(path)
-        result = cls(
-            key_secret=(
-                v
-                if type(v := value.get("key-secret")) is str
-                else opt_str(value, "key-secret", path)
-            ),
+        result = new_object(cls)
+        result.key_secret = (
+            v
+            if type(v := value.get("key-secret")) is str
+            else opt_str(value, "key-secret", path)
         )
         if len(value) > 0 and not value.keys() <= cls.WIRE_MEMBERS:
             report_extra(value, cls.WIRE_MEMBERS, path)
@@ -161,9 +160,8 @@ class BlockdevQcow2EncryptionBase:
     ) -> BlockdevQcow2EncryptionBase:
         if type(value) is not dict:
             raise not_an_object(path)
-        result = cls(
-            format=req_enum(value, "format", path, BlockdevQcow2EncryptionFormat),
-        )
+        result = new_object(cls)
+        result.format = req_enum(value, "format", path, BlockdevQcow2EncryptionFormat)
         if len(value) > 1:
             report_extra(value, cls.WIRE_MEMBERS, path)
         return result
@@ -205,12 +203,12 @@ class BlockdevQcow2EncryptionAes(BlockdevQcow2EncryptionBase):
     @classmethod
     def from_branch(cls, d: dict[str, Any], path: str) -> BlockdevQcow2EncryptionAes:
         """Decode the branch's own members; the union checked the tag."""
-        result = cls(
-            key_secret=(
-                v
-                if type(v := d.get("key-secret")) is str
-                else opt_str(d, "key-secret", path)
-            ),
+        result = new_object(cls)
+        result.format = BlockdevQcow2EncryptionFormat.AES
+        result.key_secret = (
+            v
+            if type(v := d.get("key-secret")) is str
+            else opt_str(d, "key-secret", path)
         )
         if len(d) > 1 and not d.keys() <= cls.WIRE_MEMBERS:
             report_extra(d, cls.WIRE_MEMBERS, path)
@@ -246,12 +244,12 @@ class BlockdevQcow2EncryptionLuks(BlockdevQcow2EncryptionBase):
     @classmethod
     def from_branch(cls, d: dict[str, Any], path: str) -> BlockdevQcow2EncryptionLuks:
         """Decode the branch's own members; the union checked the tag."""
-        result = cls(
-            key_secret=(
-                v
-                if type(v := d.get("key-secret")) is str
-                else opt_str(d, "key-secret", path)
-            ),
+        result = new_object(cls)
+        result.format = BlockdevQcow2EncryptionFormat.LUKS
+        result.key_secret = (
+            v
+            if type(v := d.get("key-secret")) is str
+            else opt_str(d, "key-secret", path)
         )
         if len(d) > 1 and not d.keys() <= cls.WIRE_MEMBERS:
             report_extra(d, cls.WIRE_MEMBERS, path)
@@ -370,74 +368,73 @@ class BlockdevOptionsQcow2(BlockdevOptionsGenericCOWFormat):
     ) -> BlockdevOptionsQcow2:
         if type(value) is not dict:
             raise not_an_object(path)
-        result = cls(
-            file=req(value, "file", path, _block_core_4.BlockdevRef_from_wire),
-            backing=opt(
-                value, "backing", path, _block_core_4.BlockdevRefOrNull_from_wire
-            ),
-            lazy_refcounts=(
-                v
-                if type(v := value.get("lazy-refcounts")) is bool
-                else opt_bool(value, "lazy-refcounts", path)
-            ),
-            pass_discard_request=(
-                v
-                if type(v := value.get("pass-discard-request")) is bool
-                else opt_bool(value, "pass-discard-request", path)
-            ),
-            pass_discard_snapshot=(
-                v
-                if type(v := value.get("pass-discard-snapshot")) is bool
-                else opt_bool(value, "pass-discard-snapshot", path)
-            ),
-            pass_discard_other=(
-                v
-                if type(v := value.get("pass-discard-other")) is bool
-                else opt_bool(value, "pass-discard-other", path)
-            ),
-            overlap_check=opt(
-                value, "overlap-check", path, Qcow2OverlapChecks_from_wire
-            ),
-            cache_size=(
-                v
-                if type(v := value.get("cache-size")) is int
-                and -9223372036854775808 <= v <= 9223372036854775807
-                else opt(value, "cache-size", path, int_value)
-            ),
-            l2_cache_size=(
-                v
-                if type(v := value.get("l2-cache-size")) is int
-                and -9223372036854775808 <= v <= 9223372036854775807
-                else opt(value, "l2-cache-size", path, int_value)
-            ),
-            l2_cache_entry_size=(
-                v
-                if type(v := value.get("l2-cache-entry-size")) is int
-                and -9223372036854775808 <= v <= 9223372036854775807
-                else opt(value, "l2-cache-entry-size", path, int_value)
-            ),
-            refcount_cache_size=(
-                v
-                if type(v := value.get("refcount-cache-size")) is int
-                and -9223372036854775808 <= v <= 9223372036854775807
-                else opt(value, "refcount-cache-size", path, int_value)
-            ),
-            cache_clean_interval=(
-                v
-                if type(v := value.get("cache-clean-interval")) is int
-                and -9223372036854775808 <= v <= 9223372036854775807
-                else opt(value, "cache-clean-interval", path, int_value)
-            ),
-            encrypt=(
-                BlockdevQcow2Encryption_from_wire(
-                    v, f"{path}.encrypt" if path else "encrypt", "encrypt"
-                )
-                if type(v := value.get("encrypt")) is dict
-                else opt(value, "encrypt", path, BlockdevQcow2Encryption_from_wire)
-            ),
-            data_file=opt(
-                value, "data-file", path, _block_core_4.BlockdevRef_from_wire
-            ),
+        result = new_object(cls)
+        result.file = req(value, "file", path, _block_core_4.BlockdevRef_from_wire)
+        result.backing = opt(
+            value, "backing", path, _block_core_4.BlockdevRefOrNull_from_wire
+        )
+        result.lazy_refcounts = (
+            v
+            if type(v := value.get("lazy-refcounts")) is bool
+            else opt_bool(value, "lazy-refcounts", path)
+        )
+        result.pass_discard_request = (
+            v
+            if type(v := value.get("pass-discard-request")) is bool
+            else opt_bool(value, "pass-discard-request", path)
+        )
+        result.pass_discard_snapshot = (
+            v
+            if type(v := value.get("pass-discard-snapshot")) is bool
+            else opt_bool(value, "pass-discard-snapshot", path)
+        )
+        result.pass_discard_other = (
+            v
+            if type(v := value.get("pass-discard-other")) is bool
+            else opt_bool(value, "pass-discard-other", path)
+        )
+        result.overlap_check = opt(
+            value, "overlap-check", path, Qcow2OverlapChecks_from_wire
+        )
+        result.cache_size = (
+            v
+            if type(v := value.get("cache-size")) is int
+            and -9223372036854775808 <= v <= 9223372036854775807
+            else opt(value, "cache-size", path, int_value)
+        )
+        result.l2_cache_size = (
+            v
+            if type(v := value.get("l2-cache-size")) is int
+            and -9223372036854775808 <= v <= 9223372036854775807
+            else opt(value, "l2-cache-size", path, int_value)
+        )
+        result.l2_cache_entry_size = (
+            v
+            if type(v := value.get("l2-cache-entry-size")) is int
+            and -9223372036854775808 <= v <= 9223372036854775807
+            else opt(value, "l2-cache-entry-size", path, int_value)
+        )
+        result.refcount_cache_size = (
+            v
+            if type(v := value.get("refcount-cache-size")) is int
+            and -9223372036854775808 <= v <= 9223372036854775807
+            else opt(value, "refcount-cache-size", path, int_value)
+        )
+        result.cache_clean_interval = (
+            v
+            if type(v := value.get("cache-clean-interval")) is int
+            and -9223372036854775808 <= v <= 9223372036854775807
+            else opt(value, "cache-clean-interval", path, int_value)
+        )
+        result.encrypt = (
+            BlockdevQcow2Encryption_from_wire(
+                v, f"{path}.encrypt" if path else "encrypt", "encrypt"
+            )
+            if type(v := value.get("encrypt")) is dict
+            else opt(value, "encrypt", path, BlockdevQcow2Encryption_from_wire)
+        )
+        result.data_file = opt(
+            value, "data-file", path, _block_core_4.BlockdevRef_from_wire
         )
         if len(value) > 1 and not value.keys() <= cls.WIRE_MEMBERS:
             report_extra(value, cls.WIRE_MEMBERS, path)
@@ -508,43 +505,40 @@ class BlockdevOptionsBase:
     ) -> BlockdevOptionsBase:
         if type(value) is not dict:
             raise not_an_object(path)
-        result = cls(
-            driver=req_enum(value, "driver", path, _block_core_2.BlockdevDriver),
-            node_name=(
-                v
-                if type(v := value.get("node-name")) is str
-                else opt_str(value, "node-name", path)
-            ),
-            discard=opt_enum(
-                value, "discard", path, _block_core_2.BlockdevDiscardOptions
-            ),
-            cache=(
-                _block_core_2.BlockdevCacheOptions.from_wire(
-                    v, f"{path}.cache" if path else "cache", "cache"
-                )
-                if type(v := value.get("cache")) is dict
-                else opt(
-                    value, "cache", path, _block_core_2.BlockdevCacheOptions.from_wire
-                )
-            ),
-            read_only=(
-                v
-                if type(v := value.get("read-only")) is bool
-                else opt_bool(value, "read-only", path)
-            ),
-            auto_read_only=(
-                v
-                if type(v := value.get("auto-read-only")) is bool
-                else opt_bool(value, "auto-read-only", path)
-            ),
-            force_share=(
-                v
-                if type(v := value.get("force-share")) is bool
-                else opt_bool(value, "force-share", path)
-            ),
-            detect_zeroes=opt_enum(
-                value, "detect-zeroes", path, _block_core_2.BlockdevDetectZeroesOptions
-            ),
+        result = new_object(cls)
+        result.driver = req_enum(value, "driver", path, _block_core_2.BlockdevDriver)
+        result.node_name = (
+            v
+            if type(v := value.get("node-name")) is str
+            else opt_str(value, "node-name", path)
+        )
+        result.discard = opt_enum(
+            value, "discard", path, _block_core_2.BlockdevDiscardOptions
+        )
+        result.cache = (
+            _block_core_2.BlockdevCacheOptions.from_wire(
+                v, f"{path}.cache" if path else "cache", "cache"
+            )
+            if type(v := value.get("cache")) is dict
+            else opt(value, "cache", path, _block_core_2.BlockdevCacheOptions.from_wire)
+        )
+        result.read_only = (
+            v
+            if type(v := value.get("read-only")) is bool
+            else opt_bool(value, "read-only", path)
+        )
+        result.auto_read_only = (
+            v
+            if type(v := value.get("auto-read-only")) is bool
+            else opt_bool(value, "auto-read-only", path)
+        )
+        result.force_share = (
+            v
+            if type(v := value.get("force-share")) is bool
+            else opt_bool(value, "force-share", path)
+        )
+        result.detect_zeroes = opt_enum(
+            value, "detect-zeroes", path, _block_core_2.BlockdevDetectZeroesOptions
         )
         if len(value) > 1 and not value.keys() <= cls.WIRE_MEMBERS:
             report_extra(value, cls.WIRE_MEMBERS, path)

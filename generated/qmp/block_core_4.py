@@ -14,6 +14,7 @@ from qapigen.support.wire import (
     Null,
     alternate_mismatch,
     int_value,
+    new_object,
     not_an_object,
     null_value,
     opt,
@@ -370,12 +371,11 @@ class BlockdevDelArguments:
     ) -> BlockdevDelArguments:
         if type(value) is not dict:
             raise not_an_object(path)
-        result = cls(
-            node_name=(
-                v
-                if type(v := value.get("node-name")) is str
-                else req_str(value, "node-name", path)
-            ),
+        result = new_object(cls)
+        result.node_name = (
+            v
+            if type(v := value.get("node-name")) is str
+            else req_str(value, "node-name", path)
         )
         if len(value) > 1:
             report_extra(value, cls.WIRE_MEMBERS, path)

@@ -17,6 +17,7 @@ from qapigen.support.dispatch import (
 from qapigen.support.enums import WireEnum
 from qapigen.support.wire import (
     int_value,
+    new_object,
     not_an_object,
     opt_bool,
     opt_str,
@@ -106,69 +107,62 @@ class BlockJobInfo:
     ) -> BlockJobInfo:
         if type(value) is not dict:
             raise not_an_object(path)
-        result = cls(
-            type=(
-                v
-                if type(v := value.get("type")) is str
-                else req_str(value, "type", path)
-            ),
-            device=(
-                v
-                if type(v := value.get("device")) is str
-                else req_str(value, "device", path)
-            ),
-            len=(
-                v
-                if type(v := value.get("len")) is int
-                and -9223372036854775808 <= v <= 9223372036854775807
-                else req(value, "len", path, int_value)
-            ),
-            offset=(
-                v
-                if type(v := value.get("offset")) is int
-                and -9223372036854775808 <= v <= 9223372036854775807
-                else req(value, "offset", path, int_value)
-            ),
-            busy=(
-                v
-                if type(v := value.get("busy")) is bool
-                else req_bool(value, "busy", path)
-            ),
-            paused=(
-                v
-                if type(v := value.get("paused")) is bool
-                else req_bool(value, "paused", path)
-            ),
-            speed=(
-                v
-                if type(v := value.get("speed")) is int
-                and -9223372036854775808 <= v <= 9223372036854775807
-                else req(value, "speed", path, int_value)
-            ),
-            io_status=req_enum(
-                value, "io-status", path, _block_core_1.BlockDeviceIoStatus
-            ),
-            ready=(
-                v
-                if type(v := value.get("ready")) is bool
-                else req_bool(value, "ready", path)
-            ),
-            status=req_enum(value, "status", path, _job.JobStatus),
-            auto_finalize=(
-                v
-                if type(v := value.get("auto-finalize")) is bool
-                else req_bool(value, "auto-finalize", path)
-            ),
-            auto_dismiss=(
-                v
-                if type(v := value.get("auto-dismiss")) is bool
-                else req_bool(value, "auto-dismiss", path)
-            ),
-            error=(
-                v
-                if type(v := value.get("error")) is str
-                else opt_str(value, "error", path)
-            ),
+        result = new_object(cls)
+        result.type = (
+            v if type(v := value.get("type")) is str else req_str(value, "type", path)
+        )
+        result.device = (
+            v
+            if type(v := value.get("device")) is str
+            else req_str(value, "device", path)
+        )
+        result.len = (
+            v
+            if type(v := value.get("len")) is int
+            and -9223372036854775808 <= v <= 9223372036854775807
+            else req(value, "len", path, int_value)
+        )
+        result.offset = (
+            v
+            if type(v := value.get("offset")) is int
+            and -9223372036854775808 <= v <= 9223372036854775807
+            else req(value, "offset", path, int_value)
+        )
+        result.busy = (
+            v if type(v := value.get("busy")) is bool else req_bool(value, "busy", path)
+        )
+        result.paused = (
+            v
+            if type(v := value.get("paused")) is bool
+            else req_bool(value, "paused", path)
+        )
+        result.speed = (
+            v
+            if type(v := value.get("speed")) is int
+            and -9223372036854775808 <= v <= 9223372036854775807
+            else req(value, "speed", path, int_value)
+        )
+        result.io_status = req_enum(
+            value, "io-status", path, _block_core_1.BlockDeviceIoStatus
+        )
+        result.ready = (
+            v
+            if type(v := value.get("ready")) is bool
+            else req_bool(value, "ready", path)
+        )
+        result.status = req_enum(value, "status", path, _job.JobStatus)
+        result.auto_finalize = (
+            v
+            if type(v := value.get("auto-finalize")) is bool
+            else req_bool(value, "auto-finalize", path)
+        )
+        result.auto_dismiss = (
+            v
+            if type(v := value.get("auto-dismiss")) is bool
+            else req_bool(value, "auto-dismiss", path)
+        )
+        result.error = (
+            v if type(v := value.get("error")) is str else opt_str(value, "error", path)
         )
         if len(value) > 12 and not value.keys() <= cls.WIRE_MEMBERS:
             report_extra(value, cls.WIRE_MEMBERS, path)
@@ -209,17 +203,16 @@ class BlockJobCancelArguments:
     ) -> BlockJobCancelArguments:
         if type(value) is not dict:
             raise not_an_object(path)
-        result = cls(
-            device=(
-                v
-                if type(v := value.get("device")) is str
-                else req_str(value, "device", path)
-            ),
-            force=(
-                v
-                if type(v := value.get("force")) is bool
-                else opt_bool(value, "force", path)
-            ),
+        result = new_object(cls)
+        result.device = (
+            v
+            if type(v := value.get("device")) is str
+            else req_str(value, "device", path)
+        )
+        result.force = (
+            v
+            if type(v := value.get("force")) is bool
+            else opt_bool(value, "force", path)
         )
         if len(value) > 1 and not value.keys() <= cls.WIRE_MEMBERS:
             report_extra(value, cls.WIRE_MEMBERS, path)
@@ -263,36 +256,33 @@ class BlockJobCompletedArguments:
     ) -> BlockJobCompletedArguments:
         if type(value) is not dict:
             raise not_an_object(path)
-        result = cls(
-            type=req_enum(value, "type", path, _job.JobType),
-            device=(
-                v
-                if type(v := value.get("device")) is str
-                else req_str(value, "device", path)
-            ),
-            len=(
-                v
-                if type(v := value.get("len")) is int
-                and -9223372036854775808 <= v <= 9223372036854775807
-                else req(value, "len", path, int_value)
-            ),
-            offset=(
-                v
-                if type(v := value.get("offset")) is int
-                and -9223372036854775808 <= v <= 9223372036854775807
-                else req(value, "offset", path, int_value)
-            ),
-            speed=(
-                v
-                if type(v := value.get("speed")) is int
-                and -9223372036854775808 <= v <= 9223372036854775807
-                else req(value, "speed", path, int_value)
-            ),
-            error=(
-                v
-                if type(v := value.get("error")) is str
-                else opt_str(value, "error", path)
-            ),
+        result = new_object(cls)
+        result.type = req_enum(value, "type", path, _job.JobType)
+        result.device = (
+            v
+            if type(v := value.get("device")) is str
+            else req_str(value, "device", path)
+        )
+        result.len = (
+            v
+            if type(v := value.get("len")) is int
+            and -9223372036854775808 <= v <= 9223372036854775807
+            else req(value, "len", path, int_value)
+        )
+        result.offset = (
+            v
+            if type(v := value.get("offset")) is int
+            and -9223372036854775808 <= v <= 9223372036854775807
+            else req(value, "offset", path, int_value)
+        )
+        result.speed = (
+            v
+            if type(v := value.get("speed")) is int
+            and -9223372036854775808 <= v <= 9223372036854775807
+            else req(value, "speed", path, int_value)
+        )
+        result.error = (
+            v if type(v := value.get("error")) is str else opt_str(value, "error", path)
         )
         if len(value) > 5 and not value.keys() <= cls.WIRE_MEMBERS:
             report_extra(value, cls.WIRE_MEMBERS, path)
@@ -342,31 +332,30 @@ class BlockJobCancelledArguments:
     ) -> BlockJobCancelledArguments:
         if type(value) is not dict:
             raise not_an_object(path)
-        result = cls(
-            type=req_enum(value, "type", path, _job.JobType),
-            device=(
-                v
-                if type(v := value.get("device")) is str
-                else req_str(value, "device", path)
-            ),
-            len=(
-                v
-                if type(v := value.get("len")) is int
-                and -9223372036854775808 <= v <= 9223372036854775807
-                else req(value, "len", path, int_value)
-            ),
-            offset=(
-                v
-                if type(v := value.get("offset")) is int
-                and -9223372036854775808 <= v <= 9223372036854775807
-                else req(value, "offset", path, int_value)
-            ),
-            speed=(
-                v
-                if type(v := value.get("speed")) is int
-                and -9223372036854775808 <= v <= 9223372036854775807
-                else req(value, "speed", path, int_value)
-            ),
+        result = new_object(cls)
+        result.type = req_enum(value, "type", path, _job.JobType)
+        result.device = (
+            v
+            if type(v := value.get("device")) is str
+            else req_str(value, "device", path)
+        )
+        result.len = (
+            v
+            if type(v := value.get("len")) is int
+            and -9223372036854775808 <= v <= 9223372036854775807
+            else req(value, "len", path, int_value)
+        )
+        result.offset = (
+            v
+            if type(v := value.get("offset")) is int
+            and -9223372036854775808 <= v <= 9223372036854775807
+            else req(value, "offset", path, int_value)
+        )
+        result.speed = (
+            v
+            if type(v := value.get("speed")) is int
+            and -9223372036854775808 <= v <= 9223372036854775807
+            else req(value, "speed", path, int_value)
         )
         if len(value) > 5:
             report_extra(value, cls.WIRE_MEMBERS, path)
@@ -411,15 +400,14 @@ class BlockJobErrorArguments:
     ) -> BlockJobErrorArguments:
         if type(value) is not dict:
             raise not_an_object(path)
-        result = cls(
-            device=(
-                v
-                if type(v := value.get("device")) is str
-                else req_str(value, "device", path)
-            ),
-            operation=req_enum(value, "operation", path, _common.IoOperationType),
-            action=req_enum(value, "action", path, BlockErrorAction),
+        result = new_object(cls)
+        result.device = (
+            v
+            if type(v := value.get("device")) is str
+            else req_str(value, "device", path)
         )
+        result.operation = req_enum(value, "operation", path, _common.IoOperationType)
+        result.action = req_enum(value, "action", path, BlockErrorAction)
         if len(value) > 3:
             report_extra(value, cls.WIRE_MEMBERS, path)
         return result
@@ -460,31 +448,30 @@ class BlockJobReadyArguments:
     ) -> BlockJobReadyArguments:
         if type(value) is not dict:
             raise not_an_object(path)
-        result = cls(
-            type=req_enum(value, "type", path, _job.JobType),
-            device=(
-                v
-                if type(v := value.get("device")) is str
-                else req_str(value, "device", path)
-            ),
-            len=(
-                v
-                if type(v := value.get("len")) is int
-                and -9223372036854775808 <= v <= 9223372036854775807
-                else req(value, "len", path, int_value)
-            ),
-            offset=(
-                v
-                if type(v := value.get("offset")) is int
-                and -9223372036854775808 <= v <= 9223372036854775807
-                else req(value, "offset", path, int_value)
-            ),
-            speed=(
-                v
-                if type(v := value.get("speed")) is int
-                and -9223372036854775808 <= v <= 9223372036854775807
-                else req(value, "speed", path, int_value)
-            ),
+        result = new_object(cls)
+        result.type = req_enum(value, "type", path, _job.JobType)
+        result.device = (
+            v
+            if type(v := value.get("device")) is str
+            else req_str(value, "device", path)
+        )
+        result.len = (
+            v
+            if type(v := value.get("len")) is int
+            and -9223372036854775808 <= v <= 9223372036854775807
+            else req(value, "len", path, int_value)
+        )
+        result.offset = (
+            v
+            if type(v := value.get("offset")) is int
+            and -9223372036854775808 <= v <= 9223372036854775807
+            else req(value, "offset", path, int_value)
+        )
+        result.speed = (
+            v
+            if type(v := value.get("speed")) is int
+            and -9223372036854775808 <= v <= 9223372036854775807
+            else req(value, "speed", path, int_value)
         )
         if len(value) > 5:
             report_extra(value, cls.WIRE_MEMBERS, path)

@@ -8,7 +8,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar, TYPE_CHECKING
 
-from qapigen.support.wire import not_an_object, report_extra, req_enum, req_str
+from qapigen.support.wire import (
+    new_object,
+    not_an_object,
+    report_extra,
+    req_enum,
+    req_str,
+)
 
 from .block_job_1 import BlockJobReadyArguments
 
@@ -42,9 +48,10 @@ class BlockJobPendingArguments:
     ) -> BlockJobPendingArguments:
         if type(value) is not dict:
             raise not_an_object(path)
-        result = cls(
-            type=req_enum(value, "type", path, _job.JobType),
-            id=(v if type(v := value.get("id")) is str else req_str(value, "id", path)),
+        result = new_object(cls)
+        result.type = req_enum(value, "type", path, _job.JobType)
+        result.id = (
+            v if type(v := value.get("id")) is str else req_str(value, "id", path)
         )
         if len(value) > 2:
             report_extra(value, cls.WIRE_MEMBERS, path)

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from qapigen.support.enums import WireEnum
-from qapigen.support.wire import not_an_object, report_extra
+from qapigen.support.wire import new_object, not_an_object, report_extra
 
 
 @dataclass(slots=True, kw_only=True)
@@ -23,7 +23,7 @@ class Empty:
     def from_wire(cls, value: object, path: str = "", name: str = "null") -> Empty:
         if type(value) is not dict:
             raise not_an_object(path)
-        result = cls()
+        result = new_object(cls)
         if len(value) > 0:
             report_extra(value, cls.WIRE_MEMBERS, path)
         return result

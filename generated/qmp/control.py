@@ -17,6 +17,7 @@ from qapigen.support.dispatch import (
 from qapigen.support.enums import WireEnum
 from qapigen.support.wire import (
     int_value,
+    new_object,
     not_an_object,
     opt,
     opt_list,
@@ -40,9 +41,8 @@ class QmpCapabilitiesArguments:
     ) -> QmpCapabilitiesArguments:
         if type(value) is not dict:
             raise not_an_object(path)
-        result = cls(
-            enable=opt_list(value, "enable", path, QMPCapability.from_wire),
-        )
+        result = new_object(cls)
+        result.enable = opt_list(value, "enable", path, QMPCapability.from_wire)
         if len(value) > 0 and not value.keys() <= cls.WIRE_MEMBERS:
             report_extra(value, cls.WIRE_MEMBERS, path)
         return result
@@ -81,25 +81,24 @@ class VersionTriple:
     ) -> VersionTriple:
         if type(value) is not dict:
             raise not_an_object(path)
-        result = cls(
-            major=(
-                v
-                if type(v := value.get("major")) is int
-                and -9223372036854775808 <= v <= 9223372036854775807
-                else req(value, "major", path, int_value)
-            ),
-            minor=(
-                v
-                if type(v := value.get("minor")) is int
-                and -9223372036854775808 <= v <= 9223372036854775807
-                else req(value, "minor", path, int_value)
-            ),
-            micro=(
-                v
-                if type(v := value.get("micro")) is int
-                and -9223372036854775808 <= v <= 9223372036854775807
-                else req(value, "micro", path, int_value)
-            ),
+        result = new_object(cls)
+        result.major = (
+            v
+            if type(v := value.get("major")) is int
+            and -9223372036854775808 <= v <= 9223372036854775807
+            else req(value, "major", path, int_value)
+        )
+        result.minor = (
+            v
+            if type(v := value.get("minor")) is int
+            and -9223372036854775808 <= v <= 9223372036854775807
+            else req(value, "minor", path, int_value)
+        )
+        result.micro = (
+            v
+            if type(v := value.get("micro")) is int
+            and -9223372036854775808 <= v <= 9223372036854775807
+            else req(value, "micro", path, int_value)
         )
         if len(value) > 3:
             report_extra(value, cls.WIRE_MEMBERS, path)
@@ -132,17 +131,16 @@ class VersionInfo:
     ) -> VersionInfo:
         if type(value) is not dict:
             raise not_an_object(path)
-        result = cls(
-            qemu=(
-                VersionTriple.from_wire(v, f"{path}.qemu" if path else "qemu", "qemu")
-                if type(v := value.get("qemu")) is dict
-                else req(value, "qemu", path, VersionTriple.from_wire)
-            ),
-            package=(
-                v
-                if type(v := value.get("package")) is str
-                else req_str(value, "package", path)
-            ),
+        result = new_object(cls)
+        result.qemu = (
+            VersionTriple.from_wire(v, f"{path}.qemu" if path else "qemu", "qemu")
+            if type(v := value.get("qemu")) is dict
+            else req(value, "qemu", path, VersionTriple.from_wire)
+        )
+        result.package = (
+            v
+            if type(v := value.get("package")) is str
+            else req_str(value, "package", path)
         )
         if len(value) > 2:
             report_extra(value, cls.WIRE_MEMBERS, path)
@@ -170,12 +168,9 @@ class CommandInfo:
     ) -> CommandInfo:
         if type(value) is not dict:
             raise not_an_object(path)
-        result = cls(
-            name=(
-                v
-                if type(v := value.get("name")) is str
-                else req_str(value, "name", path)
-            ),
+        result = new_object(cls)
+        result.name = (
+            v if type(v := value.get("name")) is str else req_str(value, "name", path)
         )
         if len(value) > 1:
             report_extra(value, cls.WIRE_MEMBERS, path)
@@ -202,18 +197,17 @@ class HumanMonitorCommandArguments:
     ) -> HumanMonitorCommandArguments:
         if type(value) is not dict:
             raise not_an_object(path)
-        result = cls(
-            command_line=(
-                v
-                if type(v := value.get("command-line")) is str
-                else req_str(value, "command-line", path)
-            ),
-            cpu_index=(
-                v
-                if type(v := value.get("cpu-index")) is int
-                and -9223372036854775808 <= v <= 9223372036854775807
-                else opt(value, "cpu-index", path, int_value)
-            ),
+        result = new_object(cls)
+        result.command_line = (
+            v
+            if type(v := value.get("command-line")) is str
+            else req_str(value, "command-line", path)
+        )
+        result.cpu_index = (
+            v
+            if type(v := value.get("cpu-index")) is int
+            and -9223372036854775808 <= v <= 9223372036854775807
+            else opt(value, "cpu-index", path, int_value)
         )
         if len(value) > 1 and not value.keys() <= cls.WIRE_MEMBERS:
             report_extra(value, cls.WIRE_MEMBERS, path)

@@ -12,6 +12,7 @@ from qapigen.support.codec import Codec
 from qapigen.support.dispatch import CommandSpec, NotImplementedCommand, Reply
 from qapigen.support.wire import (
     alternate_mismatch,
+    new_object,
     not_an_object,
     opt,
     opt_bool,
@@ -42,17 +43,12 @@ class BlockDirtyBitmap:
     ) -> BlockDirtyBitmap:
         if type(value) is not dict:
             raise not_an_object(path)
-        result = cls(
-            node=(
-                v
-                if type(v := value.get("node")) is str
-                else req_str(value, "node", path)
-            ),
-            name=(
-                v
-                if type(v := value.get("name")) is str
-                else req_str(value, "name", path)
-            ),
+        result = new_object(cls)
+        result.node = (
+            v if type(v := value.get("node")) is str else req_str(value, "node", path)
+        )
+        result.name = (
+            v if type(v := value.get("name")) is str else req_str(value, "name", path)
         )
         if len(value) > 2:
             report_extra(value, cls.WIRE_MEMBERS, path)
@@ -104,32 +100,27 @@ class BlockDirtyBitmapAdd:
     ) -> BlockDirtyBitmapAdd:
         if type(value) is not dict:
             raise not_an_object(path)
-        result = cls(
-            node=(
-                v
-                if type(v := value.get("node")) is str
-                else req_str(value, "node", path)
-            ),
-            name=(
-                v
-                if type(v := value.get("name")) is str
-                else req_str(value, "name", path)
-            ),
-            granularity=(
-                v
-                if type(v := value.get("granularity")) is int and 0 <= v <= 4294967295
-                else opt(value, "granularity", path, uint32_value)
-            ),
-            persistent=(
-                v
-                if type(v := value.get("persistent")) is bool
-                else opt_bool(value, "persistent", path)
-            ),
-            disabled=(
-                v
-                if type(v := value.get("disabled")) is bool
-                else opt_bool(value, "disabled", path)
-            ),
+        result = new_object(cls)
+        result.node = (
+            v if type(v := value.get("node")) is str else req_str(value, "node", path)
+        )
+        result.name = (
+            v if type(v := value.get("name")) is str else req_str(value, "name", path)
+        )
+        result.granularity = (
+            v
+            if type(v := value.get("granularity")) is int and 0 <= v <= 4294967295
+            else opt(value, "granularity", path, uint32_value)
+        )
+        result.persistent = (
+            v
+            if type(v := value.get("persistent")) is bool
+            else opt_bool(value, "persistent", path)
+        )
+        result.disabled = (
+            v
+            if type(v := value.get("disabled")) is bool
+            else opt_bool(value, "disabled", path)
         )
         if len(value) > 2 and not value.keys() <= cls.WIRE_MEMBERS:
             report_extra(value, cls.WIRE_MEMBERS, path)
@@ -195,18 +186,17 @@ class BlockDirtyBitmapMerge:
     ) -> BlockDirtyBitmapMerge:
         if type(value) is not dict:
             raise not_an_object(path)
-        result = cls(
-            node=(
-                v
-                if type(v := value.get("node")) is str
-                else req_str(value, "node", path)
-            ),
-            target=(
-                v
-                if type(v := value.get("target")) is str
-                else req_str(value, "target", path)
-            ),
-            bitmaps=req_list(value, "bitmaps", path, BlockDirtyBitmapOrStr_from_wire),
+        result = new_object(cls)
+        result.node = (
+            v if type(v := value.get("node")) is str else req_str(value, "node", path)
+        )
+        result.target = (
+            v
+            if type(v := value.get("target")) is str
+            else req_str(value, "target", path)
+        )
+        result.bitmaps = req_list(
+            value, "bitmaps", path, BlockDirtyBitmapOrStr_from_wire
         )
         if len(value) > 3:
             report_extra(value, cls.WIRE_MEMBERS, path)
@@ -245,22 +235,19 @@ class XBlockDirtyBitmapMerge:
     ) -> XBlockDirtyBitmapMerge:
         if type(value) is not dict:
             raise not_an_object(path)
-        result = cls(
-            node=(
-                v
-                if type(v := value.get("node")) is str
-                else req_str(value, "node", path)
-            ),
-            dst_name=(
-                v
-                if type(v := value.get("dst_name")) is str
-                else req_str(value, "dst_name", path)
-            ),
-            src_name=(
-                v
-                if type(v := value.get("src_name")) is str
-                else req_str(value, "src_name", path)
-            ),
+        result = new_object(cls)
+        result.node = (
+            v if type(v := value.get("node")) is str else req_str(value, "node", path)
+        )
+        result.dst_name = (
+            v
+            if type(v := value.get("dst_name")) is str
+            else req_str(value, "dst_name", path)
+        )
+        result.src_name = (
+            v
+            if type(v := value.get("src_name")) is str
+            else req_str(value, "src_name", path)
         )
         if len(value) > 3:
             report_extra(value, cls.WIRE_MEMBERS, path)

@@ -18,6 +18,7 @@ from qapigen.support.dispatch import (
 from qapigen.support.enums import WireEnum
 from qapigen.support.wire import (
     list_decoder,
+    new_object,
     not_an_object,
     opt_bool,
     opt_list,
@@ -71,15 +72,12 @@ class SchemaInfoBase:
     ) -> SchemaInfoBase:
         if type(value) is not dict:
             raise not_an_object(path)
-        result = cls(
-            name=(
-                v
-                if type(v := value.get("name")) is str
-                else req_str(value, "name", path)
-            ),
-            meta_type=req_enum(value, "meta-type", path, SchemaMetaType),
-            features=opt_list(value, "features", path, str_value),
+        result = new_object(cls)
+        result.name = (
+            v if type(v := value.get("name")) is str else req_str(value, "name", path)
         )
+        result.meta_type = req_enum(value, "meta-type", path, SchemaMetaType)
+        result.features = opt_list(value, "features", path, str_value)
         if len(value) > 2 and not value.keys() <= cls.WIRE_MEMBERS:
             report_extra(value, cls.WIRE_MEMBERS, path)
         return result
@@ -490,9 +488,8 @@ class SchemaInfoBuiltin:
     ) -> SchemaInfoBuiltin:
         if type(value) is not dict:
             raise not_an_object(path)
-        result = cls(
-            json_type=req_enum(value, "json-type", path, _introspect_2.JSONType),
-        )
+        result = new_object(cls)
+        result.json_type = req_enum(value, "json-type", path, _introspect_2.JSONType)
         if len(value) > 1:
             report_extra(value, cls.WIRE_MEMBERS, path)
         return result

@@ -13,6 +13,7 @@ from qapigen.support.wire import (
     any_value,
     encode_scalar,
     list_decoder,
+    new_object,
     not_an_object,
     opt,
     opt_bool,
@@ -58,11 +59,12 @@ class SchemaInfoEnum:
     ) -> SchemaInfoEnum:
         if type(value) is not dict:
             raise not_an_object(path)
-        result = cls(
-            members=req_list(value, "members", path, SchemaInfoEnumMember.from_wire),
-            values=req_special(
-                value, "values", path, list_decoder(str_value), True, False
-            ),
+        result = new_object(cls)
+        result.members = req_list(
+            value, "members", path, SchemaInfoEnumMember.from_wire
+        )
+        result.values = req_special(
+            value, "values", path, list_decoder(str_value), True, False
         )
         if len(value) > 2:
             report_extra(value, cls.WIRE_MEMBERS, path)
@@ -92,14 +94,11 @@ class SchemaInfoEnumMember:
     ) -> SchemaInfoEnumMember:
         if type(value) is not dict:
             raise not_an_object(path)
-        result = cls(
-            name=(
-                v
-                if type(v := value.get("name")) is str
-                else req_str(value, "name", path)
-            ),
-            features=opt_list(value, "features", path, str_value),
+        result = new_object(cls)
+        result.name = (
+            v if type(v := value.get("name")) is str else req_str(value, "name", path)
         )
+        result.features = opt_list(value, "features", path, str_value)
         if len(value) > 1 and not value.keys() <= cls.WIRE_MEMBERS:
             report_extra(value, cls.WIRE_MEMBERS, path)
         return result
@@ -128,12 +127,11 @@ class SchemaInfoArray:
     ) -> SchemaInfoArray:
         if type(value) is not dict:
             raise not_an_object(path)
-        result = cls(
-            element_type=(
-                v
-                if type(v := value.get("element-type")) is str
-                else req_str(value, "element-type", path)
-            ),
+        result = new_object(cls)
+        result.element_type = (
+            v
+            if type(v := value.get("element-type")) is str
+            else req_str(value, "element-type", path)
         )
         if len(value) > 1:
             report_extra(value, cls.WIRE_MEMBERS, path)
@@ -172,14 +170,15 @@ class SchemaInfoObject:
     ) -> SchemaInfoObject:
         if type(value) is not dict:
             raise not_an_object(path)
-        result = cls(
-            members=req_list(value, "members", path, SchemaInfoObjectMember.from_wire),
-            tag=(
-                v if type(v := value.get("tag")) is str else opt_str(value, "tag", path)
-            ),
-            variants=opt_list(
-                value, "variants", path, SchemaInfoObjectVariant.from_wire
-            ),
+        result = new_object(cls)
+        result.members = req_list(
+            value, "members", path, SchemaInfoObjectMember.from_wire
+        )
+        result.tag = (
+            v if type(v := value.get("tag")) is str else opt_str(value, "tag", path)
+        )
+        result.variants = opt_list(
+            value, "variants", path, SchemaInfoObjectVariant.from_wire
         )
         if len(value) > 1 and not value.keys() <= cls.WIRE_MEMBERS:
             report_extra(value, cls.WIRE_MEMBERS, path)
@@ -222,20 +221,15 @@ class SchemaInfoObjectMember:
     ) -> SchemaInfoObjectMember:
         if type(value) is not dict:
             raise not_an_object(path)
-        result = cls(
-            name=(
-                v
-                if type(v := value.get("name")) is str
-                else req_str(value, "name", path)
-            ),
-            type=(
-                v
-                if type(v := value.get("type")) is str
-                else req_str(value, "type", path)
-            ),
-            default=opt(value, "default", path, any_value),
-            features=opt_list(value, "features", path, str_value),
+        result = new_object(cls)
+        result.name = (
+            v if type(v := value.get("name")) is str else req_str(value, "name", path)
         )
+        result.type = (
+            v if type(v := value.get("type")) is str else req_str(value, "type", path)
+        )
+        result.default = opt(value, "default", path, any_value)
+        result.features = opt_list(value, "features", path, str_value)
         if len(value) > 2 and not value.keys() <= cls.WIRE_MEMBERS:
             report_extra(value, cls.WIRE_MEMBERS, path)
         return result
@@ -269,17 +263,12 @@ class SchemaInfoObjectVariant:
     ) -> SchemaInfoObjectVariant:
         if type(value) is not dict:
             raise not_an_object(path)
-        result = cls(
-            case_=(
-                v
-                if type(v := value.get("case")) is str
-                else req_str(value, "case", path)
-            ),
-            type=(
-                v
-                if type(v := value.get("type")) is str
-                else req_str(value, "type", path)
-            ),
+        result = new_object(cls)
+        result.case_ = (
+            v if type(v := value.get("case")) is str else req_str(value, "case", path)
+        )
+        result.type = (
+            v if type(v := value.get("type")) is str else req_str(value, "type", path)
         )
         if len(value) > 2:
             report_extra(value, cls.WIRE_MEMBERS, path)
@@ -309,10 +298,9 @@ class SchemaInfoAlternate:
     ) -> SchemaInfoAlternate:
         if type(value) is not dict:
             raise not_an_object(path)
-        result = cls(
-            members=req_list(
-                value, "members", path, SchemaInfoAlternateMember.from_wire
-            ),
+        result = new_object(cls)
+        result.members = req_list(
+            value, "members", path, SchemaInfoAlternateMember.from_wire
         )
         if len(value) > 1:
             report_extra(value, cls.WIRE_MEMBERS, path)
@@ -339,12 +327,9 @@ class SchemaInfoAlternateMember:
     ) -> SchemaInfoAlternateMember:
         if type(value) is not dict:
             raise not_an_object(path)
-        result = cls(
-            type=(
-                v
-                if type(v := value.get("type")) is str
-                else req_str(value, "type", path)
-            ),
+        result = new_object(cls)
+        result.type = (
+            v if type(v := value.get("type")) is str else req_str(value, "type", path)
         )
         if len(value) > 1:
             report_extra(value, cls.WIRE_MEMBERS, path)
@@ -381,22 +366,21 @@ class SchemaInfoCommand:
     ) -> SchemaInfoCommand:
         if type(value) is not dict:
             raise not_an_object(path)
-        result = cls(
-            arg_type=(
-                v
-                if type(v := value.get("arg-type")) is str
-                else req_str(value, "arg-type", path)
-            ),
-            ret_type=(
-                v
-                if type(v := value.get("ret-type")) is str
-                else req_str(value, "ret-type", path)
-            ),
-            allow_oob=(
-                v
-                if type(v := value.get("allow-oob")) is bool
-                else opt_bool(value, "allow-oob", path)
-            ),
+        result = new_object(cls)
+        result.arg_type = (
+            v
+            if type(v := value.get("arg-type")) is str
+            else req_str(value, "arg-type", path)
+        )
+        result.ret_type = (
+            v
+            if type(v := value.get("ret-type")) is str
+            else req_str(value, "ret-type", path)
+        )
+        result.allow_oob = (
+            v
+            if type(v := value.get("allow-oob")) is bool
+            else opt_bool(value, "allow-oob", path)
         )
         if len(value) > 2 and not value.keys() <= cls.WIRE_MEMBERS:
             report_extra(value, cls.WIRE_MEMBERS, path)
@@ -429,12 +413,11 @@ class SchemaInfoEvent:
     ) -> SchemaInfoEvent:
         if type(value) is not dict:
             raise not_an_object(path)
-        result = cls(
-            arg_type=(
-                v
-                if type(v := value.get("arg-type")) is str
-                else req_str(value, "arg-type", path)
-            ),
+        result = new_object(cls)
+        result.arg_type = (
+            v
+            if type(v := value.get("arg-type")) is str
+            else req_str(value, "arg-type", path)
         )
         if len(value) > 1:
             report_extra(value, cls.WIRE_MEMBERS, path)

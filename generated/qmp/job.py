@@ -17,6 +17,7 @@ from qapigen.support.dispatch import (
 from qapigen.support.enums import WireEnum
 from qapigen.support.wire import (
     int_value,
+    new_object,
     not_an_object,
     opt_str,
     report_extra,
@@ -93,10 +94,11 @@ class JobStatusChangeArguments:
     ) -> JobStatusChangeArguments:
         if type(value) is not dict:
             raise not_an_object(path)
-        result = cls(
-            id=(v if type(v := value.get("id")) is str else req_str(value, "id", path)),
-            status=req_enum(value, "status", path, JobStatus),
+        result = new_object(cls)
+        result.id = (
+            v if type(v := value.get("id")) is str else req_str(value, "id", path)
         )
+        result.status = req_enum(value, "status", path, JobStatus)
         if len(value) > 2:
             report_extra(value, cls.WIRE_MEMBERS, path)
         return result
@@ -130,8 +132,9 @@ class JobPauseArguments:
     ) -> JobPauseArguments:
         if type(value) is not dict:
             raise not_an_object(path)
-        result = cls(
-            id=(v if type(v := value.get("id")) is str else req_str(value, "id", path)),
+        result = new_object(cls)
+        result.id = (
+            v if type(v := value.get("id")) is str else req_str(value, "id", path)
         )
         if len(value) > 1:
             report_extra(value, cls.WIRE_MEMBERS, path)
@@ -157,8 +160,9 @@ class JobResumeArguments:
     ) -> JobResumeArguments:
         if type(value) is not dict:
             raise not_an_object(path)
-        result = cls(
-            id=(v if type(v := value.get("id")) is str else req_str(value, "id", path)),
+        result = new_object(cls)
+        result.id = (
+            v if type(v := value.get("id")) is str else req_str(value, "id", path)
         )
         if len(value) > 1:
             report_extra(value, cls.WIRE_MEMBERS, path)
@@ -184,8 +188,9 @@ class JobCancelArguments:
     ) -> JobCancelArguments:
         if type(value) is not dict:
             raise not_an_object(path)
-        result = cls(
-            id=(v if type(v := value.get("id")) is str else req_str(value, "id", path)),
+        result = new_object(cls)
+        result.id = (
+            v if type(v := value.get("id")) is str else req_str(value, "id", path)
         )
         if len(value) > 1:
             report_extra(value, cls.WIRE_MEMBERS, path)
@@ -211,8 +216,9 @@ class JobCompleteArguments:
     ) -> JobCompleteArguments:
         if type(value) is not dict:
             raise not_an_object(path)
-        result = cls(
-            id=(v if type(v := value.get("id")) is str else req_str(value, "id", path)),
+        result = new_object(cls)
+        result.id = (
+            v if type(v := value.get("id")) is str else req_str(value, "id", path)
         )
         if len(value) > 1:
             report_extra(value, cls.WIRE_MEMBERS, path)
@@ -238,8 +244,9 @@ class JobDismissArguments:
     ) -> JobDismissArguments:
         if type(value) is not dict:
             raise not_an_object(path)
-        result = cls(
-            id=(v if type(v := value.get("id")) is str else req_str(value, "id", path)),
+        result = new_object(cls)
+        result.id = (
+            v if type(v := value.get("id")) is str else req_str(value, "id", path)
         )
         if len(value) > 1:
             report_extra(value, cls.WIRE_MEMBERS, path)
@@ -265,8 +272,9 @@ class JobFinalizeArguments:
     ) -> JobFinalizeArguments:
         if type(value) is not dict:
             raise not_an_object(path)
-        result = cls(
-            id=(v if type(v := value.get("id")) is str else req_str(value, "id", path)),
+        result = new_object(cls)
+        result.id = (
+            v if type(v := value.get("id")) is str else req_str(value, "id", path)
         )
         if len(value) > 1:
             report_extra(value, cls.WIRE_MEMBERS, path)
@@ -312,27 +320,26 @@ class JobInfo:
     def from_wire(cls, value: object, path: str = "", name: str = "null") -> JobInfo:
         if type(value) is not dict:
             raise not_an_object(path)
-        result = cls(
-            id=(v if type(v := value.get("id")) is str else req_str(value, "id", path)),
-            type=req_enum(value, "type", path, JobType),
-            status=req_enum(value, "status", path, JobStatus),
-            current_progress=(
-                v
-                if type(v := value.get("current-progress")) is int
-                and -9223372036854775808 <= v <= 9223372036854775807
-                else req(value, "current-progress", path, int_value)
-            ),
-            total_progress=(
-                v
-                if type(v := value.get("total-progress")) is int
-                and -9223372036854775808 <= v <= 9223372036854775807
-                else req(value, "total-progress", path, int_value)
-            ),
-            error=(
-                v
-                if type(v := value.get("error")) is str
-                else opt_str(value, "error", path)
-            ),
+        result = new_object(cls)
+        result.id = (
+            v if type(v := value.get("id")) is str else req_str(value, "id", path)
+        )
+        result.type = req_enum(value, "type", path, JobType)
+        result.status = req_enum(value, "status", path, JobStatus)
+        result.current_progress = (
+            v
+            if type(v := value.get("current-progress")) is int
+            and -9223372036854775808 <= v <= 9223372036854775807
+            else req(value, "current-progress", path, int_value)
+        )
+        result.total_progress = (
+            v
+            if type(v := value.get("total-progress")) is int
+            and -9223372036854775808 <= v <= 9223372036854775807
+            else req(value, "total-progress", path, int_value)
+        )
+        result.error = (
+            v if type(v := value.get("error")) is str else opt_str(value, "error", path)
         )
         if len(value) > 5 and not value.keys() <= cls.WIRE_MEMBERS:
             report_extra(value, cls.WIRE_MEMBERS, path)

@@ -9,7 +9,14 @@ from dataclasses import dataclass
 from typing import ClassVar, TYPE_CHECKING
 
 from qapigen.support.dispatch import CommandSpec, NotImplementedCommand, Reply
-from qapigen.support.wire import not_an_object, opt_enum, opt_str, report_extra, req_str
+from qapigen.support.wire import (
+    new_object,
+    not_an_object,
+    opt_enum,
+    opt_str,
+    report_extra,
+    req_str,
+)
 
 if TYPE_CHECKING:
     from . import block_core_2 as _block_core_2
@@ -59,34 +66,33 @@ class BlockdevSnapshotSync:
     ) -> BlockdevSnapshotSync:
         if type(value) is not dict:
             raise not_an_object(path)
-        result = cls(
-            device=(
-                v
-                if type(v := value.get("device")) is str
-                else opt_str(value, "device", path)
-            ),
-            node_name=(
-                v
-                if type(v := value.get("node-name")) is str
-                else opt_str(value, "node-name", path)
-            ),
-            snapshot_file=(
-                v
-                if type(v := value.get("snapshot-file")) is str
-                else req_str(value, "snapshot-file", path)
-            ),
-            snapshot_node_name=(
-                v
-                if type(v := value.get("snapshot-node-name")) is str
-                else opt_str(value, "snapshot-node-name", path)
-            ),
-            format=(
-                v
-                if type(v := value.get("format")) is str
-                else opt_str(value, "format", path)
-            ),
-            mode=opt_enum(value, "mode", path, _block_core_2.NewImageMode),
+        result = new_object(cls)
+        result.device = (
+            v
+            if type(v := value.get("device")) is str
+            else opt_str(value, "device", path)
         )
+        result.node_name = (
+            v
+            if type(v := value.get("node-name")) is str
+            else opt_str(value, "node-name", path)
+        )
+        result.snapshot_file = (
+            v
+            if type(v := value.get("snapshot-file")) is str
+            else req_str(value, "snapshot-file", path)
+        )
+        result.snapshot_node_name = (
+            v
+            if type(v := value.get("snapshot-node-name")) is str
+            else opt_str(value, "snapshot-node-name", path)
+        )
+        result.format = (
+            v
+            if type(v := value.get("format")) is str
+            else opt_str(value, "format", path)
+        )
+        result.mode = opt_enum(value, "mode", path, _block_core_2.NewImageMode)
         if len(value) > 1 and not value.keys() <= cls.WIRE_MEMBERS:
             report_extra(value, cls.WIRE_MEMBERS, path)
         return result
@@ -131,17 +137,14 @@ class BlockdevSnapshot:
     ) -> BlockdevSnapshot:
         if type(value) is not dict:
             raise not_an_object(path)
-        result = cls(
-            node=(
-                v
-                if type(v := value.get("node")) is str
-                else req_str(value, "node", path)
-            ),
-            overlay=(
-                v
-                if type(v := value.get("overlay")) is str
-                else req_str(value, "overlay", path)
-            ),
+        result = new_object(cls)
+        result.node = (
+            v if type(v := value.get("node")) is str else req_str(value, "node", path)
+        )
+        result.overlay = (
+            v
+            if type(v := value.get("overlay")) is str
+            else req_str(value, "overlay", path)
         )
         if len(value) > 2:
             report_extra(value, cls.WIRE_MEMBERS, path)
@@ -175,17 +178,14 @@ class BlockdevSnapshotInternal:
     ) -> BlockdevSnapshotInternal:
         if type(value) is not dict:
             raise not_an_object(path)
-        result = cls(
-            device=(
-                v
-                if type(v := value.get("device")) is str
-                else req_str(value, "device", path)
-            ),
-            name=(
-                v
-                if type(v := value.get("name")) is str
-                else req_str(value, "name", path)
-            ),
+        result = new_object(cls)
+        result.device = (
+            v
+            if type(v := value.get("device")) is str
+            else req_str(value, "device", path)
+        )
+        result.name = (
+            v if type(v := value.get("name")) is str else req_str(value, "name", path)
         )
         if len(value) > 2:
             report_extra(value, cls.WIRE_MEMBERS, path)
@@ -214,18 +214,17 @@ class BlockdevSnapshotDeleteInternalSyncArguments:
     ) -> BlockdevSnapshotDeleteInternalSyncArguments:
         if type(value) is not dict:
             raise not_an_object(path)
-        result = cls(
-            device=(
-                v
-                if type(v := value.get("device")) is str
-                else req_str(value, "device", path)
-            ),
-            id=(v if type(v := value.get("id")) is str else opt_str(value, "id", path)),
-            name=(
-                v
-                if type(v := value.get("name")) is str
-                else opt_str(value, "name", path)
-            ),
+        result = new_object(cls)
+        result.device = (
+            v
+            if type(v := value.get("device")) is str
+            else req_str(value, "device", path)
+        )
+        result.id = (
+            v if type(v := value.get("id")) is str else opt_str(value, "id", path)
+        )
+        result.name = (
+            v if type(v := value.get("name")) is str else opt_str(value, "name", path)
         )
         if len(value) > 1 and not value.keys() <= cls.WIRE_MEMBERS:
             report_extra(value, cls.WIRE_MEMBERS, path)

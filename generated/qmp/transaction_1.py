@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar, Literal, TYPE_CHECKING
 
 from qapigen.support.enums import WireEnum
-from qapigen.support.wire import not_an_object, report_extra, req, req_enum
+from qapigen.support.wire import new_object, not_an_object, report_extra, req, req_enum
 
 if TYPE_CHECKING:
     from . import backup as _backup
@@ -42,7 +42,7 @@ class Abort:
     def from_wire(cls, value: object, path: str = "", name: str = "null") -> Abort:
         if type(value) is not dict:
             raise not_an_object(path)
-        result = cls()
+        result = new_object(cls)
         if len(value) > 0:
             report_extra(value, cls.WIRE_MEMBERS, path)
         return result
@@ -102,12 +102,11 @@ class AbortWrapper:
     ) -> AbortWrapper:
         if type(value) is not dict:
             raise not_an_object(path)
-        result = cls(
-            data=(
-                Abort.from_wire(v, f"{path}.data" if path else "data", "data")
-                if type(v := value.get("data")) is dict
-                else req(value, "data", path, Abort.from_wire)
-            ),
+        result = new_object(cls)
+        result.data = (
+            Abort.from_wire(v, f"{path}.data" if path else "data", "data")
+            if type(v := value.get("data")) is dict
+            else req(value, "data", path, Abort.from_wire)
         )
         if len(value) > 1:
             report_extra(value, cls.WIRE_MEMBERS, path)
@@ -134,16 +133,13 @@ class BlockDirtyBitmapAddWrapper:
     ) -> BlockDirtyBitmapAddWrapper:
         if type(value) is not dict:
             raise not_an_object(path)
-        result = cls(
-            data=(
-                _dirty_bitmap.BlockDirtyBitmapAdd.from_wire(
-                    v, f"{path}.data" if path else "data", "data"
-                )
-                if type(v := value.get("data")) is dict
-                else req(
-                    value, "data", path, _dirty_bitmap.BlockDirtyBitmapAdd.from_wire
-                )
-            ),
+        result = new_object(cls)
+        result.data = (
+            _dirty_bitmap.BlockDirtyBitmapAdd.from_wire(
+                v, f"{path}.data" if path else "data", "data"
+            )
+            if type(v := value.get("data")) is dict
+            else req(value, "data", path, _dirty_bitmap.BlockDirtyBitmapAdd.from_wire)
         )
         if len(value) > 1:
             report_extra(value, cls.WIRE_MEMBERS, path)
@@ -172,14 +168,13 @@ class BlockDirtyBitmapWrapper:
     ) -> BlockDirtyBitmapWrapper:
         if type(value) is not dict:
             raise not_an_object(path)
-        result = cls(
-            data=(
-                _dirty_bitmap.BlockDirtyBitmap.from_wire(
-                    v, f"{path}.data" if path else "data", "data"
-                )
-                if type(v := value.get("data")) is dict
-                else req(value, "data", path, _dirty_bitmap.BlockDirtyBitmap.from_wire)
-            ),
+        result = new_object(cls)
+        result.data = (
+            _dirty_bitmap.BlockDirtyBitmap.from_wire(
+                v, f"{path}.data" if path else "data", "data"
+            )
+            if type(v := value.get("data")) is dict
+            else req(value, "data", path, _dirty_bitmap.BlockDirtyBitmap.from_wire)
         )
         if len(value) > 1:
             report_extra(value, cls.WIRE_MEMBERS, path)
@@ -206,16 +201,13 @@ class BlockDirtyBitmapMergeWrapper:
     ) -> BlockDirtyBitmapMergeWrapper:
         if type(value) is not dict:
             raise not_an_object(path)
-        result = cls(
-            data=(
-                _dirty_bitmap.BlockDirtyBitmapMerge.from_wire(
-                    v, f"{path}.data" if path else "data", "data"
-                )
-                if type(v := value.get("data")) is dict
-                else req(
-                    value, "data", path, _dirty_bitmap.BlockDirtyBitmapMerge.from_wire
-                )
-            ),
+        result = new_object(cls)
+        result.data = (
+            _dirty_bitmap.BlockDirtyBitmapMerge.from_wire(
+                v, f"{path}.data" if path else "data", "data"
+            )
+            if type(v := value.get("data")) is dict
+            else req(value, "data", path, _dirty_bitmap.BlockDirtyBitmapMerge.from_wire)
         )
         if len(value) > 1:
             report_extra(value, cls.WIRE_MEMBERS, path)
@@ -242,16 +234,15 @@ class XBlockDirtyBitmapMergeWrapper:
     ) -> XBlockDirtyBitmapMergeWrapper:
         if type(value) is not dict:
             raise not_an_object(path)
-        result = cls(
-            data=(
-                _dirty_bitmap.XBlockDirtyBitmapMerge.from_wire(
-                    v, f"{path}.data" if path else "data", "data"
-                )
-                if type(v := value.get("data")) is dict
-                else req(
-                    value, "data", path, _dirty_bitmap.XBlockDirtyBitmapMerge.from_wire
-                )
-            ),
+        result = new_object(cls)
+        result.data = (
+            _dirty_bitmap.XBlockDirtyBitmapMerge.from_wire(
+                v, f"{path}.data" if path else "data", "data"
+            )
+            if type(v := value.get("data")) is dict
+            else req(
+                value, "data", path, _dirty_bitmap.XBlockDirtyBitmapMerge.from_wire
+            )
         )
         if len(value) > 1:
             report_extra(value, cls.WIRE_MEMBERS, path)
@@ -278,14 +269,13 @@ class BlockdevBackupWrapper:
     ) -> BlockdevBackupWrapper:
         if type(value) is not dict:
             raise not_an_object(path)
-        result = cls(
-            data=(
-                _backup.BlockdevBackup.from_wire(
-                    v, f"{path}.data" if path else "data", "data"
-                )
-                if type(v := value.get("data")) is dict
-                else req(value, "data", path, _backup.BlockdevBackup.from_wire)
-            ),
+        result = new_object(cls)
+        result.data = (
+            _backup.BlockdevBackup.from_wire(
+                v, f"{path}.data" if path else "data", "data"
+            )
+            if type(v := value.get("data")) is dict
+            else req(value, "data", path, _backup.BlockdevBackup.from_wire)
         )
         if len(value) > 1:
             report_extra(value, cls.WIRE_MEMBERS, path)
@@ -312,14 +302,13 @@ class BlockdevSnapshotWrapper:
     ) -> BlockdevSnapshotWrapper:
         if type(value) is not dict:
             raise not_an_object(path)
-        result = cls(
-            data=(
-                _snapshot.BlockdevSnapshot.from_wire(
-                    v, f"{path}.data" if path else "data", "data"
-                )
-                if type(v := value.get("data")) is dict
-                else req(value, "data", path, _snapshot.BlockdevSnapshot.from_wire)
-            ),
+        result = new_object(cls)
+        result.data = (
+            _snapshot.BlockdevSnapshot.from_wire(
+                v, f"{path}.data" if path else "data", "data"
+            )
+            if type(v := value.get("data")) is dict
+            else req(value, "data", path, _snapshot.BlockdevSnapshot.from_wire)
         )
         if len(value) > 1:
             report_extra(value, cls.WIRE_MEMBERS, path)
@@ -346,16 +335,13 @@ class BlockdevSnapshotInternalWrapper:
     ) -> BlockdevSnapshotInternalWrapper:
         if type(value) is not dict:
             raise not_an_object(path)
-        result = cls(
-            data=(
-                _snapshot.BlockdevSnapshotInternal.from_wire(
-                    v, f"{path}.data" if path else "data", "data"
-                )
-                if type(v := value.get("data")) is dict
-                else req(
-                    value, "data", path, _snapshot.BlockdevSnapshotInternal.from_wire
-                )
-            ),
+        result = new_object(cls)
+        result.data = (
+            _snapshot.BlockdevSnapshotInternal.from_wire(
+                v, f"{path}.data" if path else "data", "data"
+            )
+            if type(v := value.get("data")) is dict
+            else req(value, "data", path, _snapshot.BlockdevSnapshotInternal.from_wire)
         )
         if len(value) > 1:
             report_extra(value, cls.WIRE_MEMBERS, path)
@@ -382,14 +368,13 @@ class BlockdevSnapshotSyncWrapper:
     ) -> BlockdevSnapshotSyncWrapper:
         if type(value) is not dict:
             raise not_an_object(path)
-        result = cls(
-            data=(
-                _snapshot.BlockdevSnapshotSync.from_wire(
-                    v, f"{path}.data" if path else "data", "data"
-                )
-                if type(v := value.get("data")) is dict
-                else req(value, "data", path, _snapshot.BlockdevSnapshotSync.from_wire)
-            ),
+        result = new_object(cls)
+        result.data = (
+            _snapshot.BlockdevSnapshotSync.from_wire(
+                v, f"{path}.data" if path else "data", "data"
+            )
+            if type(v := value.get("data")) is dict
+            else req(value, "data", path, _snapshot.BlockdevSnapshotSync.from_wire)
         )
         if len(value) > 1:
             report_extra(value, cls.WIRE_MEMBERS, path)
@@ -416,14 +401,11 @@ class DriveBackupWrapper:
     ) -> DriveBackupWrapper:
         if type(value) is not dict:
             raise not_an_object(path)
-        result = cls(
-            data=(
-                _backup.DriveBackup.from_wire(
-                    v, f"{path}.data" if path else "data", "data"
-                )
-                if type(v := value.get("data")) is dict
-                else req(value, "data", path, _backup.DriveBackup.from_wire)
-            ),
+        result = new_object(cls)
+        result.data = (
+            _backup.DriveBackup.from_wire(v, f"{path}.data" if path else "data", "data")
+            if type(v := value.get("data")) is dict
+            else req(value, "data", path, _backup.DriveBackup.from_wire)
         )
         if len(value) > 1:
             report_extra(value, cls.WIRE_MEMBERS, path)
@@ -449,9 +431,8 @@ class TransactionActionBase:
     ) -> TransactionActionBase:
         if type(value) is not dict:
             raise not_an_object(path)
-        result = cls(
-            type=req_enum(value, "type", path, TransactionActionKind),
-        )
+        result = new_object(cls)
+        result.type = req_enum(value, "type", path, TransactionActionKind)
         if len(value) > 1:
             report_extra(value, cls.WIRE_MEMBERS, path)
         return result
@@ -491,12 +472,12 @@ class TransactionActionAbort(TransactionActionBase):
     @classmethod
     def from_branch(cls, d: dict[str, Any], path: str) -> TransactionActionAbort:
         """Decode the branch's own members; the union checked the tag."""
-        result = cls(
-            data=(
-                Abort.from_wire(v, f"{path}.data" if path else "data", "data")
-                if type(v := d.get("data")) is dict
-                else req(d, "data", path, Abort.from_wire)
-            ),
+        result = new_object(cls)
+        result.type = TransactionActionKind.ABORT
+        result.data = (
+            Abort.from_wire(v, f"{path}.data" if path else "data", "data")
+            if type(v := d.get("data")) is dict
+            else req(d, "data", path, Abort.from_wire)
         )
         if len(d) > 2:
             report_extra(d, cls.WIRE_MEMBERS, path)
@@ -537,14 +518,14 @@ class TransactionActionBlockDirtyBitmapAdd(TransactionActionBase):
         cls, d: dict[str, Any], path: str
     ) -> TransactionActionBlockDirtyBitmapAdd:
         """Decode the branch's own members; the union checked the tag."""
-        result = cls(
-            data=(
-                _dirty_bitmap.BlockDirtyBitmapAdd.from_wire(
-                    v, f"{path}.data" if path else "data", "data"
-                )
-                if type(v := d.get("data")) is dict
-                else req(d, "data", path, _dirty_bitmap.BlockDirtyBitmapAdd.from_wire)
-            ),
+        result = new_object(cls)
+        result.type = TransactionActionKind.BLOCK_DIRTY_BITMAP_ADD
+        result.data = (
+            _dirty_bitmap.BlockDirtyBitmapAdd.from_wire(
+                v, f"{path}.data" if path else "data", "data"
+            )
+            if type(v := d.get("data")) is dict
+            else req(d, "data", path, _dirty_bitmap.BlockDirtyBitmapAdd.from_wire)
         )
         if len(d) > 2:
             report_extra(d, cls.WIRE_MEMBERS, path)
@@ -585,14 +566,14 @@ class TransactionActionBlockDirtyBitmapRemove(TransactionActionBase):
         cls, d: dict[str, Any], path: str
     ) -> TransactionActionBlockDirtyBitmapRemove:
         """Decode the branch's own members; the union checked the tag."""
-        result = cls(
-            data=(
-                _dirty_bitmap.BlockDirtyBitmap.from_wire(
-                    v, f"{path}.data" if path else "data", "data"
-                )
-                if type(v := d.get("data")) is dict
-                else req(d, "data", path, _dirty_bitmap.BlockDirtyBitmap.from_wire)
-            ),
+        result = new_object(cls)
+        result.type = TransactionActionKind.BLOCK_DIRTY_BITMAP_REMOVE
+        result.data = (
+            _dirty_bitmap.BlockDirtyBitmap.from_wire(
+                v, f"{path}.data" if path else "data", "data"
+            )
+            if type(v := d.get("data")) is dict
+            else req(d, "data", path, _dirty_bitmap.BlockDirtyBitmap.from_wire)
         )
         if len(d) > 2:
             report_extra(d, cls.WIRE_MEMBERS, path)
@@ -633,14 +614,14 @@ class TransactionActionBlockDirtyBitmapClear(TransactionActionBase):
         cls, d: dict[str, Any], path: str
     ) -> TransactionActionBlockDirtyBitmapClear:
         """Decode the branch's own members; the union checked the tag."""
-        result = cls(
-            data=(
-                _dirty_bitmap.BlockDirtyBitmap.from_wire(
-                    v, f"{path}.data" if path else "data", "data"
-                )
-                if type(v := d.get("data")) is dict
-                else req(d, "data", path, _dirty_bitmap.BlockDirtyBitmap.from_wire)
-            ),
+        result = new_object(cls)
+        result.type = TransactionActionKind.BLOCK_DIRTY_BITMAP_CLEAR
+        result.data = (
+            _dirty_bitmap.BlockDirtyBitmap.from_wire(
+                v, f"{path}.data" if path else "data", "data"
+            )
+            if type(v := d.get("data")) is dict
+            else req(d, "data", path, _dirty_bitmap.BlockDirtyBitmap.from_wire)
         )
         if len(d) > 2:
             report_extra(d, cls.WIRE_MEMBERS, path)
@@ -681,14 +662,14 @@ class TransactionActionBlockDirtyBitmapEnable(TransactionActionBase):
         cls, d: dict[str, Any], path: str
     ) -> TransactionActionBlockDirtyBitmapEnable:
         """Decode the branch's own members; the union checked the tag."""
-        result = cls(
-            data=(
-                _dirty_bitmap.BlockDirtyBitmap.from_wire(
-                    v, f"{path}.data" if path else "data", "data"
-                )
-                if type(v := d.get("data")) is dict
-                else req(d, "data", path, _dirty_bitmap.BlockDirtyBitmap.from_wire)
-            ),
+        result = new_object(cls)
+        result.type = TransactionActionKind.BLOCK_DIRTY_BITMAP_ENABLE
+        result.data = (
+            _dirty_bitmap.BlockDirtyBitmap.from_wire(
+                v, f"{path}.data" if path else "data", "data"
+            )
+            if type(v := d.get("data")) is dict
+            else req(d, "data", path, _dirty_bitmap.BlockDirtyBitmap.from_wire)
         )
         if len(d) > 2:
             report_extra(d, cls.WIRE_MEMBERS, path)
@@ -729,14 +710,14 @@ class TransactionActionBlockDirtyBitmapDisable(TransactionActionBase):
         cls, d: dict[str, Any], path: str
     ) -> TransactionActionBlockDirtyBitmapDisable:
         """Decode the branch's own members; the union checked the tag."""
-        result = cls(
-            data=(
-                _dirty_bitmap.BlockDirtyBitmap.from_wire(
-                    v, f"{path}.data" if path else "data", "data"
-                )
-                if type(v := d.get("data")) is dict
-                else req(d, "data", path, _dirty_bitmap.BlockDirtyBitmap.from_wire)
-            ),
+        result = new_object(cls)
+        result.type = TransactionActionKind.BLOCK_DIRTY_BITMAP_DISABLE
+        result.data = (
+            _dirty_bitmap.BlockDirtyBitmap.from_wire(
+                v, f"{path}.data" if path else "data", "data"
+            )
+            if type(v := d.get("data")) is dict
+            else req(d, "data", path, _dirty_bitmap.BlockDirtyBitmap.from_wire)
         )
         if len(d) > 2:
             report_extra(d, cls.WIRE_MEMBERS, path)
@@ -777,14 +758,14 @@ class TransactionActionBlockDirtyBitmapMerge(TransactionActionBase):
         cls, d: dict[str, Any], path: str
     ) -> TransactionActionBlockDirtyBitmapMerge:
         """Decode the branch's own members; the union checked the tag."""
-        result = cls(
-            data=(
-                _dirty_bitmap.BlockDirtyBitmapMerge.from_wire(
-                    v, f"{path}.data" if path else "data", "data"
-                )
-                if type(v := d.get("data")) is dict
-                else req(d, "data", path, _dirty_bitmap.BlockDirtyBitmapMerge.from_wire)
-            ),
+        result = new_object(cls)
+        result.type = TransactionActionKind.BLOCK_DIRTY_BITMAP_MERGE
+        result.data = (
+            _dirty_bitmap.BlockDirtyBitmapMerge.from_wire(
+                v, f"{path}.data" if path else "data", "data"
+            )
+            if type(v := d.get("data")) is dict
+            else req(d, "data", path, _dirty_bitmap.BlockDirtyBitmapMerge.from_wire)
         )
         if len(d) > 2:
             report_extra(d, cls.WIRE_MEMBERS, path)
@@ -825,14 +806,14 @@ class TransactionActionBlockdevBackup(TransactionActionBase):
         cls, d: dict[str, Any], path: str
     ) -> TransactionActionBlockdevBackup:
         """Decode the branch's own members; the union checked the tag."""
-        result = cls(
-            data=(
-                _backup.BlockdevBackup.from_wire(
-                    v, f"{path}.data" if path else "data", "data"
-                )
-                if type(v := d.get("data")) is dict
-                else req(d, "data", path, _backup.BlockdevBackup.from_wire)
-            ),
+        result = new_object(cls)
+        result.type = TransactionActionKind.BLOCKDEV_BACKUP
+        result.data = (
+            _backup.BlockdevBackup.from_wire(
+                v, f"{path}.data" if path else "data", "data"
+            )
+            if type(v := d.get("data")) is dict
+            else req(d, "data", path, _backup.BlockdevBackup.from_wire)
         )
         if len(d) > 2:
             report_extra(d, cls.WIRE_MEMBERS, path)
@@ -873,14 +854,14 @@ class TransactionActionBlockdevSnapshot(TransactionActionBase):
         cls, d: dict[str, Any], path: str
     ) -> TransactionActionBlockdevSnapshot:
         """Decode the branch's own members; the union checked the tag."""
-        result = cls(
-            data=(
-                _snapshot.BlockdevSnapshot.from_wire(
-                    v, f"{path}.data" if path else "data", "data"
-                )
-                if type(v := d.get("data")) is dict
-                else req(d, "data", path, _snapshot.BlockdevSnapshot.from_wire)
-            ),
+        result = new_object(cls)
+        result.type = TransactionActionKind.BLOCKDEV_SNAPSHOT
+        result.data = (
+            _snapshot.BlockdevSnapshot.from_wire(
+                v, f"{path}.data" if path else "data", "data"
+            )
+            if type(v := d.get("data")) is dict
+            else req(d, "data", path, _snapshot.BlockdevSnapshot.from_wire)
         )
         if len(d) > 2:
             report_extra(d, cls.WIRE_MEMBERS, path)

@@ -9,7 +9,14 @@ from dataclasses import dataclass
 from typing import Any, ClassVar, Literal, TYPE_CHECKING, TypeAlias
 
 from qapigen.support.codec import Codec, encode_object
-from qapigen.support.wire import not_an_object, opt_enum, report_extra, req, req_enum
+from qapigen.support.wire import (
+    new_object,
+    not_an_object,
+    opt_enum,
+    report_extra,
+    req,
+    req_enum,
+)
 
 from .transaction_1 import (
     TransactionActionAbort,
@@ -61,14 +68,14 @@ class TransactionActionBlockdevSnapshotInternalSync(TransactionActionBase):
         cls, d: dict[str, Any], path: str
     ) -> TransactionActionBlockdevSnapshotInternalSync:
         """Decode the branch's own members; the union checked the tag."""
-        result = cls(
-            data=(
-                _snapshot.BlockdevSnapshotInternal.from_wire(
-                    v, f"{path}.data" if path else "data", "data"
-                )
-                if type(v := d.get("data")) is dict
-                else req(d, "data", path, _snapshot.BlockdevSnapshotInternal.from_wire)
-            ),
+        result = new_object(cls)
+        result.type = TransactionActionKind.BLOCKDEV_SNAPSHOT_INTERNAL_SYNC
+        result.data = (
+            _snapshot.BlockdevSnapshotInternal.from_wire(
+                v, f"{path}.data" if path else "data", "data"
+            )
+            if type(v := d.get("data")) is dict
+            else req(d, "data", path, _snapshot.BlockdevSnapshotInternal.from_wire)
         )
         if len(d) > 2:
             report_extra(d, cls.WIRE_MEMBERS, path)
@@ -109,14 +116,14 @@ class TransactionActionBlockdevSnapshotSync(TransactionActionBase):
         cls, d: dict[str, Any], path: str
     ) -> TransactionActionBlockdevSnapshotSync:
         """Decode the branch's own members; the union checked the tag."""
-        result = cls(
-            data=(
-                _snapshot.BlockdevSnapshotSync.from_wire(
-                    v, f"{path}.data" if path else "data", "data"
-                )
-                if type(v := d.get("data")) is dict
-                else req(d, "data", path, _snapshot.BlockdevSnapshotSync.from_wire)
-            ),
+        result = new_object(cls)
+        result.type = TransactionActionKind.BLOCKDEV_SNAPSHOT_SYNC
+        result.data = (
+            _snapshot.BlockdevSnapshotSync.from_wire(
+                v, f"{path}.data" if path else "data", "data"
+            )
+            if type(v := d.get("data")) is dict
+            else req(d, "data", path, _snapshot.BlockdevSnapshotSync.from_wire)
         )
         if len(d) > 2:
             report_extra(d, cls.WIRE_MEMBERS, path)
@@ -155,14 +162,12 @@ class TransactionActionDriveBackup(TransactionActionBase):
     @classmethod
     def from_branch(cls, d: dict[str, Any], path: str) -> TransactionActionDriveBackup:
         """Decode the branch's own members; the union checked the tag."""
-        result = cls(
-            data=(
-                _backup.DriveBackup.from_wire(
-                    v, f"{path}.data" if path else "data", "data"
-                )
-                if type(v := d.get("data")) is dict
-                else req(d, "data", path, _backup.DriveBackup.from_wire)
-            ),
+        result = new_object(cls)
+        result.type = TransactionActionKind.DRIVE_BACKUP
+        result.data = (
+            _backup.DriveBackup.from_wire(v, f"{path}.data" if path else "data", "data")
+            if type(v := d.get("data")) is dict
+            else req(d, "data", path, _backup.DriveBackup.from_wire)
         )
         if len(d) > 2:
             report_extra(d, cls.WIRE_MEMBERS, path)
@@ -203,14 +208,14 @@ class TransactionActionXBlockDirtyBitmapEnable(TransactionActionBase):
         cls, d: dict[str, Any], path: str
     ) -> TransactionActionXBlockDirtyBitmapEnable:
         """Decode the branch's own members; the union checked the tag."""
-        result = cls(
-            data=(
-                _dirty_bitmap.BlockDirtyBitmap.from_wire(
-                    v, f"{path}.data" if path else "data", "data"
-                )
-                if type(v := d.get("data")) is dict
-                else req(d, "data", path, _dirty_bitmap.BlockDirtyBitmap.from_wire)
-            ),
+        result = new_object(cls)
+        result.type = TransactionActionKind.X_BLOCK_DIRTY_BITMAP_ENABLE
+        result.data = (
+            _dirty_bitmap.BlockDirtyBitmap.from_wire(
+                v, f"{path}.data" if path else "data", "data"
+            )
+            if type(v := d.get("data")) is dict
+            else req(d, "data", path, _dirty_bitmap.BlockDirtyBitmap.from_wire)
         )
         if len(d) > 2:
             report_extra(d, cls.WIRE_MEMBERS, path)
@@ -251,14 +256,14 @@ class TransactionActionXBlockDirtyBitmapDisable(TransactionActionBase):
         cls, d: dict[str, Any], path: str
     ) -> TransactionActionXBlockDirtyBitmapDisable:
         """Decode the branch's own members; the union checked the tag."""
-        result = cls(
-            data=(
-                _dirty_bitmap.BlockDirtyBitmap.from_wire(
-                    v, f"{path}.data" if path else "data", "data"
-                )
-                if type(v := d.get("data")) is dict
-                else req(d, "data", path, _dirty_bitmap.BlockDirtyBitmap.from_wire)
-            ),
+        result = new_object(cls)
+        result.type = TransactionActionKind.X_BLOCK_DIRTY_BITMAP_DISABLE
+        result.data = (
+            _dirty_bitmap.BlockDirtyBitmap.from_wire(
+                v, f"{path}.data" if path else "data", "data"
+            )
+            if type(v := d.get("data")) is dict
+            else req(d, "data", path, _dirty_bitmap.BlockDirtyBitmap.from_wire)
         )
         if len(d) > 2:
             report_extra(d, cls.WIRE_MEMBERS, path)
@@ -299,16 +304,14 @@ class TransactionActionXBlockDirtyBitmapMerge(TransactionActionBase):
         cls, d: dict[str, Any], path: str
     ) -> TransactionActionXBlockDirtyBitmapMerge:
         """Decode the branch's own members; the union checked the tag."""
-        result = cls(
-            data=(
-                _dirty_bitmap.XBlockDirtyBitmapMerge.from_wire(
-                    v, f"{path}.data" if path else "data", "data"
-                )
-                if type(v := d.get("data")) is dict
-                else req(
-                    d, "data", path, _dirty_bitmap.XBlockDirtyBitmapMerge.from_wire
-                )
-            ),
+        result = new_object(cls)
+        result.type = TransactionActionKind.X_BLOCK_DIRTY_BITMAP_MERGE
+        result.data = (
+            _dirty_bitmap.XBlockDirtyBitmapMerge.from_wire(
+                v, f"{path}.data" if path else "data", "data"
+            )
+            if type(v := d.get("data")) is dict
+            else req(d, "data", path, _dirty_bitmap.XBlockDirtyBitmapMerge.from_wire)
         )
         if len(d) > 2:
             report_extra(d, cls.WIRE_MEMBERS, path)
@@ -386,10 +389,9 @@ class TransactionProperties:
     ) -> TransactionProperties:
         if type(value) is not dict:
             raise not_an_object(path)
-        result = cls(
-            completion_mode=opt_enum(
-                value, "completion-mode", path, _transaction_1.ActionCompletionMode
-            ),
+        result = new_object(cls)
+        result.completion_mode = opt_enum(
+            value, "completion-mode", path, _transaction_1.ActionCompletionMode
         )
         if len(value) > 0 and not value.keys() <= cls.WIRE_MEMBERS:
             report_extra(value, cls.WIRE_MEMBERS, path)

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import ClassVar, TYPE_CHECKING
 
 from qapigen.support.dispatch import CommandSpec, NotImplementedCommand, Reply
-from qapigen.support.wire import not_an_object, opt, report_extra, req_list
+from qapigen.support.wire import new_object, not_an_object, opt, report_extra, req_list
 
 if TYPE_CHECKING:
     from . import transaction_2 as _transaction_2
@@ -31,22 +31,21 @@ class TransactionArguments:
     ) -> TransactionArguments:
         if type(value) is not dict:
             raise not_an_object(path)
-        result = cls(
-            actions=req_list(
-                value, "actions", path, _transaction_2.TransactionAction_from_wire
-            ),
-            properties=(
-                _transaction_2.TransactionProperties.from_wire(
-                    v, f"{path}.properties" if path else "properties", "properties"
-                )
-                if type(v := value.get("properties")) is dict
-                else opt(
-                    value,
-                    "properties",
-                    path,
-                    _transaction_2.TransactionProperties.from_wire,
-                )
-            ),
+        result = new_object(cls)
+        result.actions = req_list(
+            value, "actions", path, _transaction_2.TransactionAction_from_wire
+        )
+        result.properties = (
+            _transaction_2.TransactionProperties.from_wire(
+                v, f"{path}.properties" if path else "properties", "properties"
+            )
+            if type(v := value.get("properties")) is dict
+            else opt(
+                value,
+                "properties",
+                path,
+                _transaction_2.TransactionProperties.from_wire,
+            )
         )
         if len(value) > 1 and not value.keys() <= cls.WIRE_MEMBERS:
             report_extra(value, cls.WIRE_MEMBERS, path)
