@@ -40,6 +40,13 @@ class BlockdevOnError(WireEnum):
     AUTO = "auto"
 
 
+#: ``BlockdevOnError`` values by wire string, for the fast path of decoders
+#: (values under the compat policy take the slow path).
+BlockdevOnError_BY_WIRE: dict[str, BlockdevOnError] = {
+    v.value: v for v in BlockdevOnError
+}
+
+
 class MirrorSyncMode(WireEnum):
     """Which data a backup copies."""
 
@@ -48,6 +55,11 @@ class MirrorSyncMode(WireEnum):
     NONE = "none"
     INCREMENTAL = "incremental"
     BITMAP = "bitmap"
+
+
+#: ``MirrorSyncMode`` values by wire string, for the fast path of decoders
+#: (values under the compat policy take the slow path).
+MirrorSyncMode_BY_WIRE: dict[str, MirrorSyncMode] = {v.value: v for v in MirrorSyncMode}
 
 
 class BitmapSyncMode(WireEnum):
@@ -62,6 +74,11 @@ class BitmapSyncMode(WireEnum):
     ON_SUCCESS = "on-success"
     NEVER = "never"
     ALWAYS = "always"
+
+
+#: ``BitmapSyncMode`` values by wire string, for the fast path of decoders
+#: (values under the compat policy take the slow path).
+BitmapSyncMode_BY_WIRE: dict[str, BitmapSyncMode] = {v.value: v for v in BitmapSyncMode}
 
 
 @dataclass(slots=True, kw_only=True)
@@ -223,7 +240,12 @@ class BackupCommon:
             if type(v := value.get("device")) is str
             else req_str(value, "device", path)
         )
-        result.sync = req_enum(value, "sync", path, MirrorSyncMode)
+        result.sync = (
+            e_sync
+            if type(v := value.get("sync")) is str
+            and (e_sync := MirrorSyncMode_BY_WIRE.get(v)) is not None
+            else req_enum(value, "sync", path, MirrorSyncMode)
+        )
         result.speed = (
             v
             if type(v := value.get("speed")) is int
@@ -235,17 +257,28 @@ class BackupCommon:
             if type(v := value.get("bitmap")) is str
             else opt_str(value, "bitmap", path)
         )
-        result.bitmap_mode = opt_enum(value, "bitmap-mode", path, BitmapSyncMode)
+        result.bitmap_mode = (
+            e_bitmap_mode
+            if type(v := value.get("bitmap-mode")) is str
+            and (e_bitmap_mode := BitmapSyncMode_BY_WIRE.get(v)) is not None
+            else opt_enum(value, "bitmap-mode", path, BitmapSyncMode)
+        )
         result.compress = (
             v
             if type(v := value.get("compress")) is bool
             else opt_bool(value, "compress", path)
         )
-        result.on_source_error = opt_enum(
-            value, "on-source-error", path, BlockdevOnError
+        result.on_source_error = (
+            e_on_source_error
+            if type(v := value.get("on-source-error")) is str
+            and (e_on_source_error := BlockdevOnError_BY_WIRE.get(v)) is not None
+            else opt_enum(value, "on-source-error", path, BlockdevOnError)
         )
-        result.on_target_error = opt_enum(
-            value, "on-target-error", path, BlockdevOnError
+        result.on_target_error = (
+            e_on_target_error
+            if type(v := value.get("on-target-error")) is str
+            and (e_on_target_error := BlockdevOnError_BY_WIRE.get(v)) is not None
+            else opt_enum(value, "on-target-error", path, BlockdevOnError)
         )
         result.auto_finalize = (
             v
@@ -356,7 +389,12 @@ class DriveBackup(BackupCommon):
             if type(v := value.get("device")) is str
             else req_str(value, "device", path)
         )
-        result.sync = req_enum(value, "sync", path, MirrorSyncMode)
+        result.sync = (
+            e_sync
+            if type(v := value.get("sync")) is str
+            and (e_sync := MirrorSyncMode_BY_WIRE.get(v)) is not None
+            else req_enum(value, "sync", path, MirrorSyncMode)
+        )
         result.speed = (
             v
             if type(v := value.get("speed")) is int
@@ -368,17 +406,28 @@ class DriveBackup(BackupCommon):
             if type(v := value.get("bitmap")) is str
             else opt_str(value, "bitmap", path)
         )
-        result.bitmap_mode = opt_enum(value, "bitmap-mode", path, BitmapSyncMode)
+        result.bitmap_mode = (
+            e_bitmap_mode
+            if type(v := value.get("bitmap-mode")) is str
+            and (e_bitmap_mode := BitmapSyncMode_BY_WIRE.get(v)) is not None
+            else opt_enum(value, "bitmap-mode", path, BitmapSyncMode)
+        )
         result.compress = (
             v
             if type(v := value.get("compress")) is bool
             else opt_bool(value, "compress", path)
         )
-        result.on_source_error = opt_enum(
-            value, "on-source-error", path, BlockdevOnError
+        result.on_source_error = (
+            e_on_source_error
+            if type(v := value.get("on-source-error")) is str
+            and (e_on_source_error := BlockdevOnError_BY_WIRE.get(v)) is not None
+            else opt_enum(value, "on-source-error", path, BlockdevOnError)
         )
-        result.on_target_error = opt_enum(
-            value, "on-target-error", path, BlockdevOnError
+        result.on_target_error = (
+            e_on_target_error
+            if type(v := value.get("on-target-error")) is str
+            and (e_on_target_error := BlockdevOnError_BY_WIRE.get(v)) is not None
+            else opt_enum(value, "on-target-error", path, BlockdevOnError)
         )
         result.auto_finalize = (
             v
@@ -408,7 +457,12 @@ class DriveBackup(BackupCommon):
             if type(v := value.get("format")) is str
             else opt_str(value, "format", path)
         )
-        result.mode = opt_enum(value, "mode", path, _block_core_2.NewImageMode)
+        result.mode = (
+            e_mode
+            if type(v := value.get("mode")) is str
+            and (e_mode := _block_core_2.NewImageMode_BY_WIRE.get(v)) is not None
+            else opt_enum(value, "mode", path, _block_core_2.NewImageMode)
+        )
         if len(value) > 3 and not value.keys() <= cls.WIRE_MEMBERS:
             report_extra(value, cls.WIRE_MEMBERS, path)
         return result
@@ -494,7 +548,12 @@ class BlockdevBackup(BackupCommon):
             if type(v := value.get("device")) is str
             else req_str(value, "device", path)
         )
-        result.sync = req_enum(value, "sync", path, MirrorSyncMode)
+        result.sync = (
+            e_sync
+            if type(v := value.get("sync")) is str
+            and (e_sync := MirrorSyncMode_BY_WIRE.get(v)) is not None
+            else req_enum(value, "sync", path, MirrorSyncMode)
+        )
         result.speed = (
             v
             if type(v := value.get("speed")) is int
@@ -506,17 +565,28 @@ class BlockdevBackup(BackupCommon):
             if type(v := value.get("bitmap")) is str
             else opt_str(value, "bitmap", path)
         )
-        result.bitmap_mode = opt_enum(value, "bitmap-mode", path, BitmapSyncMode)
+        result.bitmap_mode = (
+            e_bitmap_mode
+            if type(v := value.get("bitmap-mode")) is str
+            and (e_bitmap_mode := BitmapSyncMode_BY_WIRE.get(v)) is not None
+            else opt_enum(value, "bitmap-mode", path, BitmapSyncMode)
+        )
         result.compress = (
             v
             if type(v := value.get("compress")) is bool
             else opt_bool(value, "compress", path)
         )
-        result.on_source_error = opt_enum(
-            value, "on-source-error", path, BlockdevOnError
+        result.on_source_error = (
+            e_on_source_error
+            if type(v := value.get("on-source-error")) is str
+            and (e_on_source_error := BlockdevOnError_BY_WIRE.get(v)) is not None
+            else opt_enum(value, "on-source-error", path, BlockdevOnError)
         )
-        result.on_target_error = opt_enum(
-            value, "on-target-error", path, BlockdevOnError
+        result.on_target_error = (
+            e_on_target_error
+            if type(v := value.get("on-target-error")) is str
+            and (e_on_target_error := BlockdevOnError_BY_WIRE.get(v)) is not None
+            else opt_enum(value, "on-target-error", path, BlockdevOnError)
         )
         result.auto_finalize = (
             v

@@ -273,7 +273,16 @@ class ImageInfo:
             if type(v := value.get("backing-filename-format")) is str
             else opt_str(value, "backing-filename-format", path)
         )
-        result.snapshots = opt_list(value, "snapshots", path, SnapshotInfo.from_wire)
+        result.snapshots = (
+            [
+                SnapshotInfo.from_wire(
+                    x, f"{path}.snapshots[{i}]" if path else f"snapshots[{i}]", "null"
+                )
+                for i, x in enumerate(v)
+            ]
+            if type(v := value.get("snapshots")) is list
+            else opt_list(value, "snapshots", path, SnapshotInfo.from_wire)
+        )
         result.backing_image = (
             ImageInfo.from_wire(
                 v, f"{path}.backing-image" if path else "backing-image", "backing-image"
@@ -640,8 +649,18 @@ class BlockDeviceInfo:
             if type(v := value.get("encrypted")) is bool
             else req_bool(value, "encrypted", path)
         )
-        result.detect_zeroes = req_enum(
-            value, "detect_zeroes", path, _block_core_2.BlockdevDetectZeroesOptions
+        result.detect_zeroes = (
+            e_detect_zeroes
+            if type(v := value.get("detect_zeroes")) is str
+            and (
+                e_detect_zeroes := _block_core_2.BlockdevDetectZeroesOptions_BY_WIRE.get(
+                    v
+                )
+            )
+            is not None
+            else req_enum(
+                value, "detect_zeroes", path, _block_core_2.BlockdevDetectZeroesOptions
+            )
         )
         result.bps = (
             v
@@ -778,8 +797,17 @@ class BlockDeviceInfo:
             and -9223372036854775808 <= v <= 9223372036854775807
             else req(value, "write_threshold", path, int_value)
         )
-        result.dirty_bitmaps = opt_list(
-            value, "dirty-bitmaps", path, BlockDirtyInfo.from_wire
+        result.dirty_bitmaps = (
+            [
+                BlockDirtyInfo.from_wire(
+                    x,
+                    f"{path}.dirty-bitmaps[{i}]" if path else f"dirty-bitmaps[{i}]",
+                    "null",
+                )
+                for i, x in enumerate(v)
+            ]
+            if type(v := value.get("dirty-bitmaps")) is list
+            else opt_list(value, "dirty-bitmaps", path, BlockDirtyInfo.from_wire)
         )
         if len(value) > 15 and not value.keys() <= cls.WIRE_MEMBERS:
             report_extra(value, cls.WIRE_MEMBERS, path)
@@ -846,6 +874,13 @@ class BlockDeviceIoStatus(WireEnum):
     OK = "ok"
     FAILED = "failed"
     NOSPACE = "nospace"
+
+
+#: ``BlockDeviceIoStatus`` values by wire string, for the fast path of decoders
+#: (values under the compat policy take the slow path).
+BlockDeviceIoStatus_BY_WIRE: dict[str, BlockDeviceIoStatus] = {
+    v.value: v for v in BlockDeviceIoStatus
+}
 
 
 TYPES_HERE: dict[str, object] = {

@@ -123,8 +123,12 @@ class BlockInfo:
             if type(v := value.get("tray_open")) is bool
             else opt_bool(value, "tray_open", path)
         )
-        result.io_status = opt_enum(
-            value, "io-status", path, _block_core_1.BlockDeviceIoStatus
+        result.io_status = (
+            e_io_status
+            if type(v := value.get("io-status")) is str
+            and (e_io_status := _block_core_1.BlockDeviceIoStatus_BY_WIRE.get(v))
+            is not None
+            else opt_enum(value, "io-status", path, _block_core_1.BlockDeviceIoStatus)
         )
         if len(value) > 4 and not value.keys() <= cls.WIRE_MEMBERS:
             report_extra(value, cls.WIRE_MEMBERS, path)
@@ -186,11 +190,23 @@ class NewImageMode(WireEnum):
     ABSOLUTE_PATHS = "absolute-paths"
 
 
+#: ``NewImageMode`` values by wire string, for the fast path of decoders
+#: (values under the compat policy take the slow path).
+NewImageMode_BY_WIRE: dict[str, NewImageMode] = {v.value: v for v in NewImageMode}
+
+
 class BlockdevDiscardOptions(WireEnum):
     """What a node does with discard requests."""
 
     IGNORE = "ignore"
     UNMAP = "unmap"
+
+
+#: ``BlockdevDiscardOptions`` values by wire string, for the fast path of decoders
+#: (values under the compat policy take the slow path).
+BlockdevDiscardOptions_BY_WIRE: dict[str, BlockdevDiscardOptions] = {
+    v.value: v for v in BlockdevDiscardOptions
+}
 
 
 class BlockdevDetectZeroesOptions(WireEnum):
@@ -201,12 +217,26 @@ class BlockdevDetectZeroesOptions(WireEnum):
     UNMAP = "unmap"
 
 
+#: ``BlockdevDetectZeroesOptions`` values by wire string, for the fast path of decoders
+#: (values under the compat policy take the slow path).
+BlockdevDetectZeroesOptions_BY_WIRE: dict[str, BlockdevDetectZeroesOptions] = {
+    v.value: v for v in BlockdevDetectZeroesOptions
+}
+
+
 class BlockdevAioOptions(WireEnum):
     """How the file driver issues asynchronous I/O to the host."""
 
     THREADS = "threads"
     NATIVE = "native"
     IO_URING = "io_uring"
+
+
+#: ``BlockdevAioOptions`` values by wire string, for the fast path of decoders
+#: (values under the compat policy take the slow path).
+BlockdevAioOptions_BY_WIRE: dict[str, BlockdevAioOptions] = {
+    v.value: v for v in BlockdevAioOptions
+}
 
 
 @dataclass(slots=True, kw_only=True)
@@ -261,6 +291,11 @@ class BlockdevDriver(WireEnum):
     NULL_CO = "null-co"
     QCOW2 = "qcow2"
     RAW = "raw"
+
+
+#: ``BlockdevDriver`` values by wire string, for the fast path of decoders
+#: (values under the compat policy take the slow path).
+BlockdevDriver_BY_WIRE: dict[str, BlockdevDriver] = {v.value: v for v in BlockdevDriver}
 
 
 @dataclass(slots=True, kw_only=True)
@@ -326,8 +361,18 @@ class BlockdevOptionsFile:
             if type(v := value.get("pr-manager")) is str
             else opt_str(value, "pr-manager", path)
         )
-        result.locking = opt_enum(value, "locking", path, _common.OnOffAuto)
-        result.aio = opt_enum(value, "aio", path, BlockdevAioOptions)
+        result.locking = (
+            e_locking
+            if type(v := value.get("locking")) is str
+            and (e_locking := _common.OnOffAuto_BY_WIRE.get(v)) is not None
+            else opt_enum(value, "locking", path, _common.OnOffAuto)
+        )
+        result.aio = (
+            e_aio
+            if type(v := value.get("aio")) is str
+            and (e_aio := BlockdevAioOptions_BY_WIRE.get(v)) is not None
+            else opt_enum(value, "aio", path, BlockdevAioOptions)
+        )
         result.aio_max_batch = (
             v
             if type(v := value.get("aio-max-batch")) is int
@@ -553,6 +598,13 @@ class Qcow2OverlapCheckMode(WireEnum):
     ALL = "all"
 
 
+#: ``Qcow2OverlapCheckMode`` values by wire string, for the fast path of decoders
+#: (values under the compat policy take the slow path).
+Qcow2OverlapCheckMode_BY_WIRE: dict[str, Qcow2OverlapCheckMode] = {
+    v.value: v for v in Qcow2OverlapCheckMode
+}
+
+
 @dataclass(slots=True, kw_only=True)
 class Qcow2OverlapCheckFlags:
     """Overlap checks chosen one by one.  Each flag turns the check for
@@ -605,7 +657,12 @@ class Qcow2OverlapCheckFlags:
         if type(value) is not dict:
             raise not_an_object(path)
         result = new_object(cls)
-        result.template = opt_enum(value, "template", path, Qcow2OverlapCheckMode)
+        result.template = (
+            e_template
+            if type(v := value.get("template")) is str
+            and (e_template := Qcow2OverlapCheckMode_BY_WIRE.get(v)) is not None
+            else opt_enum(value, "template", path, Qcow2OverlapCheckMode)
+        )
         result.main_header = (
             v
             if type(v := value.get("main-header")) is bool

@@ -146,6 +146,13 @@ class BlockdevQcow2EncryptionFormat(WireEnum):
     LUKS = "luks"
 
 
+#: ``BlockdevQcow2EncryptionFormat`` values by wire string, for the fast path of decoders
+#: (values under the compat policy take the slow path).
+BlockdevQcow2EncryptionFormat_BY_WIRE: dict[str, BlockdevQcow2EncryptionFormat] = {
+    v.value: v for v in BlockdevQcow2EncryptionFormat
+}
+
+
 @dataclass(slots=True, kw_only=True)
 class BlockdevQcow2EncryptionBase:
     """The QAPI struct ``q_obj_BlockdevQcow2Encryption-base``."""
@@ -161,7 +168,12 @@ class BlockdevQcow2EncryptionBase:
         if type(value) is not dict:
             raise not_an_object(path)
         result = new_object(cls)
-        result.format = req_enum(value, "format", path, BlockdevQcow2EncryptionFormat)
+        result.format = (
+            e_format
+            if type(v := value.get("format")) is str
+            and (e_format := BlockdevQcow2EncryptionFormat_BY_WIRE.get(v)) is not None
+            else req_enum(value, "format", path, BlockdevQcow2EncryptionFormat)
+        )
         if len(value) > 1:
             report_extra(value, cls.WIRE_MEMBERS, path)
         return result
@@ -176,7 +188,13 @@ class BlockdevQcow2EncryptionBase:
         """Decode this type's members of *d* as keyword arguments; the
         branches of unions based on it decode their common part here."""
         return {
-            "format": req_enum(d, "format", path, BlockdevQcow2EncryptionFormat),
+            "format": (
+                e_format
+                if type(v := d.get("format")) is str
+                and (e_format := BlockdevQcow2EncryptionFormat_BY_WIRE.get(v))
+                is not None
+                else req_enum(d, "format", path, BlockdevQcow2EncryptionFormat)
+            ),
         }
 
 
@@ -197,7 +215,12 @@ class BlockdevQcow2EncryptionAes(BlockdevQcow2EncryptionBase):
     ) -> BlockdevQcow2EncryptionAes:
         if type(value) is not dict:
             raise not_an_object(path)
-        req_enum(value, "format", path, BlockdevQcow2EncryptionFormat)
+        (
+            e_format
+            if type(v := value.get("format")) is str
+            and (e_format := BlockdevQcow2EncryptionFormat_BY_WIRE.get(v)) is not None
+            else req_enum(value, "format", path, BlockdevQcow2EncryptionFormat)
+        )
         return cls.from_branch(value, path)
 
     @classmethod
@@ -238,7 +261,12 @@ class BlockdevQcow2EncryptionLuks(BlockdevQcow2EncryptionBase):
     ) -> BlockdevQcow2EncryptionLuks:
         if type(value) is not dict:
             raise not_an_object(path)
-        req_enum(value, "format", path, BlockdevQcow2EncryptionFormat)
+        (
+            e_format
+            if type(v := value.get("format")) is str
+            and (e_format := BlockdevQcow2EncryptionFormat_BY_WIRE.get(v)) is not None
+            else req_enum(value, "format", path, BlockdevQcow2EncryptionFormat)
+        )
         return cls.from_branch(value, path)
 
     @classmethod
@@ -269,11 +297,13 @@ BlockdevQcow2Encryption: TypeAlias = (
 @format.
 """
 
-# The branch classes by wire value of the tag.
+# The branch classes by wire value of the tag; _FAST_ leaves out the
+# values the compat policy looks at.
 _BLOCKDEVQCOW2ENCRYPTION_BRANCHES: dict[str, type[BlockdevQcow2Encryption]] = {
     "aes": BlockdevQcow2EncryptionAes,
     "luks": BlockdevQcow2EncryptionLuks,
 }
+_FAST_BLOCKDEVQCOW2ENCRYPTION_BRANCHES = _BLOCKDEVQCOW2ENCRYPTION_BRANCHES
 
 
 def BlockdevQcow2Encryption_from_wire(
@@ -283,7 +313,9 @@ def BlockdevQcow2Encryption_from_wire(
     if type(value) is not dict:
         raise not_an_object(path)
     tag = value.get("format")
-    branch = _BLOCKDEVQCOW2ENCRYPTION_BRANCHES.get(tag) if type(tag) is str else None
+    branch = (
+        _FAST_BLOCKDEVQCOW2ENCRYPTION_BRANCHES.get(tag) if type(tag) is str else None
+    )
     if branch is None:
         # Not a valid tag (QEMU's error), or one the compat policy checks.
         branch = _BLOCKDEVQCOW2ENCRYPTION_BRANCHES[
@@ -506,14 +538,23 @@ class BlockdevOptionsBase:
         if type(value) is not dict:
             raise not_an_object(path)
         result = new_object(cls)
-        result.driver = req_enum(value, "driver", path, _block_core_2.BlockdevDriver)
+        result.driver = (
+            e_driver
+            if type(v := value.get("driver")) is str
+            and (e_driver := _block_core_2.BlockdevDriver_BY_WIRE.get(v)) is not None
+            else req_enum(value, "driver", path, _block_core_2.BlockdevDriver)
+        )
         result.node_name = (
             v
             if type(v := value.get("node-name")) is str
             else opt_str(value, "node-name", path)
         )
-        result.discard = opt_enum(
-            value, "discard", path, _block_core_2.BlockdevDiscardOptions
+        result.discard = (
+            e_discard
+            if type(v := value.get("discard")) is str
+            and (e_discard := _block_core_2.BlockdevDiscardOptions_BY_WIRE.get(v))
+            is not None
+            else opt_enum(value, "discard", path, _block_core_2.BlockdevDiscardOptions)
         )
         result.cache = (
             _block_core_2.BlockdevCacheOptions.from_wire(
@@ -537,8 +578,18 @@ class BlockdevOptionsBase:
             if type(v := value.get("force-share")) is bool
             else opt_bool(value, "force-share", path)
         )
-        result.detect_zeroes = opt_enum(
-            value, "detect-zeroes", path, _block_core_2.BlockdevDetectZeroesOptions
+        result.detect_zeroes = (
+            e_detect_zeroes
+            if type(v := value.get("detect-zeroes")) is str
+            and (
+                e_detect_zeroes := _block_core_2.BlockdevDetectZeroesOptions_BY_WIRE.get(
+                    v
+                )
+            )
+            is not None
+            else opt_enum(
+                value, "detect-zeroes", path, _block_core_2.BlockdevDetectZeroesOptions
+            )
         )
         if len(value) > 1 and not value.keys() <= cls.WIRE_MEMBERS:
             report_extra(value, cls.WIRE_MEMBERS, path)
@@ -569,14 +620,24 @@ class BlockdevOptionsBase:
         """Decode this type's members of *d* as keyword arguments; the
         branches of unions based on it decode their common part here."""
         return {
-            "driver": req_enum(d, "driver", path, _block_core_2.BlockdevDriver),
+            "driver": (
+                e_driver
+                if type(v := d.get("driver")) is str
+                and (e_driver := _block_core_2.BlockdevDriver_BY_WIRE.get(v))
+                is not None
+                else req_enum(d, "driver", path, _block_core_2.BlockdevDriver)
+            ),
             "node_name": (
                 v
                 if type(v := d.get("node-name")) is str
                 else opt_str(d, "node-name", path)
             ),
-            "discard": opt_enum(
-                d, "discard", path, _block_core_2.BlockdevDiscardOptions
+            "discard": (
+                e_discard
+                if type(v := d.get("discard")) is str
+                and (e_discard := _block_core_2.BlockdevDiscardOptions_BY_WIRE.get(v))
+                is not None
+                else opt_enum(d, "discard", path, _block_core_2.BlockdevDiscardOptions)
             ),
             "cache": (
                 _block_core_2.BlockdevCacheOptions.from_wire(
@@ -600,8 +661,18 @@ class BlockdevOptionsBase:
                 if type(v := d.get("force-share")) is bool
                 else opt_bool(d, "force-share", path)
             ),
-            "detect_zeroes": opt_enum(
-                d, "detect-zeroes", path, _block_core_2.BlockdevDetectZeroesOptions
+            "detect_zeroes": (
+                e_detect_zeroes
+                if type(v := d.get("detect-zeroes")) is str
+                and (
+                    e_detect_zeroes := _block_core_2.BlockdevDetectZeroesOptions_BY_WIRE.get(
+                        v
+                    )
+                )
+                is not None
+                else opt_enum(
+                    d, "detect-zeroes", path, _block_core_2.BlockdevDetectZeroesOptions
+                )
             ),
         }
 
@@ -666,8 +737,19 @@ class BlockdevOptionsFile_(BlockdevOptionsBase):
                 if type(v := d.get("pr-manager")) is str
                 else opt_str(d, "pr-manager", path)
             ),
-            locking=opt_enum(d, "locking", path, _common.OnOffAuto),
-            aio=opt_enum(d, "aio", path, _block_core_2.BlockdevAioOptions),
+            locking=(
+                e_locking
+                if type(v := d.get("locking")) is str
+                and (e_locking := _common.OnOffAuto_BY_WIRE.get(v)) is not None
+                else opt_enum(d, "locking", path, _common.OnOffAuto)
+            ),
+            aio=(
+                e_aio
+                if type(v := d.get("aio")) is str
+                and (e_aio := _block_core_2.BlockdevAioOptions_BY_WIRE.get(v))
+                is not None
+                else opt_enum(d, "aio", path, _block_core_2.BlockdevAioOptions)
+            ),
             aio_max_batch=(
                 v
                 if type(v := d.get("aio-max-batch")) is int

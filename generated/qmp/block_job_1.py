@@ -142,15 +142,24 @@ class BlockJobInfo:
             and -9223372036854775808 <= v <= 9223372036854775807
             else req(value, "speed", path, int_value)
         )
-        result.io_status = req_enum(
-            value, "io-status", path, _block_core_1.BlockDeviceIoStatus
+        result.io_status = (
+            e_io_status
+            if type(v := value.get("io-status")) is str
+            and (e_io_status := _block_core_1.BlockDeviceIoStatus_BY_WIRE.get(v))
+            is not None
+            else req_enum(value, "io-status", path, _block_core_1.BlockDeviceIoStatus)
         )
         result.ready = (
             v
             if type(v := value.get("ready")) is bool
             else req_bool(value, "ready", path)
         )
-        result.status = req_enum(value, "status", path, _job.JobStatus)
+        result.status = (
+            e_status
+            if type(v := value.get("status")) is str
+            and (e_status := _job.JobStatus_BY_WIRE.get(v)) is not None
+            else req_enum(value, "status", path, _job.JobStatus)
+        )
         result.auto_finalize = (
             v
             if type(v := value.get("auto-finalize")) is bool
@@ -235,6 +244,13 @@ class BlockErrorAction(WireEnum):
     STOP = "stop"
 
 
+#: ``BlockErrorAction`` values by wire string, for the fast path of decoders
+#: (values under the compat policy take the slow path).
+BlockErrorAction_BY_WIRE: dict[str, BlockErrorAction] = {
+    v.value: v for v in BlockErrorAction
+}
+
+
 @dataclass(slots=True, kw_only=True)
 class BlockJobCompletedArguments:
     """The QAPI struct ``q_obj_BLOCK_JOB_COMPLETED-arg``."""
@@ -257,7 +273,12 @@ class BlockJobCompletedArguments:
         if type(value) is not dict:
             raise not_an_object(path)
         result = new_object(cls)
-        result.type = req_enum(value, "type", path, _job.JobType)
+        result.type = (
+            e_type
+            if type(v := value.get("type")) is str
+            and (e_type := _job.JobType_BY_WIRE.get(v)) is not None
+            else req_enum(value, "type", path, _job.JobType)
+        )
         result.device = (
             v
             if type(v := value.get("device")) is str
@@ -333,7 +354,12 @@ class BlockJobCancelledArguments:
         if type(value) is not dict:
             raise not_an_object(path)
         result = new_object(cls)
-        result.type = req_enum(value, "type", path, _job.JobType)
+        result.type = (
+            e_type
+            if type(v := value.get("type")) is str
+            and (e_type := _job.JobType_BY_WIRE.get(v)) is not None
+            else req_enum(value, "type", path, _job.JobType)
+        )
         result.device = (
             v
             if type(v := value.get("device")) is str
@@ -406,8 +432,18 @@ class BlockJobErrorArguments:
             if type(v := value.get("device")) is str
             else req_str(value, "device", path)
         )
-        result.operation = req_enum(value, "operation", path, _common.IoOperationType)
-        result.action = req_enum(value, "action", path, BlockErrorAction)
+        result.operation = (
+            e_operation
+            if type(v := value.get("operation")) is str
+            and (e_operation := _common.IoOperationType_BY_WIRE.get(v)) is not None
+            else req_enum(value, "operation", path, _common.IoOperationType)
+        )
+        result.action = (
+            e_action
+            if type(v := value.get("action")) is str
+            and (e_action := BlockErrorAction_BY_WIRE.get(v)) is not None
+            else req_enum(value, "action", path, BlockErrorAction)
+        )
         if len(value) > 3:
             report_extra(value, cls.WIRE_MEMBERS, path)
         return result
@@ -449,7 +485,12 @@ class BlockJobReadyArguments:
         if type(value) is not dict:
             raise not_an_object(path)
         result = new_object(cls)
-        result.type = req_enum(value, "type", path, _job.JobType)
+        result.type = (
+            e_type
+            if type(v := value.get("type")) is str
+            and (e_type := _job.JobType_BY_WIRE.get(v)) is not None
+            else req_enum(value, "type", path, _job.JobType)
+        )
         result.device = (
             v
             if type(v := value.get("device")) is str

@@ -49,7 +49,12 @@ class BlockJobPendingArguments:
         if type(value) is not dict:
             raise not_an_object(path)
         result = new_object(cls)
-        result.type = req_enum(value, "type", path, _job.JobType)
+        result.type = (
+            e_type
+            if type(v := value.get("type")) is str
+            and (e_type := _job.JobType_BY_WIRE.get(v)) is not None
+            else req_enum(value, "type", path, _job.JobType)
+        )
         result.id = (
             v if type(v := value.get("id")) is str else req_str(value, "id", path)
         )

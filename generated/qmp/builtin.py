@@ -44,6 +44,11 @@ class QType(WireEnum):
     QBOOL = "qbool"
 
 
+#: ``QType`` values by wire string, for the fast path of decoders
+#: (values under the compat policy take the slow path).
+QType_BY_WIRE: dict[str, QType] = {v.value: v for v in QType}
+
+
 TYPES_HERE: dict[str, object] = {
     "q_empty": Empty,
     "QType": QType,

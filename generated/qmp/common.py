@@ -18,6 +18,13 @@ class IoOperationType(WireEnum):
     WRITE = "write"
 
 
+#: ``IoOperationType`` values by wire string, for the fast path of decoders
+#: (values under the compat policy take the slow path).
+IoOperationType_BY_WIRE: dict[str, IoOperationType] = {
+    v.value: v for v in IoOperationType
+}
+
+
 class OnOffAuto(WireEnum):
     """A switch that can be forced either way or left to the
     implementation.
@@ -26,6 +33,11 @@ class OnOffAuto(WireEnum):
     AUTO = "auto"
     ON = "on"
     OFF = "off"
+
+
+#: ``OnOffAuto`` values by wire string, for the fast path of decoders
+#: (values under the compat policy take the slow path).
+OnOffAuto_BY_WIRE: dict[str, OnOffAuto] = {v.value: v for v in OnOffAuto}
 
 
 TYPES_HERE: dict[str, object] = {

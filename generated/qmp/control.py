@@ -62,6 +62,11 @@ class QMPCapability(WireEnum):
     OOB = "oob"
 
 
+#: ``QMPCapability`` values by wire string, for the fast path of decoders
+#: (values under the compat policy take the slow path).
+QMPCapability_BY_WIRE: dict[str, QMPCapability] = {v.value: v for v in QMPCapability}
+
+
 @dataclass(slots=True, kw_only=True)
 class VersionTriple:
     """A release number split into its three parts."""

@@ -195,8 +195,15 @@ class BlockDirtyBitmapMerge:
             if type(v := value.get("target")) is str
             else req_str(value, "target", path)
         )
-        result.bitmaps = req_list(
-            value, "bitmaps", path, BlockDirtyBitmapOrStr_from_wire
+        result.bitmaps = (
+            [
+                BlockDirtyBitmapOrStr_from_wire(
+                    x, f"{path}.bitmaps[{i}]" if path else f"bitmaps[{i}]", "null"
+                )
+                for i, x in enumerate(v)
+            ]
+            if type(v := value.get("bitmaps")) is list
+            else req_list(value, "bitmaps", path, BlockDirtyBitmapOrStr_from_wire)
         )
         if len(value) > 3:
             report_extra(value, cls.WIRE_MEMBERS, path)

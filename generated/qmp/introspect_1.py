@@ -54,6 +54,11 @@ class SchemaMetaType(WireEnum):
     EVENT = "event"
 
 
+#: ``SchemaMetaType`` values by wire string, for the fast path of decoders
+#: (values under the compat policy take the slow path).
+SchemaMetaType_BY_WIRE: dict[str, SchemaMetaType] = {v.value: v for v in SchemaMetaType}
+
+
 @dataclass(slots=True, kw_only=True)
 class SchemaInfoBase:
     """The QAPI struct ``q_obj_SchemaInfo-base``."""
@@ -76,7 +81,12 @@ class SchemaInfoBase:
         result.name = (
             v if type(v := value.get("name")) is str else req_str(value, "name", path)
         )
-        result.meta_type = req_enum(value, "meta-type", path, SchemaMetaType)
+        result.meta_type = (
+            e_meta_type
+            if type(v := value.get("meta-type")) is str
+            and (e_meta_type := SchemaMetaType_BY_WIRE.get(v)) is not None
+            else req_enum(value, "meta-type", path, SchemaMetaType)
+        )
         result.features = opt_list(value, "features", path, str_value)
         if len(value) > 2 and not value.keys() <= cls.WIRE_MEMBERS:
             report_extra(value, cls.WIRE_MEMBERS, path)
@@ -99,7 +109,12 @@ class SchemaInfoBase:
             "name": (
                 v if type(v := d.get("name")) is str else req_str(d, "name", path)
             ),
-            "meta_type": req_enum(d, "meta-type", path, SchemaMetaType),
+            "meta_type": (
+                e_meta_type
+                if type(v := d.get("meta-type")) is str
+                and (e_meta_type := SchemaMetaType_BY_WIRE.get(v)) is not None
+                else req_enum(d, "meta-type", path, SchemaMetaType)
+            ),
             "features": opt_list(d, "features", path, str_value),
         }
 
@@ -130,7 +145,12 @@ class SchemaInfoBuiltin_(SchemaInfoBase):
         """Decode the branch's own members, given the common ones."""
         result = cls(
             **base,
-            json_type=req_enum(d, "json-type", path, _introspect_2.JSONType),
+            json_type=(
+                e_json_type
+                if type(v := d.get("json-type")) is str
+                and (e_json_type := _introspect_2.JSONType_BY_WIRE.get(v)) is not None
+                else req_enum(d, "json-type", path, _introspect_2.JSONType)
+            ),
         )
         if len(d) > 3 and not d.keys() <= cls.WIRE_MEMBERS:
             report_extra(d, cls.WIRE_MEMBERS, path)
@@ -173,8 +193,17 @@ class SchemaInfoEnum_(SchemaInfoBase):
         """Decode the branch's own members, given the common ones."""
         result = cls(
             **base,
-            members=req_list(
-                d, "members", path, _introspect_2.SchemaInfoEnumMember.from_wire
+            members=(
+                [
+                    _introspect_2.SchemaInfoEnumMember.from_wire(
+                        x, f"{path}.members[{i}]" if path else f"members[{i}]", "null"
+                    )
+                    for i, x in enumerate(v)
+                ]
+                if type(v := d.get("members")) is list
+                else req_list(
+                    d, "members", path, _introspect_2.SchemaInfoEnumMember.from_wire
+                )
             ),
             values=req_special(d, "values", path, list_decoder(str_value), True, False),
         )
@@ -267,12 +296,30 @@ class SchemaInfoObject_(SchemaInfoBase):
         """Decode the branch's own members, given the common ones."""
         result = cls(
             **base,
-            members=req_list(
-                d, "members", path, _introspect_2.SchemaInfoObjectMember.from_wire
+            members=(
+                [
+                    _introspect_2.SchemaInfoObjectMember.from_wire(
+                        x, f"{path}.members[{i}]" if path else f"members[{i}]", "null"
+                    )
+                    for i, x in enumerate(v)
+                ]
+                if type(v := d.get("members")) is list
+                else req_list(
+                    d, "members", path, _introspect_2.SchemaInfoObjectMember.from_wire
+                )
             ),
             tag=(v if type(v := d.get("tag")) is str else opt_str(d, "tag", path)),
-            variants=opt_list(
-                d, "variants", path, _introspect_2.SchemaInfoObjectVariant.from_wire
+            variants=(
+                [
+                    _introspect_2.SchemaInfoObjectVariant.from_wire(
+                        x, f"{path}.variants[{i}]" if path else f"variants[{i}]", "null"
+                    )
+                    for i, x in enumerate(v)
+                ]
+                if type(v := d.get("variants")) is list
+                else opt_list(
+                    d, "variants", path, _introspect_2.SchemaInfoObjectVariant.from_wire
+                )
             ),
         )
         if len(d) > 3 and not d.keys() <= cls.WIRE_MEMBERS:
@@ -319,8 +366,20 @@ class SchemaInfoAlternate_(SchemaInfoBase):
         """Decode the branch's own members, given the common ones."""
         result = cls(
             **base,
-            members=req_list(
-                d, "members", path, _introspect_2.SchemaInfoAlternateMember.from_wire
+            members=(
+                [
+                    _introspect_2.SchemaInfoAlternateMember.from_wire(
+                        x, f"{path}.members[{i}]" if path else f"members[{i}]", "null"
+                    )
+                    for i, x in enumerate(v)
+                ]
+                if type(v := d.get("members")) is list
+                else req_list(
+                    d,
+                    "members",
+                    path,
+                    _introspect_2.SchemaInfoAlternateMember.from_wire,
+                )
             ),
         )
         if len(d) > 3 and not d.keys() <= cls.WIRE_MEMBERS:
@@ -451,7 +510,8 @@ SchemaInfo: TypeAlias = (
 follow the common ones depend on @meta-type.
 """
 
-# The branch classes by wire value of the tag.
+# The branch classes by wire value of the tag; _FAST_ leaves out the
+# values the compat policy looks at.
 _SCHEMAINFO_BRANCHES: dict[str, type[SchemaInfo]] = {
     "builtin": SchemaInfoBuiltin_,
     "enum": SchemaInfoEnum_,
@@ -461,6 +521,7 @@ _SCHEMAINFO_BRANCHES: dict[str, type[SchemaInfo]] = {
     "command": SchemaInfoCommand_,
     "event": SchemaInfoEvent_,
 }
+_FAST_SCHEMAINFO_BRANCHES = _SCHEMAINFO_BRANCHES
 
 
 def SchemaInfo_from_wire(
@@ -489,7 +550,12 @@ class SchemaInfoBuiltin:
         if type(value) is not dict:
             raise not_an_object(path)
         result = new_object(cls)
-        result.json_type = req_enum(value, "json-type", path, _introspect_2.JSONType)
+        result.json_type = (
+            e_json_type
+            if type(v := value.get("json-type")) is str
+            and (e_json_type := _introspect_2.JSONType_BY_WIRE.get(v)) is not None
+            else req_enum(value, "json-type", path, _introspect_2.JSONType)
+        )
         if len(value) > 1:
             report_extra(value, cls.WIRE_MEMBERS, path)
         return result

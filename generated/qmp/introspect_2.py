@@ -40,6 +40,11 @@ class JSONType(WireEnum):
     VALUE = "value"
 
 
+#: ``JSONType`` values by wire string, for the fast path of decoders
+#: (values under the compat policy take the slow path).
+JSONType_BY_WIRE: dict[str, JSONType] = {v.value: v for v in JSONType}
+
+
 @dataclass(slots=True, kw_only=True)
 class SchemaInfoEnum:
     """The extra members of an enumeration's description."""
@@ -60,8 +65,15 @@ class SchemaInfoEnum:
         if type(value) is not dict:
             raise not_an_object(path)
         result = new_object(cls)
-        result.members = req_list(
-            value, "members", path, SchemaInfoEnumMember.from_wire
+        result.members = (
+            [
+                SchemaInfoEnumMember.from_wire(
+                    x, f"{path}.members[{i}]" if path else f"members[{i}]", "null"
+                )
+                for i, x in enumerate(v)
+            ]
+            if type(v := value.get("members")) is list
+            else req_list(value, "members", path, SchemaInfoEnumMember.from_wire)
         )
         result.values = req_special(
             value, "values", path, list_decoder(str_value), True, False
@@ -171,14 +183,28 @@ class SchemaInfoObject:
         if type(value) is not dict:
             raise not_an_object(path)
         result = new_object(cls)
-        result.members = req_list(
-            value, "members", path, SchemaInfoObjectMember.from_wire
+        result.members = (
+            [
+                SchemaInfoObjectMember.from_wire(
+                    x, f"{path}.members[{i}]" if path else f"members[{i}]", "null"
+                )
+                for i, x in enumerate(v)
+            ]
+            if type(v := value.get("members")) is list
+            else req_list(value, "members", path, SchemaInfoObjectMember.from_wire)
         )
         result.tag = (
             v if type(v := value.get("tag")) is str else opt_str(value, "tag", path)
         )
-        result.variants = opt_list(
-            value, "variants", path, SchemaInfoObjectVariant.from_wire
+        result.variants = (
+            [
+                SchemaInfoObjectVariant.from_wire(
+                    x, f"{path}.variants[{i}]" if path else f"variants[{i}]", "null"
+                )
+                for i, x in enumerate(v)
+            ]
+            if type(v := value.get("variants")) is list
+            else opt_list(value, "variants", path, SchemaInfoObjectVariant.from_wire)
         )
         if len(value) > 1 and not value.keys() <= cls.WIRE_MEMBERS:
             report_extra(value, cls.WIRE_MEMBERS, path)
@@ -299,8 +325,15 @@ class SchemaInfoAlternate:
         if type(value) is not dict:
             raise not_an_object(path)
         result = new_object(cls)
-        result.members = req_list(
-            value, "members", path, SchemaInfoAlternateMember.from_wire
+        result.members = (
+            [
+                SchemaInfoAlternateMember.from_wire(
+                    x, f"{path}.members[{i}]" if path else f"members[{i}]", "null"
+                )
+                for i, x in enumerate(v)
+            ]
+            if type(v := value.get("members")) is list
+            else req_list(value, "members", path, SchemaInfoAlternateMember.from_wire)
         )
         if len(value) > 1:
             report_extra(value, cls.WIRE_MEMBERS, path)

@@ -41,6 +41,11 @@ class JobType(WireEnum):
     SNAPSHOT_DELETE = "snapshot-delete"
 
 
+#: ``JobType`` values by wire string, for the fast path of decoders
+#: (values under the compat policy take the slow path).
+JobType_BY_WIRE: dict[str, JobType] = {v.value: v for v in JobType}
+
+
 class JobStatus(WireEnum):
     """The states of a job's life cycle.
 
@@ -64,6 +69,11 @@ class JobStatus(WireEnum):
     NULL = "null"
 
 
+#: ``JobStatus`` values by wire string, for the fast path of decoders
+#: (values under the compat policy take the slow path).
+JobStatus_BY_WIRE: dict[str, JobStatus] = {v.value: v for v in JobStatus}
+
+
 class JobVerb(WireEnum):
     """The operations a client can apply to a job.  Each is accepted only
     in some states; in any other state the command fails with an error
@@ -77,6 +87,11 @@ class JobVerb(WireEnum):
     COMPLETE = "complete"
     DISMISS = "dismiss"
     FINALIZE = "finalize"
+
+
+#: ``JobVerb`` values by wire string, for the fast path of decoders
+#: (values under the compat policy take the slow path).
+JobVerb_BY_WIRE: dict[str, JobVerb] = {v.value: v for v in JobVerb}
 
 
 @dataclass(slots=True, kw_only=True)
@@ -98,7 +113,12 @@ class JobStatusChangeArguments:
         result.id = (
             v if type(v := value.get("id")) is str else req_str(value, "id", path)
         )
-        result.status = req_enum(value, "status", path, JobStatus)
+        result.status = (
+            e_status
+            if type(v := value.get("status")) is str
+            and (e_status := JobStatus_BY_WIRE.get(v)) is not None
+            else req_enum(value, "status", path, JobStatus)
+        )
         if len(value) > 2:
             report_extra(value, cls.WIRE_MEMBERS, path)
         return result
@@ -324,8 +344,18 @@ class JobInfo:
         result.id = (
             v if type(v := value.get("id")) is str else req_str(value, "id", path)
         )
-        result.type = req_enum(value, "type", path, JobType)
-        result.status = req_enum(value, "status", path, JobStatus)
+        result.type = (
+            e_type
+            if type(v := value.get("type")) is str
+            and (e_type := JobType_BY_WIRE.get(v)) is not None
+            else req_enum(value, "type", path, JobType)
+        )
+        result.status = (
+            e_status
+            if type(v := value.get("status")) is str
+            and (e_status := JobStatus_BY_WIRE.get(v)) is not None
+            else req_enum(value, "status", path, JobStatus)
+        )
         result.current_progress = (
             v
             if type(v := value.get("current-progress")) is int

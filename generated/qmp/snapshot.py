@@ -92,7 +92,12 @@ class BlockdevSnapshotSync:
             if type(v := value.get("format")) is str
             else opt_str(value, "format", path)
         )
-        result.mode = opt_enum(value, "mode", path, _block_core_2.NewImageMode)
+        result.mode = (
+            e_mode
+            if type(v := value.get("mode")) is str
+            and (e_mode := _block_core_2.NewImageMode_BY_WIRE.get(v)) is not None
+            else opt_enum(value, "mode", path, _block_core_2.NewImageMode)
+        )
         if len(value) > 1 and not value.keys() <= cls.WIRE_MEMBERS:
             report_extra(value, cls.WIRE_MEMBERS, path)
         return result

@@ -58,6 +58,13 @@ class ActionCompletionMode(WireEnum):
     GROUPED = "grouped"
 
 
+#: ``ActionCompletionMode`` values by wire string, for the fast path of decoders
+#: (values under the compat policy take the slow path).
+ActionCompletionMode_BY_WIRE: dict[str, ActionCompletionMode] = {
+    v.value: v for v in ActionCompletionMode
+}
+
+
 class TransactionActionKind(WireEnum):
     """The kinds of action a transaction can contain.  Each kind does what
     the command of the same name does; `abort` has no command.
@@ -85,6 +92,15 @@ class TransactionActionKind(WireEnum):
         "x-block-dirty-bitmap-disable": (True, True),
         "x-block-dirty-bitmap-merge": (True, True),
     }
+
+
+#: ``TransactionActionKind`` values by wire string, for the fast path of decoders
+#: (values under the compat policy take the slow path).
+TransactionActionKind_BY_WIRE: dict[str, TransactionActionKind] = {
+    v.value: v
+    for v in TransactionActionKind
+    if v.value not in TransactionActionKind.__special__
+}
 
 
 @dataclass(slots=True, kw_only=True)
@@ -432,7 +448,12 @@ class TransactionActionBase:
         if type(value) is not dict:
             raise not_an_object(path)
         result = new_object(cls)
-        result.type = req_enum(value, "type", path, TransactionActionKind)
+        result.type = (
+            e_type
+            if type(v := value.get("type")) is str
+            and (e_type := TransactionActionKind_BY_WIRE.get(v)) is not None
+            else req_enum(value, "type", path, TransactionActionKind)
+        )
         if len(value) > 1:
             report_extra(value, cls.WIRE_MEMBERS, path)
         return result
@@ -447,7 +468,12 @@ class TransactionActionBase:
         """Decode this type's members of *d* as keyword arguments; the
         branches of unions based on it decode their common part here."""
         return {
-            "type": req_enum(d, "type", path, TransactionActionKind),
+            "type": (
+                e_type
+                if type(v := d.get("type")) is str
+                and (e_type := TransactionActionKind_BY_WIRE.get(v)) is not None
+                else req_enum(d, "type", path, TransactionActionKind)
+            ),
         }
 
 
@@ -466,7 +492,12 @@ class TransactionActionAbort(TransactionActionBase):
     ) -> TransactionActionAbort:
         if type(value) is not dict:
             raise not_an_object(path)
-        req_enum(value, "type", path, TransactionActionKind)
+        (
+            e_type
+            if type(v := value.get("type")) is str
+            and (e_type := TransactionActionKind_BY_WIRE.get(v)) is not None
+            else req_enum(value, "type", path, TransactionActionKind)
+        )
         return cls.from_branch(value, path)
 
     @classmethod
@@ -510,7 +541,12 @@ class TransactionActionBlockDirtyBitmapAdd(TransactionActionBase):
     ) -> TransactionActionBlockDirtyBitmapAdd:
         if type(value) is not dict:
             raise not_an_object(path)
-        req_enum(value, "type", path, TransactionActionKind)
+        (
+            e_type
+            if type(v := value.get("type")) is str
+            and (e_type := TransactionActionKind_BY_WIRE.get(v)) is not None
+            else req_enum(value, "type", path, TransactionActionKind)
+        )
         return cls.from_branch(value, path)
 
     @classmethod
@@ -558,7 +594,12 @@ class TransactionActionBlockDirtyBitmapRemove(TransactionActionBase):
     ) -> TransactionActionBlockDirtyBitmapRemove:
         if type(value) is not dict:
             raise not_an_object(path)
-        req_enum(value, "type", path, TransactionActionKind)
+        (
+            e_type
+            if type(v := value.get("type")) is str
+            and (e_type := TransactionActionKind_BY_WIRE.get(v)) is not None
+            else req_enum(value, "type", path, TransactionActionKind)
+        )
         return cls.from_branch(value, path)
 
     @classmethod
@@ -606,7 +647,12 @@ class TransactionActionBlockDirtyBitmapClear(TransactionActionBase):
     ) -> TransactionActionBlockDirtyBitmapClear:
         if type(value) is not dict:
             raise not_an_object(path)
-        req_enum(value, "type", path, TransactionActionKind)
+        (
+            e_type
+            if type(v := value.get("type")) is str
+            and (e_type := TransactionActionKind_BY_WIRE.get(v)) is not None
+            else req_enum(value, "type", path, TransactionActionKind)
+        )
         return cls.from_branch(value, path)
 
     @classmethod
@@ -654,7 +700,12 @@ class TransactionActionBlockDirtyBitmapEnable(TransactionActionBase):
     ) -> TransactionActionBlockDirtyBitmapEnable:
         if type(value) is not dict:
             raise not_an_object(path)
-        req_enum(value, "type", path, TransactionActionKind)
+        (
+            e_type
+            if type(v := value.get("type")) is str
+            and (e_type := TransactionActionKind_BY_WIRE.get(v)) is not None
+            else req_enum(value, "type", path, TransactionActionKind)
+        )
         return cls.from_branch(value, path)
 
     @classmethod
@@ -702,7 +753,12 @@ class TransactionActionBlockDirtyBitmapDisable(TransactionActionBase):
     ) -> TransactionActionBlockDirtyBitmapDisable:
         if type(value) is not dict:
             raise not_an_object(path)
-        req_enum(value, "type", path, TransactionActionKind)
+        (
+            e_type
+            if type(v := value.get("type")) is str
+            and (e_type := TransactionActionKind_BY_WIRE.get(v)) is not None
+            else req_enum(value, "type", path, TransactionActionKind)
+        )
         return cls.from_branch(value, path)
 
     @classmethod
@@ -750,7 +806,12 @@ class TransactionActionBlockDirtyBitmapMerge(TransactionActionBase):
     ) -> TransactionActionBlockDirtyBitmapMerge:
         if type(value) is not dict:
             raise not_an_object(path)
-        req_enum(value, "type", path, TransactionActionKind)
+        (
+            e_type
+            if type(v := value.get("type")) is str
+            and (e_type := TransactionActionKind_BY_WIRE.get(v)) is not None
+            else req_enum(value, "type", path, TransactionActionKind)
+        )
         return cls.from_branch(value, path)
 
     @classmethod
@@ -798,7 +859,12 @@ class TransactionActionBlockdevBackup(TransactionActionBase):
     ) -> TransactionActionBlockdevBackup:
         if type(value) is not dict:
             raise not_an_object(path)
-        req_enum(value, "type", path, TransactionActionKind)
+        (
+            e_type
+            if type(v := value.get("type")) is str
+            and (e_type := TransactionActionKind_BY_WIRE.get(v)) is not None
+            else req_enum(value, "type", path, TransactionActionKind)
+        )
         return cls.from_branch(value, path)
 
     @classmethod
@@ -846,7 +912,12 @@ class TransactionActionBlockdevSnapshot(TransactionActionBase):
     ) -> TransactionActionBlockdevSnapshot:
         if type(value) is not dict:
             raise not_an_object(path)
-        req_enum(value, "type", path, TransactionActionKind)
+        (
+            e_type
+            if type(v := value.get("type")) is str
+            and (e_type := TransactionActionKind_BY_WIRE.get(v)) is not None
+            else req_enum(value, "type", path, TransactionActionKind)
+        )
         return cls.from_branch(value, path)
 
     @classmethod

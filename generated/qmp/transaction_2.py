@@ -60,7 +60,13 @@ class TransactionActionBlockdevSnapshotInternalSync(TransactionActionBase):
     ) -> TransactionActionBlockdevSnapshotInternalSync:
         if type(value) is not dict:
             raise not_an_object(path)
-        req_enum(value, "type", path, _transaction_1.TransactionActionKind)
+        (
+            e_type
+            if type(v := value.get("type")) is str
+            and (e_type := _transaction_1.TransactionActionKind_BY_WIRE.get(v))
+            is not None
+            else req_enum(value, "type", path, _transaction_1.TransactionActionKind)
+        )
         return cls.from_branch(value, path)
 
     @classmethod
@@ -108,7 +114,13 @@ class TransactionActionBlockdevSnapshotSync(TransactionActionBase):
     ) -> TransactionActionBlockdevSnapshotSync:
         if type(value) is not dict:
             raise not_an_object(path)
-        req_enum(value, "type", path, _transaction_1.TransactionActionKind)
+        (
+            e_type
+            if type(v := value.get("type")) is str
+            and (e_type := _transaction_1.TransactionActionKind_BY_WIRE.get(v))
+            is not None
+            else req_enum(value, "type", path, _transaction_1.TransactionActionKind)
+        )
         return cls.from_branch(value, path)
 
     @classmethod
@@ -156,7 +168,13 @@ class TransactionActionDriveBackup(TransactionActionBase):
     ) -> TransactionActionDriveBackup:
         if type(value) is not dict:
             raise not_an_object(path)
-        req_enum(value, "type", path, _transaction_1.TransactionActionKind)
+        (
+            e_type
+            if type(v := value.get("type")) is str
+            and (e_type := _transaction_1.TransactionActionKind_BY_WIRE.get(v))
+            is not None
+            else req_enum(value, "type", path, _transaction_1.TransactionActionKind)
+        )
         return cls.from_branch(value, path)
 
     @classmethod
@@ -200,7 +218,13 @@ class TransactionActionXBlockDirtyBitmapEnable(TransactionActionBase):
     ) -> TransactionActionXBlockDirtyBitmapEnable:
         if type(value) is not dict:
             raise not_an_object(path)
-        req_enum(value, "type", path, _transaction_1.TransactionActionKind)
+        (
+            e_type
+            if type(v := value.get("type")) is str
+            and (e_type := _transaction_1.TransactionActionKind_BY_WIRE.get(v))
+            is not None
+            else req_enum(value, "type", path, _transaction_1.TransactionActionKind)
+        )
         return cls.from_branch(value, path)
 
     @classmethod
@@ -248,7 +272,13 @@ class TransactionActionXBlockDirtyBitmapDisable(TransactionActionBase):
     ) -> TransactionActionXBlockDirtyBitmapDisable:
         if type(value) is not dict:
             raise not_an_object(path)
-        req_enum(value, "type", path, _transaction_1.TransactionActionKind)
+        (
+            e_type
+            if type(v := value.get("type")) is str
+            and (e_type := _transaction_1.TransactionActionKind_BY_WIRE.get(v))
+            is not None
+            else req_enum(value, "type", path, _transaction_1.TransactionActionKind)
+        )
         return cls.from_branch(value, path)
 
     @classmethod
@@ -296,7 +326,13 @@ class TransactionActionXBlockDirtyBitmapMerge(TransactionActionBase):
     ) -> TransactionActionXBlockDirtyBitmapMerge:
         if type(value) is not dict:
             raise not_an_object(path)
-        req_enum(value, "type", path, _transaction_1.TransactionActionKind)
+        (
+            e_type
+            if type(v := value.get("type")) is str
+            and (e_type := _transaction_1.TransactionActionKind_BY_WIRE.get(v))
+            is not None
+            else req_enum(value, "type", path, _transaction_1.TransactionActionKind)
+        )
         return cls.from_branch(value, path)
 
     @classmethod
@@ -336,7 +372,8 @@ holds the arguments that the command of the same name takes.
 "data" must be present even when it is empty, as for `abort`.
 """
 
-# The branch classes by wire value of the tag.
+# The branch classes by wire value of the tag; _FAST_ leaves out the
+# values the compat policy looks at.
 _TRANSACTIONACTION_BRANCHES: dict[str, type[TransactionAction]] = {
     "abort": TransactionActionAbort,
     "block-dirty-bitmap-add": TransactionActionBlockDirtyBitmapAdd,
@@ -354,6 +391,20 @@ _TRANSACTIONACTION_BRANCHES: dict[str, type[TransactionAction]] = {
     "x-block-dirty-bitmap-disable": TransactionActionXBlockDirtyBitmapDisable,
     "x-block-dirty-bitmap-merge": TransactionActionXBlockDirtyBitmapMerge,
 }
+_FAST_TRANSACTIONACTION_BRANCHES = {
+    k: v
+    for k, v in _TRANSACTIONACTION_BRANCHES.items()
+    if k
+    not in {
+        "drive-backup",
+        "x-block-dirty-bitmap-enable",
+        "x-block-dirty-bitmap-disable",
+        "x-block-dirty-bitmap-merge",
+        "x-block-dirty-bitmap-enable",
+        "x-block-dirty-bitmap-disable",
+        "x-block-dirty-bitmap-merge",
+    }
+}
 
 
 def TransactionAction_from_wire(
@@ -363,8 +414,8 @@ def TransactionAction_from_wire(
     if type(value) is not dict:
         raise not_an_object(path)
     tag = value.get("type")
-    branch = _TRANSACTIONACTION_BRANCHES.get(tag) if type(tag) is str else None
-    if branch is None or tag in _transaction_1.TransactionActionKind.__special__:
+    branch = _FAST_TRANSACTIONACTION_BRANCHES.get(tag) if type(tag) is str else None
+    if branch is None:
         # Not a valid tag (QEMU's error), or one the compat policy checks.
         branch = _TRANSACTIONACTION_BRANCHES[
             req_enum(value, "type", path, _transaction_1.TransactionActionKind).value
@@ -390,8 +441,16 @@ class TransactionProperties:
         if type(value) is not dict:
             raise not_an_object(path)
         result = new_object(cls)
-        result.completion_mode = opt_enum(
-            value, "completion-mode", path, _transaction_1.ActionCompletionMode
+        result.completion_mode = (
+            e_completion_mode
+            if type(v := value.get("completion-mode")) is str
+            and (
+                e_completion_mode := _transaction_1.ActionCompletionMode_BY_WIRE.get(v)
+            )
+            is not None
+            else opt_enum(
+                value, "completion-mode", path, _transaction_1.ActionCompletionMode
+            )
         )
         if len(value) > 0 and not value.keys() <= cls.WIRE_MEMBERS:
             report_extra(value, cls.WIRE_MEMBERS, path)

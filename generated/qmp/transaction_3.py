@@ -32,8 +32,17 @@ class TransactionArguments:
         if type(value) is not dict:
             raise not_an_object(path)
         result = new_object(cls)
-        result.actions = req_list(
-            value, "actions", path, _transaction_2.TransactionAction_from_wire
+        result.actions = (
+            [
+                _transaction_2.TransactionAction_from_wire(
+                    x, f"{path}.actions[{i}]" if path else f"actions[{i}]", "null"
+                )
+                for i, x in enumerate(v)
+            ]
+            if type(v := value.get("actions")) is list
+            else req_list(
+                value, "actions", path, _transaction_2.TransactionAction_from_wire
+            )
         )
         result.properties = (
             _transaction_2.TransactionProperties.from_wire(
