@@ -22,7 +22,6 @@ from qapigen.support.wire import (
     report_extra,
     req,
     req_str,
-    str_value,
 )
 
 from .block_core_2 import BlockdevDriver
@@ -324,7 +323,7 @@ def BlockdevRef_from_wire(
     if type(value) is dict:
         return BlockdevOptions_from_wire(value, path, name)
     if type(value) is str:
-        return str_value(value, path, name)
+        return value
     alternate_mismatch(name, "BlockdevRef")
 
 
@@ -345,7 +344,7 @@ def BlockdevRefOrNull_from_wire(
     if type(value) is dict:
         return BlockdevOptions_from_wire(value, path, name)
     if type(value) is str:
-        return str_value(value, path, name)
+        return value
     if value is None:
         return null_value(value, path, name)
     alternate_mismatch(name, "BlockdevRefOrNull")

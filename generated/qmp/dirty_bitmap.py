@@ -19,7 +19,6 @@ from qapigen.support.wire import (
     report_extra,
     req_list,
     req_str,
-    str_value,
     uint32_value,
 )
 
@@ -153,7 +152,7 @@ def BlockDirtyBitmapOrStr_from_wire(
     if type(value) is dict:
         return BlockDirtyBitmap.from_wire(value, path, name)
     if type(value) is str:
-        return str_value(value, path, name)
+        return value
     alternate_mismatch(name, "BlockDirtyBitmapOrStr")
 
 
