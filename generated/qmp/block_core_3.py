@@ -204,6 +204,9 @@ class BlockdevQcow2EncryptionAes(BlockdevQcow2EncryptionBase):
 
     WIRE_NAME: ClassVar[str] = "BlockdevQcow2Encryption"
     WIRE_MEMBERS: ClassVar[frozenset[str]] = frozenset({"format", "key-secret"})
+    TAG: ClassVar[Literal[BlockdevQcow2EncryptionFormat.AES]] = (
+        BlockdevQcow2EncryptionFormat.AES
+    )
     format: Literal[BlockdevQcow2EncryptionFormat.AES] = (
         BlockdevQcow2EncryptionFormat.AES
     )
@@ -227,7 +230,7 @@ class BlockdevQcow2EncryptionAes(BlockdevQcow2EncryptionBase):
     def from_branch(cls, d: dict[str, Any], path: str) -> BlockdevQcow2EncryptionAes:
         """Decode the branch's own members; the union checked the tag."""
         result = new_object(cls)
-        result.format = BlockdevQcow2EncryptionFormat.AES
+        result.format = cls.TAG
         result.key_secret = (
             v
             if type(v := d.get("key-secret")) is str
@@ -250,6 +253,9 @@ class BlockdevQcow2EncryptionLuks(BlockdevQcow2EncryptionBase):
 
     WIRE_NAME: ClassVar[str] = "BlockdevQcow2Encryption"
     WIRE_MEMBERS: ClassVar[frozenset[str]] = frozenset({"format", "key-secret"})
+    TAG: ClassVar[Literal[BlockdevQcow2EncryptionFormat.LUKS]] = (
+        BlockdevQcow2EncryptionFormat.LUKS
+    )
     format: Literal[BlockdevQcow2EncryptionFormat.LUKS] = (
         BlockdevQcow2EncryptionFormat.LUKS
     )
@@ -273,7 +279,7 @@ class BlockdevQcow2EncryptionLuks(BlockdevQcow2EncryptionBase):
     def from_branch(cls, d: dict[str, Any], path: str) -> BlockdevQcow2EncryptionLuks:
         """Decode the branch's own members; the union checked the tag."""
         result = new_object(cls)
-        result.format = BlockdevQcow2EncryptionFormat.LUKS
+        result.format = cls.TAG
         result.key_secret = (
             v
             if type(v := d.get("key-secret")) is str
@@ -701,6 +707,7 @@ class BlockdevOptionsFile_(BlockdevOptionsBase):
             "x-check-cache-dropped",
         }
     )
+    TAG: ClassVar[Literal[BlockdevDriver.FILE]] = BlockdevDriver.FILE
     driver: Literal[BlockdevDriver.FILE] = BlockdevDriver.FILE
     filename: str
     pr_manager: str | None = None
@@ -811,6 +818,7 @@ class BlockdevOptionsNullCo(BlockdevOptionsBase):
             "read-zeroes",
         }
     )
+    TAG: ClassVar[Literal[BlockdevDriver.NULL_CO]] = BlockdevDriver.NULL_CO
     driver: Literal[BlockdevDriver.NULL_CO] = BlockdevDriver.NULL_CO
     size: int | None = None
     latency_ns: int | None = None

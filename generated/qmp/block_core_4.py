@@ -67,6 +67,7 @@ class BlockdevOptionsQcow2_(BlockdevOptionsBase):
             "data-file",
         }
     )
+    TAG: ClassVar[Literal[BlockdevDriver.QCOW2]] = BlockdevDriver.QCOW2
     driver: Literal[BlockdevDriver.QCOW2] = BlockdevDriver.QCOW2
     file: BlockdevRef
     backing: BlockdevRefOrNull | None = None
@@ -228,6 +229,7 @@ class BlockdevOptionsRaw_(BlockdevOptionsBase):
             "size",
         }
     )
+    TAG: ClassVar[Literal[BlockdevDriver.RAW]] = BlockdevDriver.RAW
     driver: Literal[BlockdevDriver.RAW] = BlockdevDriver.RAW
     file: BlockdevRef
     offset: int | None = None

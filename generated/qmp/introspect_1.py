@@ -127,6 +127,7 @@ class SchemaInfoBuiltin_(SchemaInfoBase):
     WIRE_MEMBERS: ClassVar[frozenset[str]] = frozenset(
         {"name", "meta-type", "features", "json-type"}
     )
+    TAG: ClassVar[Literal[SchemaMetaType.BUILTIN]] = SchemaMetaType.BUILTIN
     meta_type: Literal[SchemaMetaType.BUILTIN] = SchemaMetaType.BUILTIN
     json_type: JSONType
 
@@ -174,6 +175,7 @@ class SchemaInfoEnum_(SchemaInfoBase):
     WIRE_MEMBERS: ClassVar[frozenset[str]] = frozenset(
         {"name", "meta-type", "features", "members", "values"}
     )
+    TAG: ClassVar[Literal[SchemaMetaType.ENUM]] = SchemaMetaType.ENUM
     meta_type: Literal[SchemaMetaType.ENUM] = SchemaMetaType.ENUM
     members: list[SchemaInfoEnumMember]
     values: list[str]
@@ -230,6 +232,7 @@ class SchemaInfoArray_(SchemaInfoBase):
     WIRE_MEMBERS: ClassVar[frozenset[str]] = frozenset(
         {"name", "meta-type", "features", "element-type"}
     )
+    TAG: ClassVar[Literal[SchemaMetaType.ARRAY]] = SchemaMetaType.ARRAY
     meta_type: Literal[SchemaMetaType.ARRAY] = SchemaMetaType.ARRAY
     element_type: str
 
@@ -276,6 +279,7 @@ class SchemaInfoObject_(SchemaInfoBase):
     WIRE_MEMBERS: ClassVar[frozenset[str]] = frozenset(
         {"name", "meta-type", "features", "members", "tag", "variants"}
     )
+    TAG: ClassVar[Literal[SchemaMetaType.OBJECT]] = SchemaMetaType.OBJECT
     meta_type: Literal[SchemaMetaType.OBJECT] = SchemaMetaType.OBJECT
     members: list[SchemaInfoObjectMember]
     tag: str | None = None
@@ -348,6 +352,7 @@ class SchemaInfoAlternate_(SchemaInfoBase):
     WIRE_MEMBERS: ClassVar[frozenset[str]] = frozenset(
         {"name", "meta-type", "features", "members"}
     )
+    TAG: ClassVar[Literal[SchemaMetaType.ALTERNATE]] = SchemaMetaType.ALTERNATE
     meta_type: Literal[SchemaMetaType.ALTERNATE] = SchemaMetaType.ALTERNATE
     members: list[SchemaInfoAlternateMember]
 
@@ -404,6 +409,7 @@ class SchemaInfoCommand_(SchemaInfoBase):
     WIRE_MEMBERS: ClassVar[frozenset[str]] = frozenset(
         {"name", "meta-type", "features", "arg-type", "ret-type", "allow-oob"}
     )
+    TAG: ClassVar[Literal[SchemaMetaType.COMMAND]] = SchemaMetaType.COMMAND
     meta_type: Literal[SchemaMetaType.COMMAND] = SchemaMetaType.COMMAND
     arg_type: str
     ret_type: str
@@ -465,6 +471,7 @@ class SchemaInfoEvent_(SchemaInfoBase):
     WIRE_MEMBERS: ClassVar[frozenset[str]] = frozenset(
         {"name", "meta-type", "features", "arg-type"}
     )
+    TAG: ClassVar[Literal[SchemaMetaType.EVENT]] = SchemaMetaType.EVENT
     meta_type: Literal[SchemaMetaType.EVENT] = SchemaMetaType.EVENT
     arg_type: str
 

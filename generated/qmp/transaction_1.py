@@ -483,6 +483,7 @@ class TransactionActionAbort(TransactionActionBase):
 
     WIRE_NAME: ClassVar[str] = "TransactionAction"
     WIRE_MEMBERS: ClassVar[frozenset[str]] = frozenset({"type", "data"})
+    TAG: ClassVar[Literal[TransactionActionKind.ABORT]] = TransactionActionKind.ABORT
     type: Literal[TransactionActionKind.ABORT] = TransactionActionKind.ABORT
     data: Abort
 
@@ -504,7 +505,7 @@ class TransactionActionAbort(TransactionActionBase):
     def from_branch(cls, d: dict[str, Any], path: str) -> TransactionActionAbort:
         """Decode the branch's own members; the union checked the tag."""
         result = new_object(cls)
-        result.type = TransactionActionKind.ABORT
+        result.type = cls.TAG
         result.data = (
             Abort.from_wire(v, f"{path}.data" if path else "data", "data")
             if type(v := d.get("data")) is dict
@@ -530,6 +531,9 @@ class TransactionActionBlockDirtyBitmapAdd(TransactionActionBase):
 
     WIRE_NAME: ClassVar[str] = "TransactionAction"
     WIRE_MEMBERS: ClassVar[frozenset[str]] = frozenset({"type", "data"})
+    TAG: ClassVar[Literal[TransactionActionKind.BLOCK_DIRTY_BITMAP_ADD]] = (
+        TransactionActionKind.BLOCK_DIRTY_BITMAP_ADD
+    )
     type: Literal[TransactionActionKind.BLOCK_DIRTY_BITMAP_ADD] = (
         TransactionActionKind.BLOCK_DIRTY_BITMAP_ADD
     )
@@ -555,7 +559,7 @@ class TransactionActionBlockDirtyBitmapAdd(TransactionActionBase):
     ) -> TransactionActionBlockDirtyBitmapAdd:
         """Decode the branch's own members; the union checked the tag."""
         result = new_object(cls)
-        result.type = TransactionActionKind.BLOCK_DIRTY_BITMAP_ADD
+        result.type = cls.TAG
         result.data = (
             _dirty_bitmap.BlockDirtyBitmapAdd.from_wire(
                 v, f"{path}.data" if path else "data", "data"
@@ -583,6 +587,9 @@ class TransactionActionBlockDirtyBitmapRemove(TransactionActionBase):
 
     WIRE_NAME: ClassVar[str] = "TransactionAction"
     WIRE_MEMBERS: ClassVar[frozenset[str]] = frozenset({"type", "data"})
+    TAG: ClassVar[Literal[TransactionActionKind.BLOCK_DIRTY_BITMAP_REMOVE]] = (
+        TransactionActionKind.BLOCK_DIRTY_BITMAP_REMOVE
+    )
     type: Literal[TransactionActionKind.BLOCK_DIRTY_BITMAP_REMOVE] = (
         TransactionActionKind.BLOCK_DIRTY_BITMAP_REMOVE
     )
@@ -608,7 +615,7 @@ class TransactionActionBlockDirtyBitmapRemove(TransactionActionBase):
     ) -> TransactionActionBlockDirtyBitmapRemove:
         """Decode the branch's own members; the union checked the tag."""
         result = new_object(cls)
-        result.type = TransactionActionKind.BLOCK_DIRTY_BITMAP_REMOVE
+        result.type = cls.TAG
         result.data = (
             _dirty_bitmap.BlockDirtyBitmap.from_wire(
                 v, f"{path}.data" if path else "data", "data"
@@ -636,6 +643,9 @@ class TransactionActionBlockDirtyBitmapClear(TransactionActionBase):
 
     WIRE_NAME: ClassVar[str] = "TransactionAction"
     WIRE_MEMBERS: ClassVar[frozenset[str]] = frozenset({"type", "data"})
+    TAG: ClassVar[Literal[TransactionActionKind.BLOCK_DIRTY_BITMAP_CLEAR]] = (
+        TransactionActionKind.BLOCK_DIRTY_BITMAP_CLEAR
+    )
     type: Literal[TransactionActionKind.BLOCK_DIRTY_BITMAP_CLEAR] = (
         TransactionActionKind.BLOCK_DIRTY_BITMAP_CLEAR
     )
@@ -661,7 +671,7 @@ class TransactionActionBlockDirtyBitmapClear(TransactionActionBase):
     ) -> TransactionActionBlockDirtyBitmapClear:
         """Decode the branch's own members; the union checked the tag."""
         result = new_object(cls)
-        result.type = TransactionActionKind.BLOCK_DIRTY_BITMAP_CLEAR
+        result.type = cls.TAG
         result.data = (
             _dirty_bitmap.BlockDirtyBitmap.from_wire(
                 v, f"{path}.data" if path else "data", "data"
@@ -689,6 +699,9 @@ class TransactionActionBlockDirtyBitmapEnable(TransactionActionBase):
 
     WIRE_NAME: ClassVar[str] = "TransactionAction"
     WIRE_MEMBERS: ClassVar[frozenset[str]] = frozenset({"type", "data"})
+    TAG: ClassVar[Literal[TransactionActionKind.BLOCK_DIRTY_BITMAP_ENABLE]] = (
+        TransactionActionKind.BLOCK_DIRTY_BITMAP_ENABLE
+    )
     type: Literal[TransactionActionKind.BLOCK_DIRTY_BITMAP_ENABLE] = (
         TransactionActionKind.BLOCK_DIRTY_BITMAP_ENABLE
     )
@@ -714,7 +727,7 @@ class TransactionActionBlockDirtyBitmapEnable(TransactionActionBase):
     ) -> TransactionActionBlockDirtyBitmapEnable:
         """Decode the branch's own members; the union checked the tag."""
         result = new_object(cls)
-        result.type = TransactionActionKind.BLOCK_DIRTY_BITMAP_ENABLE
+        result.type = cls.TAG
         result.data = (
             _dirty_bitmap.BlockDirtyBitmap.from_wire(
                 v, f"{path}.data" if path else "data", "data"
@@ -742,6 +755,9 @@ class TransactionActionBlockDirtyBitmapDisable(TransactionActionBase):
 
     WIRE_NAME: ClassVar[str] = "TransactionAction"
     WIRE_MEMBERS: ClassVar[frozenset[str]] = frozenset({"type", "data"})
+    TAG: ClassVar[Literal[TransactionActionKind.BLOCK_DIRTY_BITMAP_DISABLE]] = (
+        TransactionActionKind.BLOCK_DIRTY_BITMAP_DISABLE
+    )
     type: Literal[TransactionActionKind.BLOCK_DIRTY_BITMAP_DISABLE] = (
         TransactionActionKind.BLOCK_DIRTY_BITMAP_DISABLE
     )
@@ -767,7 +783,7 @@ class TransactionActionBlockDirtyBitmapDisable(TransactionActionBase):
     ) -> TransactionActionBlockDirtyBitmapDisable:
         """Decode the branch's own members; the union checked the tag."""
         result = new_object(cls)
-        result.type = TransactionActionKind.BLOCK_DIRTY_BITMAP_DISABLE
+        result.type = cls.TAG
         result.data = (
             _dirty_bitmap.BlockDirtyBitmap.from_wire(
                 v, f"{path}.data" if path else "data", "data"
@@ -795,6 +811,9 @@ class TransactionActionBlockDirtyBitmapMerge(TransactionActionBase):
 
     WIRE_NAME: ClassVar[str] = "TransactionAction"
     WIRE_MEMBERS: ClassVar[frozenset[str]] = frozenset({"type", "data"})
+    TAG: ClassVar[Literal[TransactionActionKind.BLOCK_DIRTY_BITMAP_MERGE]] = (
+        TransactionActionKind.BLOCK_DIRTY_BITMAP_MERGE
+    )
     type: Literal[TransactionActionKind.BLOCK_DIRTY_BITMAP_MERGE] = (
         TransactionActionKind.BLOCK_DIRTY_BITMAP_MERGE
     )
@@ -820,7 +839,7 @@ class TransactionActionBlockDirtyBitmapMerge(TransactionActionBase):
     ) -> TransactionActionBlockDirtyBitmapMerge:
         """Decode the branch's own members; the union checked the tag."""
         result = new_object(cls)
-        result.type = TransactionActionKind.BLOCK_DIRTY_BITMAP_MERGE
+        result.type = cls.TAG
         result.data = (
             _dirty_bitmap.BlockDirtyBitmapMerge.from_wire(
                 v, f"{path}.data" if path else "data", "data"
@@ -848,6 +867,9 @@ class TransactionActionBlockdevBackup(TransactionActionBase):
 
     WIRE_NAME: ClassVar[str] = "TransactionAction"
     WIRE_MEMBERS: ClassVar[frozenset[str]] = frozenset({"type", "data"})
+    TAG: ClassVar[Literal[TransactionActionKind.BLOCKDEV_BACKUP]] = (
+        TransactionActionKind.BLOCKDEV_BACKUP
+    )
     type: Literal[TransactionActionKind.BLOCKDEV_BACKUP] = (
         TransactionActionKind.BLOCKDEV_BACKUP
     )
@@ -873,7 +895,7 @@ class TransactionActionBlockdevBackup(TransactionActionBase):
     ) -> TransactionActionBlockdevBackup:
         """Decode the branch's own members; the union checked the tag."""
         result = new_object(cls)
-        result.type = TransactionActionKind.BLOCKDEV_BACKUP
+        result.type = cls.TAG
         result.data = (
             _backup.BlockdevBackup.from_wire(
                 v, f"{path}.data" if path else "data", "data"
@@ -901,6 +923,9 @@ class TransactionActionBlockdevSnapshot(TransactionActionBase):
 
     WIRE_NAME: ClassVar[str] = "TransactionAction"
     WIRE_MEMBERS: ClassVar[frozenset[str]] = frozenset({"type", "data"})
+    TAG: ClassVar[Literal[TransactionActionKind.BLOCKDEV_SNAPSHOT]] = (
+        TransactionActionKind.BLOCKDEV_SNAPSHOT
+    )
     type: Literal[TransactionActionKind.BLOCKDEV_SNAPSHOT] = (
         TransactionActionKind.BLOCKDEV_SNAPSHOT
     )
@@ -926,7 +951,7 @@ class TransactionActionBlockdevSnapshot(TransactionActionBase):
     ) -> TransactionActionBlockdevSnapshot:
         """Decode the branch's own members; the union checked the tag."""
         result = new_object(cls)
-        result.type = TransactionActionKind.BLOCKDEV_SNAPSHOT
+        result.type = cls.TAG
         result.data = (
             _snapshot.BlockdevSnapshot.from_wire(
                 v, f"{path}.data" if path else "data", "data"

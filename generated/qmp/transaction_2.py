@@ -49,6 +49,9 @@ class TransactionActionBlockdevSnapshotInternalSync(TransactionActionBase):
 
     WIRE_NAME: ClassVar[str] = "TransactionAction"
     WIRE_MEMBERS: ClassVar[frozenset[str]] = frozenset({"type", "data"})
+    TAG: ClassVar[Literal[TransactionActionKind.BLOCKDEV_SNAPSHOT_INTERNAL_SYNC]] = (
+        TransactionActionKind.BLOCKDEV_SNAPSHOT_INTERNAL_SYNC
+    )
     type: Literal[TransactionActionKind.BLOCKDEV_SNAPSHOT_INTERNAL_SYNC] = (
         TransactionActionKind.BLOCKDEV_SNAPSHOT_INTERNAL_SYNC
     )
@@ -75,7 +78,7 @@ class TransactionActionBlockdevSnapshotInternalSync(TransactionActionBase):
     ) -> TransactionActionBlockdevSnapshotInternalSync:
         """Decode the branch's own members; the union checked the tag."""
         result = new_object(cls)
-        result.type = TransactionActionKind.BLOCKDEV_SNAPSHOT_INTERNAL_SYNC
+        result.type = cls.TAG
         result.data = (
             _snapshot.BlockdevSnapshotInternal.from_wire(
                 v, f"{path}.data" if path else "data", "data"
@@ -103,6 +106,9 @@ class TransactionActionBlockdevSnapshotSync(TransactionActionBase):
 
     WIRE_NAME: ClassVar[str] = "TransactionAction"
     WIRE_MEMBERS: ClassVar[frozenset[str]] = frozenset({"type", "data"})
+    TAG: ClassVar[Literal[TransactionActionKind.BLOCKDEV_SNAPSHOT_SYNC]] = (
+        TransactionActionKind.BLOCKDEV_SNAPSHOT_SYNC
+    )
     type: Literal[TransactionActionKind.BLOCKDEV_SNAPSHOT_SYNC] = (
         TransactionActionKind.BLOCKDEV_SNAPSHOT_SYNC
     )
@@ -129,7 +135,7 @@ class TransactionActionBlockdevSnapshotSync(TransactionActionBase):
     ) -> TransactionActionBlockdevSnapshotSync:
         """Decode the branch's own members; the union checked the tag."""
         result = new_object(cls)
-        result.type = TransactionActionKind.BLOCKDEV_SNAPSHOT_SYNC
+        result.type = cls.TAG
         result.data = (
             _snapshot.BlockdevSnapshotSync.from_wire(
                 v, f"{path}.data" if path else "data", "data"
@@ -157,6 +163,9 @@ class TransactionActionDriveBackup(TransactionActionBase):
 
     WIRE_NAME: ClassVar[str] = "TransactionAction"
     WIRE_MEMBERS: ClassVar[frozenset[str]] = frozenset({"type", "data"})
+    TAG: ClassVar[Literal[TransactionActionKind.DRIVE_BACKUP]] = (
+        TransactionActionKind.DRIVE_BACKUP
+    )
     type: Literal[TransactionActionKind.DRIVE_BACKUP] = (
         TransactionActionKind.DRIVE_BACKUP
     )
@@ -181,7 +190,7 @@ class TransactionActionDriveBackup(TransactionActionBase):
     def from_branch(cls, d: dict[str, Any], path: str) -> TransactionActionDriveBackup:
         """Decode the branch's own members; the union checked the tag."""
         result = new_object(cls)
-        result.type = TransactionActionKind.DRIVE_BACKUP
+        result.type = cls.TAG
         result.data = (
             _backup.DriveBackup.from_wire(v, f"{path}.data" if path else "data", "data")
             if type(v := d.get("data")) is dict
@@ -207,6 +216,9 @@ class TransactionActionXBlockDirtyBitmapEnable(TransactionActionBase):
 
     WIRE_NAME: ClassVar[str] = "TransactionAction"
     WIRE_MEMBERS: ClassVar[frozenset[str]] = frozenset({"type", "data"})
+    TAG: ClassVar[Literal[TransactionActionKind.X_BLOCK_DIRTY_BITMAP_ENABLE]] = (
+        TransactionActionKind.X_BLOCK_DIRTY_BITMAP_ENABLE
+    )
     type: Literal[TransactionActionKind.X_BLOCK_DIRTY_BITMAP_ENABLE] = (
         TransactionActionKind.X_BLOCK_DIRTY_BITMAP_ENABLE
     )
@@ -233,7 +245,7 @@ class TransactionActionXBlockDirtyBitmapEnable(TransactionActionBase):
     ) -> TransactionActionXBlockDirtyBitmapEnable:
         """Decode the branch's own members; the union checked the tag."""
         result = new_object(cls)
-        result.type = TransactionActionKind.X_BLOCK_DIRTY_BITMAP_ENABLE
+        result.type = cls.TAG
         result.data = (
             _dirty_bitmap.BlockDirtyBitmap.from_wire(
                 v, f"{path}.data" if path else "data", "data"
@@ -261,6 +273,9 @@ class TransactionActionXBlockDirtyBitmapDisable(TransactionActionBase):
 
     WIRE_NAME: ClassVar[str] = "TransactionAction"
     WIRE_MEMBERS: ClassVar[frozenset[str]] = frozenset({"type", "data"})
+    TAG: ClassVar[Literal[TransactionActionKind.X_BLOCK_DIRTY_BITMAP_DISABLE]] = (
+        TransactionActionKind.X_BLOCK_DIRTY_BITMAP_DISABLE
+    )
     type: Literal[TransactionActionKind.X_BLOCK_DIRTY_BITMAP_DISABLE] = (
         TransactionActionKind.X_BLOCK_DIRTY_BITMAP_DISABLE
     )
@@ -287,7 +302,7 @@ class TransactionActionXBlockDirtyBitmapDisable(TransactionActionBase):
     ) -> TransactionActionXBlockDirtyBitmapDisable:
         """Decode the branch's own members; the union checked the tag."""
         result = new_object(cls)
-        result.type = TransactionActionKind.X_BLOCK_DIRTY_BITMAP_DISABLE
+        result.type = cls.TAG
         result.data = (
             _dirty_bitmap.BlockDirtyBitmap.from_wire(
                 v, f"{path}.data" if path else "data", "data"
@@ -315,6 +330,9 @@ class TransactionActionXBlockDirtyBitmapMerge(TransactionActionBase):
 
     WIRE_NAME: ClassVar[str] = "TransactionAction"
     WIRE_MEMBERS: ClassVar[frozenset[str]] = frozenset({"type", "data"})
+    TAG: ClassVar[Literal[TransactionActionKind.X_BLOCK_DIRTY_BITMAP_MERGE]] = (
+        TransactionActionKind.X_BLOCK_DIRTY_BITMAP_MERGE
+    )
     type: Literal[TransactionActionKind.X_BLOCK_DIRTY_BITMAP_MERGE] = (
         TransactionActionKind.X_BLOCK_DIRTY_BITMAP_MERGE
     )
@@ -341,7 +359,7 @@ class TransactionActionXBlockDirtyBitmapMerge(TransactionActionBase):
     ) -> TransactionActionXBlockDirtyBitmapMerge:
         """Decode the branch's own members; the union checked the tag."""
         result = new_object(cls)
-        result.type = TransactionActionKind.X_BLOCK_DIRTY_BITMAP_MERGE
+        result.type = cls.TAG
         result.data = (
             _dirty_bitmap.XBlockDirtyBitmapMerge.from_wire(
                 v, f"{path}.data" if path else "data", "data"

@@ -41,7 +41,7 @@ _WORD = re.compile(r"[A-Za-z0-9]+")
 #: Attribute names every generated class uses for itself, and builtins its
 #: annotations use (a member called ``str`` would hide ``str`` from them).
 _CLASS_RESERVED = frozenset(
-    {"from_wire", "to_wire", "WIRE_NAME", "WIRE_MEMBERS", "NAME", "HAS_DATA", "self", "cls", "wire_fields",
+    {"from_wire", "to_wire", "WIRE_NAME", "WIRE_MEMBERS", "NAME", "HAS_DATA", "self", "cls", "wire_fields", "TAG",
      "str", "int", "float", "bool", "object", "dict", "list", "frozenset"}
 )
 
