@@ -291,15 +291,13 @@ BlockdevOptions: TypeAlias = (
 ones depend on @driver.
 """
 
-# The branch classes by wire value of the tag; _FAST_ leaves out the
-# values the compat policy looks at.
+# The branch classes by wire value of the tag.
 _BLOCKDEVOPTIONS_BRANCHES: dict[str, type[BlockdevOptions]] = {
     "file": BlockdevOptionsFile_,
     "null-co": BlockdevOptionsNullCo,
     "qcow2": BlockdevOptionsQcow2_,
     "raw": BlockdevOptionsRaw_,
 }
-_FAST_BLOCKDEVOPTIONS_BRANCHES = _BLOCKDEVOPTIONS_BRANCHES
 
 
 def BlockdevOptions_from_wire(

@@ -517,8 +517,7 @@ SchemaInfo: TypeAlias = (
 follow the common ones depend on @meta-type.
 """
 
-# The branch classes by wire value of the tag; _FAST_ leaves out the
-# values the compat policy looks at.
+# The branch classes by wire value of the tag.
 _SCHEMAINFO_BRANCHES: dict[str, type[SchemaInfo]] = {
     "builtin": SchemaInfoBuiltin_,
     "enum": SchemaInfoEnum_,
@@ -528,7 +527,6 @@ _SCHEMAINFO_BRANCHES: dict[str, type[SchemaInfo]] = {
     "command": SchemaInfoCommand_,
     "event": SchemaInfoEvent_,
 }
-_FAST_SCHEMAINFO_BRANCHES = _SCHEMAINFO_BRANCHES
 
 
 def SchemaInfo_from_wire(
