@@ -114,19 +114,31 @@ class BackupPerf:
         result.use_copy_range = (
             v
             if type(v := value.get("use-copy-range")) is bool
-            else opt_bool(value, "use-copy-range", path)
+            else (
+                None
+                if v is None and "use-copy-range" not in value
+                else opt_bool(value, "use-copy-range", path)
+            )
         )
         result.max_workers = (
             v
             if type(v := value.get("max-workers")) is int
             and -9223372036854775808 <= v <= 9223372036854775807
-            else opt(value, "max-workers", path, int_value)
+            else (
+                None
+                if v is None and "max-workers" not in value
+                else opt(value, "max-workers", path, int_value)
+            )
         )
         result.max_chunk = (
             v
             if type(v := value.get("max-chunk")) is int
             and -9223372036854775808 <= v <= 9223372036854775807
-            else opt(value, "max-chunk", path, int64_value)
+            else (
+                None
+                if v is None and "max-chunk" not in value
+                else opt(value, "max-chunk", path, int64_value)
+            )
         )
         if len(value) > 0 and not value.keys() <= cls.WIRE_MEMBERS:
             report_extra(value, cls.WIRE_MEMBERS, path)
@@ -233,7 +245,11 @@ class BackupCommon:
         result.job_id = (
             v
             if type(v := value.get("job-id")) is str
-            else opt_str(value, "job-id", path)
+            else (
+                None
+                if v is None and "job-id" not in value
+                else opt_str(value, "job-id", path)
+            )
         )
         result.device = (
             v
@@ -250,50 +266,86 @@ class BackupCommon:
             v
             if type(v := value.get("speed")) is int
             and -9223372036854775808 <= v <= 9223372036854775807
-            else opt(value, "speed", path, int_value)
+            else (
+                None
+                if v is None and "speed" not in value
+                else opt(value, "speed", path, int_value)
+            )
         )
         result.bitmap = (
             v
             if type(v := value.get("bitmap")) is str
-            else opt_str(value, "bitmap", path)
+            else (
+                None
+                if v is None and "bitmap" not in value
+                else opt_str(value, "bitmap", path)
+            )
         )
         result.bitmap_mode = (
             e_bitmap_mode
             if type(v := value.get("bitmap-mode")) is str
             and (e_bitmap_mode := BitmapSyncMode_BY_WIRE.get(v)) is not None
-            else opt_enum(value, "bitmap-mode", path, BitmapSyncMode)
+            else (
+                None
+                if v is None and "bitmap-mode" not in value
+                else opt_enum(value, "bitmap-mode", path, BitmapSyncMode)
+            )
         )
         result.compress = (
             v
             if type(v := value.get("compress")) is bool
-            else opt_bool(value, "compress", path)
+            else (
+                None
+                if v is None and "compress" not in value
+                else opt_bool(value, "compress", path)
+            )
         )
         result.on_source_error = (
             e_on_source_error
             if type(v := value.get("on-source-error")) is str
             and (e_on_source_error := BlockdevOnError_BY_WIRE.get(v)) is not None
-            else opt_enum(value, "on-source-error", path, BlockdevOnError)
+            else (
+                None
+                if v is None and "on-source-error" not in value
+                else opt_enum(value, "on-source-error", path, BlockdevOnError)
+            )
         )
         result.on_target_error = (
             e_on_target_error
             if type(v := value.get("on-target-error")) is str
             and (e_on_target_error := BlockdevOnError_BY_WIRE.get(v)) is not None
-            else opt_enum(value, "on-target-error", path, BlockdevOnError)
+            else (
+                None
+                if v is None and "on-target-error" not in value
+                else opt_enum(value, "on-target-error", path, BlockdevOnError)
+            )
         )
         result.auto_finalize = (
             v
             if type(v := value.get("auto-finalize")) is bool
-            else opt_bool(value, "auto-finalize", path)
+            else (
+                None
+                if v is None and "auto-finalize" not in value
+                else opt_bool(value, "auto-finalize", path)
+            )
         )
         result.auto_dismiss = (
             v
             if type(v := value.get("auto-dismiss")) is bool
-            else opt_bool(value, "auto-dismiss", path)
+            else (
+                None
+                if v is None and "auto-dismiss" not in value
+                else opt_bool(value, "auto-dismiss", path)
+            )
         )
         result.filter_node_name = (
             v
             if type(v := value.get("filter-node-name")) is str
-            else opt_str(value, "filter-node-name", path)
+            else (
+                None
+                if v is None and "filter-node-name" not in value
+                else opt_str(value, "filter-node-name", path)
+            )
         )
         result.x_perf = opt_special(
             value, "x-perf", path, BackupPerf.from_wire, False, True
@@ -382,7 +434,11 @@ class DriveBackup(BackupCommon):
         result.job_id = (
             v
             if type(v := value.get("job-id")) is str
-            else opt_str(value, "job-id", path)
+            else (
+                None
+                if v is None and "job-id" not in value
+                else opt_str(value, "job-id", path)
+            )
         )
         result.device = (
             v
@@ -399,50 +455,86 @@ class DriveBackup(BackupCommon):
             v
             if type(v := value.get("speed")) is int
             and -9223372036854775808 <= v <= 9223372036854775807
-            else opt(value, "speed", path, int_value)
+            else (
+                None
+                if v is None and "speed" not in value
+                else opt(value, "speed", path, int_value)
+            )
         )
         result.bitmap = (
             v
             if type(v := value.get("bitmap")) is str
-            else opt_str(value, "bitmap", path)
+            else (
+                None
+                if v is None and "bitmap" not in value
+                else opt_str(value, "bitmap", path)
+            )
         )
         result.bitmap_mode = (
             e_bitmap_mode
             if type(v := value.get("bitmap-mode")) is str
             and (e_bitmap_mode := BitmapSyncMode_BY_WIRE.get(v)) is not None
-            else opt_enum(value, "bitmap-mode", path, BitmapSyncMode)
+            else (
+                None
+                if v is None and "bitmap-mode" not in value
+                else opt_enum(value, "bitmap-mode", path, BitmapSyncMode)
+            )
         )
         result.compress = (
             v
             if type(v := value.get("compress")) is bool
-            else opt_bool(value, "compress", path)
+            else (
+                None
+                if v is None and "compress" not in value
+                else opt_bool(value, "compress", path)
+            )
         )
         result.on_source_error = (
             e_on_source_error
             if type(v := value.get("on-source-error")) is str
             and (e_on_source_error := BlockdevOnError_BY_WIRE.get(v)) is not None
-            else opt_enum(value, "on-source-error", path, BlockdevOnError)
+            else (
+                None
+                if v is None and "on-source-error" not in value
+                else opt_enum(value, "on-source-error", path, BlockdevOnError)
+            )
         )
         result.on_target_error = (
             e_on_target_error
             if type(v := value.get("on-target-error")) is str
             and (e_on_target_error := BlockdevOnError_BY_WIRE.get(v)) is not None
-            else opt_enum(value, "on-target-error", path, BlockdevOnError)
+            else (
+                None
+                if v is None and "on-target-error" not in value
+                else opt_enum(value, "on-target-error", path, BlockdevOnError)
+            )
         )
         result.auto_finalize = (
             v
             if type(v := value.get("auto-finalize")) is bool
-            else opt_bool(value, "auto-finalize", path)
+            else (
+                None
+                if v is None and "auto-finalize" not in value
+                else opt_bool(value, "auto-finalize", path)
+            )
         )
         result.auto_dismiss = (
             v
             if type(v := value.get("auto-dismiss")) is bool
-            else opt_bool(value, "auto-dismiss", path)
+            else (
+                None
+                if v is None and "auto-dismiss" not in value
+                else opt_bool(value, "auto-dismiss", path)
+            )
         )
         result.filter_node_name = (
             v
             if type(v := value.get("filter-node-name")) is str
-            else opt_str(value, "filter-node-name", path)
+            else (
+                None
+                if v is None and "filter-node-name" not in value
+                else opt_str(value, "filter-node-name", path)
+            )
         )
         result.x_perf = opt_special(
             value, "x-perf", path, BackupPerf.from_wire, False, True
@@ -455,13 +547,21 @@ class DriveBackup(BackupCommon):
         result.format = (
             v
             if type(v := value.get("format")) is str
-            else opt_str(value, "format", path)
+            else (
+                None
+                if v is None and "format" not in value
+                else opt_str(value, "format", path)
+            )
         )
         result.mode = (
             e_mode
             if type(v := value.get("mode")) is str
             and (e_mode := _block_core_2.NewImageMode_BY_WIRE.get(v)) is not None
-            else opt_enum(value, "mode", path, _block_core_2.NewImageMode)
+            else (
+                None
+                if v is None and "mode" not in value
+                else opt_enum(value, "mode", path, _block_core_2.NewImageMode)
+            )
         )
         if len(value) > 3 and not value.keys() <= cls.WIRE_MEMBERS:
             report_extra(value, cls.WIRE_MEMBERS, path)
@@ -541,7 +641,11 @@ class BlockdevBackup(BackupCommon):
         result.job_id = (
             v
             if type(v := value.get("job-id")) is str
-            else opt_str(value, "job-id", path)
+            else (
+                None
+                if v is None and "job-id" not in value
+                else opt_str(value, "job-id", path)
+            )
         )
         result.device = (
             v
@@ -558,50 +662,86 @@ class BlockdevBackup(BackupCommon):
             v
             if type(v := value.get("speed")) is int
             and -9223372036854775808 <= v <= 9223372036854775807
-            else opt(value, "speed", path, int_value)
+            else (
+                None
+                if v is None and "speed" not in value
+                else opt(value, "speed", path, int_value)
+            )
         )
         result.bitmap = (
             v
             if type(v := value.get("bitmap")) is str
-            else opt_str(value, "bitmap", path)
+            else (
+                None
+                if v is None and "bitmap" not in value
+                else opt_str(value, "bitmap", path)
+            )
         )
         result.bitmap_mode = (
             e_bitmap_mode
             if type(v := value.get("bitmap-mode")) is str
             and (e_bitmap_mode := BitmapSyncMode_BY_WIRE.get(v)) is not None
-            else opt_enum(value, "bitmap-mode", path, BitmapSyncMode)
+            else (
+                None
+                if v is None and "bitmap-mode" not in value
+                else opt_enum(value, "bitmap-mode", path, BitmapSyncMode)
+            )
         )
         result.compress = (
             v
             if type(v := value.get("compress")) is bool
-            else opt_bool(value, "compress", path)
+            else (
+                None
+                if v is None and "compress" not in value
+                else opt_bool(value, "compress", path)
+            )
         )
         result.on_source_error = (
             e_on_source_error
             if type(v := value.get("on-source-error")) is str
             and (e_on_source_error := BlockdevOnError_BY_WIRE.get(v)) is not None
-            else opt_enum(value, "on-source-error", path, BlockdevOnError)
+            else (
+                None
+                if v is None and "on-source-error" not in value
+                else opt_enum(value, "on-source-error", path, BlockdevOnError)
+            )
         )
         result.on_target_error = (
             e_on_target_error
             if type(v := value.get("on-target-error")) is str
             and (e_on_target_error := BlockdevOnError_BY_WIRE.get(v)) is not None
-            else opt_enum(value, "on-target-error", path, BlockdevOnError)
+            else (
+                None
+                if v is None and "on-target-error" not in value
+                else opt_enum(value, "on-target-error", path, BlockdevOnError)
+            )
         )
         result.auto_finalize = (
             v
             if type(v := value.get("auto-finalize")) is bool
-            else opt_bool(value, "auto-finalize", path)
+            else (
+                None
+                if v is None and "auto-finalize" not in value
+                else opt_bool(value, "auto-finalize", path)
+            )
         )
         result.auto_dismiss = (
             v
             if type(v := value.get("auto-dismiss")) is bool
-            else opt_bool(value, "auto-dismiss", path)
+            else (
+                None
+                if v is None and "auto-dismiss" not in value
+                else opt_bool(value, "auto-dismiss", path)
+            )
         )
         result.filter_node_name = (
             v
             if type(v := value.get("filter-node-name")) is str
-            else opt_str(value, "filter-node-name", path)
+            else (
+                None
+                if v is None and "filter-node-name" not in value
+                else opt_str(value, "filter-node-name", path)
+            )
         )
         result.x_perf = opt_special(
             value, "x-perf", path, BackupPerf.from_wire, False, True

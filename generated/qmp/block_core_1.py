@@ -124,7 +124,11 @@ class SnapshotInfo:
             v
             if type(v := value.get("icount")) is int
             and -9223372036854775808 <= v <= 9223372036854775807
-            else opt(value, "icount", path, int_value)
+            else (
+                None
+                if v is None and "icount" not in value
+                else opt(value, "icount", path, int_value)
+            )
         )
         if len(value) > 7 and not value.keys() <= cls.WIRE_MEMBERS:
             report_extra(value, cls.WIRE_MEMBERS, path)
@@ -228,13 +232,21 @@ class ImageInfo:
         result.dirty_flag = (
             v
             if type(v := value.get("dirty-flag")) is bool
-            else opt_bool(value, "dirty-flag", path)
+            else (
+                None
+                if v is None and "dirty-flag" not in value
+                else opt_bool(value, "dirty-flag", path)
+            )
         )
         result.actual_size = (
             v
             if type(v := value.get("actual-size")) is int
             and -9223372036854775808 <= v <= 9223372036854775807
-            else opt(value, "actual-size", path, int_value)
+            else (
+                None
+                if v is None and "actual-size" not in value
+                else opt(value, "actual-size", path, int_value)
+            )
         )
         result.virtual_size = (
             v
@@ -246,32 +258,56 @@ class ImageInfo:
             v
             if type(v := value.get("cluster-size")) is int
             and -9223372036854775808 <= v <= 9223372036854775807
-            else opt(value, "cluster-size", path, int_value)
+            else (
+                None
+                if v is None and "cluster-size" not in value
+                else opt(value, "cluster-size", path, int_value)
+            )
         )
         result.encrypted = (
             v
             if type(v := value.get("encrypted")) is bool
-            else opt_bool(value, "encrypted", path)
+            else (
+                None
+                if v is None and "encrypted" not in value
+                else opt_bool(value, "encrypted", path)
+            )
         )
         result.compressed = (
             v
             if type(v := value.get("compressed")) is bool
-            else opt_bool(value, "compressed", path)
+            else (
+                None
+                if v is None and "compressed" not in value
+                else opt_bool(value, "compressed", path)
+            )
         )
         result.backing_filename = (
             v
             if type(v := value.get("backing-filename")) is str
-            else opt_str(value, "backing-filename", path)
+            else (
+                None
+                if v is None and "backing-filename" not in value
+                else opt_str(value, "backing-filename", path)
+            )
         )
         result.full_backing_filename = (
             v
             if type(v := value.get("full-backing-filename")) is str
-            else opt_str(value, "full-backing-filename", path)
+            else (
+                None
+                if v is None and "full-backing-filename" not in value
+                else opt_str(value, "full-backing-filename", path)
+            )
         )
         result.backing_filename_format = (
             v
             if type(v := value.get("backing-filename-format")) is str
-            else opt_str(value, "backing-filename-format", path)
+            else (
+                None
+                if v is None and "backing-filename-format" not in value
+                else opt_str(value, "backing-filename-format", path)
+            )
         )
         result.snapshots = (
             [
@@ -281,14 +317,22 @@ class ImageInfo:
                 for i, x in enumerate(v)
             ]
             if type(v := value.get("snapshots")) is list
-            else opt_list(value, "snapshots", path, SnapshotInfo.from_wire)
+            else (
+                None
+                if v is None and "snapshots" not in value
+                else opt_list(value, "snapshots", path, SnapshotInfo.from_wire)
+            )
         )
         result.backing_image = (
             ImageInfo.from_wire(
                 v, f"{path}.backing-image" if path else "backing-image", "backing-image"
             )
             if type(v := value.get("backing-image")) is dict
-            else opt(value, "backing-image", path, ImageInfo.from_wire)
+            else (
+                None
+                if v is None and "backing-image" not in value
+                else opt(value, "backing-image", path, ImageInfo.from_wire)
+            )
         )
         if len(value) > 3 and not value.keys() <= cls.WIRE_MEMBERS:
             report_extra(value, cls.WIRE_MEMBERS, path)
@@ -433,7 +477,13 @@ class BlockDirtyInfo:
             raise not_an_object(path)
         result = new_object(cls)
         result.name = (
-            v if type(v := value.get("name")) is str else opt_str(value, "name", path)
+            v
+            if type(v := value.get("name")) is str
+            else (
+                None
+                if v is None and "name" not in value
+                else opt_str(value, "name", path)
+            )
         )
         result.count = (
             v
@@ -462,7 +512,11 @@ class BlockDirtyInfo:
         result.inconsistent = (
             v
             if type(v := value.get("inconsistent")) is bool
-            else opt_bool(value, "inconsistent", path)
+            else (
+                None
+                if v is None and "inconsistent" not in value
+                else opt_bool(value, "inconsistent", path)
+            )
         )
         if len(value) > 5 and not value.keys() <= cls.WIRE_MEMBERS:
             report_extra(value, cls.WIRE_MEMBERS, path)
@@ -625,7 +679,11 @@ class BlockDeviceInfo:
         result.node_name = (
             v
             if type(v := value.get("node-name")) is str
-            else opt_str(value, "node-name", path)
+            else (
+                None
+                if v is None and "node-name" not in value
+                else opt_str(value, "node-name", path)
+            )
         )
         result.ro = (
             v if type(v := value.get("ro")) is bool else req_bool(value, "ro", path)
@@ -636,7 +694,11 @@ class BlockDeviceInfo:
         result.backing_file = (
             v
             if type(v := value.get("backing_file")) is str
-            else opt_str(value, "backing_file", path)
+            else (
+                None
+                if v is None and "backing_file" not in value
+                else opt_str(value, "backing_file", path)
+            )
         )
         result.backing_file_depth = (
             v
@@ -707,82 +769,140 @@ class BlockDeviceInfo:
             v
             if type(v := value.get("bps_max")) is int
             and -9223372036854775808 <= v <= 9223372036854775807
-            else opt(value, "bps_max", path, int_value)
+            else (
+                None
+                if v is None and "bps_max" not in value
+                else opt(value, "bps_max", path, int_value)
+            )
         )
         result.bps_rd_max = (
             v
             if type(v := value.get("bps_rd_max")) is int
             and -9223372036854775808 <= v <= 9223372036854775807
-            else opt(value, "bps_rd_max", path, int_value)
+            else (
+                None
+                if v is None and "bps_rd_max" not in value
+                else opt(value, "bps_rd_max", path, int_value)
+            )
         )
         result.bps_wr_max = (
             v
             if type(v := value.get("bps_wr_max")) is int
             and -9223372036854775808 <= v <= 9223372036854775807
-            else opt(value, "bps_wr_max", path, int_value)
+            else (
+                None
+                if v is None and "bps_wr_max" not in value
+                else opt(value, "bps_wr_max", path, int_value)
+            )
         )
         result.iops_max = (
             v
             if type(v := value.get("iops_max")) is int
             and -9223372036854775808 <= v <= 9223372036854775807
-            else opt(value, "iops_max", path, int_value)
+            else (
+                None
+                if v is None and "iops_max" not in value
+                else opt(value, "iops_max", path, int_value)
+            )
         )
         result.iops_rd_max = (
             v
             if type(v := value.get("iops_rd_max")) is int
             and -9223372036854775808 <= v <= 9223372036854775807
-            else opt(value, "iops_rd_max", path, int_value)
+            else (
+                None
+                if v is None and "iops_rd_max" not in value
+                else opt(value, "iops_rd_max", path, int_value)
+            )
         )
         result.iops_wr_max = (
             v
             if type(v := value.get("iops_wr_max")) is int
             and -9223372036854775808 <= v <= 9223372036854775807
-            else opt(value, "iops_wr_max", path, int_value)
+            else (
+                None
+                if v is None and "iops_wr_max" not in value
+                else opt(value, "iops_wr_max", path, int_value)
+            )
         )
         result.bps_max_length = (
             v
             if type(v := value.get("bps_max_length")) is int
             and -9223372036854775808 <= v <= 9223372036854775807
-            else opt(value, "bps_max_length", path, int_value)
+            else (
+                None
+                if v is None and "bps_max_length" not in value
+                else opt(value, "bps_max_length", path, int_value)
+            )
         )
         result.bps_rd_max_length = (
             v
             if type(v := value.get("bps_rd_max_length")) is int
             and -9223372036854775808 <= v <= 9223372036854775807
-            else opt(value, "bps_rd_max_length", path, int_value)
+            else (
+                None
+                if v is None and "bps_rd_max_length" not in value
+                else opt(value, "bps_rd_max_length", path, int_value)
+            )
         )
         result.bps_wr_max_length = (
             v
             if type(v := value.get("bps_wr_max_length")) is int
             and -9223372036854775808 <= v <= 9223372036854775807
-            else opt(value, "bps_wr_max_length", path, int_value)
+            else (
+                None
+                if v is None and "bps_wr_max_length" not in value
+                else opt(value, "bps_wr_max_length", path, int_value)
+            )
         )
         result.iops_max_length = (
             v
             if type(v := value.get("iops_max_length")) is int
             and -9223372036854775808 <= v <= 9223372036854775807
-            else opt(value, "iops_max_length", path, int_value)
+            else (
+                None
+                if v is None and "iops_max_length" not in value
+                else opt(value, "iops_max_length", path, int_value)
+            )
         )
         result.iops_rd_max_length = (
             v
             if type(v := value.get("iops_rd_max_length")) is int
             and -9223372036854775808 <= v <= 9223372036854775807
-            else opt(value, "iops_rd_max_length", path, int_value)
+            else (
+                None
+                if v is None and "iops_rd_max_length" not in value
+                else opt(value, "iops_rd_max_length", path, int_value)
+            )
         )
         result.iops_wr_max_length = (
             v
             if type(v := value.get("iops_wr_max_length")) is int
             and -9223372036854775808 <= v <= 9223372036854775807
-            else opt(value, "iops_wr_max_length", path, int_value)
+            else (
+                None
+                if v is None and "iops_wr_max_length" not in value
+                else opt(value, "iops_wr_max_length", path, int_value)
+            )
         )
         result.iops_size = (
             v
             if type(v := value.get("iops_size")) is int
             and -9223372036854775808 <= v <= 9223372036854775807
-            else opt(value, "iops_size", path, int_value)
+            else (
+                None
+                if v is None and "iops_size" not in value
+                else opt(value, "iops_size", path, int_value)
+            )
         )
         result.group = (
-            v if type(v := value.get("group")) is str else opt_str(value, "group", path)
+            v
+            if type(v := value.get("group")) is str
+            else (
+                None
+                if v is None and "group" not in value
+                else opt_str(value, "group", path)
+            )
         )
         result.cache = (
             BlockdevCacheInfo.from_wire(
@@ -807,7 +927,11 @@ class BlockDeviceInfo:
                 for i, x in enumerate(v)
             ]
             if type(v := value.get("dirty-bitmaps")) is list
-            else opt_list(value, "dirty-bitmaps", path, BlockDirtyInfo.from_wire)
+            else (
+                None
+                if v is None and "dirty-bitmaps" not in value
+                else opt_list(value, "dirty-bitmaps", path, BlockDirtyInfo.from_wire)
+            )
         )
         if len(value) > 15 and not value.keys() <= cls.WIRE_MEMBERS:
             report_extra(value, cls.WIRE_MEMBERS, path)

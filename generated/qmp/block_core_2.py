@@ -96,7 +96,13 @@ class BlockInfo:
             else req_str(value, "device", path)
         )
         result.qdev = (
-            v if type(v := value.get("qdev")) is str else opt_str(value, "qdev", path)
+            v
+            if type(v := value.get("qdev")) is str
+            else (
+                None
+                if v is None and "qdev" not in value
+                else opt_str(value, "qdev", path)
+            )
         )
         result.type = (
             v if type(v := value.get("type")) is str else req_str(value, "type", path)
@@ -116,19 +122,35 @@ class BlockInfo:
                 v, f"{path}.inserted" if path else "inserted", "inserted"
             )
             if type(v := value.get("inserted")) is dict
-            else opt(value, "inserted", path, _block_core_1.BlockDeviceInfo.from_wire)
+            else (
+                None
+                if v is None and "inserted" not in value
+                else opt(
+                    value, "inserted", path, _block_core_1.BlockDeviceInfo.from_wire
+                )
+            )
         )
         result.tray_open = (
             v
             if type(v := value.get("tray_open")) is bool
-            else opt_bool(value, "tray_open", path)
+            else (
+                None
+                if v is None and "tray_open" not in value
+                else opt_bool(value, "tray_open", path)
+            )
         )
         result.io_status = (
             e_io_status
             if type(v := value.get("io-status")) is str
             and (e_io_status := _block_core_1.BlockDeviceIoStatus_BY_WIRE.get(v))
             is not None
-            else opt_enum(value, "io-status", path, _block_core_1.BlockDeviceIoStatus)
+            else (
+                None
+                if v is None and "io-status" not in value
+                else opt_enum(
+                    value, "io-status", path, _block_core_1.BlockDeviceIoStatus
+                )
+            )
         )
         if len(value) > 4 and not value.keys() <= cls.WIRE_MEMBERS:
             report_extra(value, cls.WIRE_MEMBERS, path)
@@ -168,7 +190,13 @@ class QueryNamedBlockNodesArguments:
             raise not_an_object(path)
         result = new_object(cls)
         result.flat = (
-            v if type(v := value.get("flat")) is bool else opt_bool(value, "flat", path)
+            v
+            if type(v := value.get("flat")) is bool
+            else (
+                None
+                if v is None and "flat" not in value
+                else opt_bool(value, "flat", path)
+            )
         )
         if len(value) > 0 and not value.keys() <= cls.WIRE_MEMBERS:
             report_extra(value, cls.WIRE_MEMBERS, path)
@@ -262,12 +290,20 @@ class BlockdevCacheOptions:
         result.direct = (
             v
             if type(v := value.get("direct")) is bool
-            else opt_bool(value, "direct", path)
+            else (
+                None
+                if v is None and "direct" not in value
+                else opt_bool(value, "direct", path)
+            )
         )
         result.no_flush = (
             v
             if type(v := value.get("no-flush")) is bool
-            else opt_bool(value, "no-flush", path)
+            else (
+                None
+                if v is None and "no-flush" not in value
+                else opt_bool(value, "no-flush", path)
+            )
         )
         if len(value) > 0 and not value.keys() <= cls.WIRE_MEMBERS:
             report_extra(value, cls.WIRE_MEMBERS, path)
@@ -359,30 +395,50 @@ class BlockdevOptionsFile:
         result.pr_manager = (
             v
             if type(v := value.get("pr-manager")) is str
-            else opt_str(value, "pr-manager", path)
+            else (
+                None
+                if v is None and "pr-manager" not in value
+                else opt_str(value, "pr-manager", path)
+            )
         )
         result.locking = (
             e_locking
             if type(v := value.get("locking")) is str
             and (e_locking := _common.OnOffAuto_BY_WIRE.get(v)) is not None
-            else opt_enum(value, "locking", path, _common.OnOffAuto)
+            else (
+                None
+                if v is None and "locking" not in value
+                else opt_enum(value, "locking", path, _common.OnOffAuto)
+            )
         )
         result.aio = (
             e_aio
             if type(v := value.get("aio")) is str
             and (e_aio := BlockdevAioOptions_BY_WIRE.get(v)) is not None
-            else opt_enum(value, "aio", path, BlockdevAioOptions)
+            else (
+                None
+                if v is None and "aio" not in value
+                else opt_enum(value, "aio", path, BlockdevAioOptions)
+            )
         )
         result.aio_max_batch = (
             v
             if type(v := value.get("aio-max-batch")) is int
             and -9223372036854775808 <= v <= 9223372036854775807
-            else opt(value, "aio-max-batch", path, int_value)
+            else (
+                None
+                if v is None and "aio-max-batch" not in value
+                else opt(value, "aio-max-batch", path, int_value)
+            )
         )
         result.drop_cache = (
             v
             if type(v := value.get("drop-cache")) is bool
-            else opt_bool(value, "drop-cache", path)
+            else (
+                None
+                if v is None and "drop-cache" not in value
+                else opt_bool(value, "drop-cache", path)
+            )
         )
         result.x_check_cache_dropped = opt_special(
             value, "x-check-cache-dropped", path, bool_value, False, True
@@ -440,18 +496,30 @@ class BlockdevOptionsNull:
             v
             if type(v := value.get("size")) is int
             and -9223372036854775808 <= v <= 9223372036854775807
-            else opt(value, "size", path, int_value)
+            else (
+                None
+                if v is None and "size" not in value
+                else opt(value, "size", path, int_value)
+            )
         )
         result.latency_ns = (
             v
             if type(v := value.get("latency-ns")) is int
             and 0 <= v <= 18446744073709551615
-            else opt(value, "latency-ns", path, uint64_value)
+            else (
+                None
+                if v is None and "latency-ns" not in value
+                else opt(value, "latency-ns", path, uint64_value)
+            )
         )
         result.read_zeroes = (
             v
             if type(v := value.get("read-zeroes")) is bool
-            else opt_bool(value, "read-zeroes", path)
+            else (
+                None
+                if v is None and "read-zeroes" not in value
+                else opt_bool(value, "read-zeroes", path)
+            )
         )
         if len(value) > 0 and not value.keys() <= cls.WIRE_MEMBERS:
             report_extra(value, cls.WIRE_MEMBERS, path)
@@ -563,13 +631,21 @@ class BlockdevOptionsRaw(BlockdevOptionsGenericFormat):
             v
             if type(v := value.get("offset")) is int
             and -9223372036854775808 <= v <= 9223372036854775807
-            else opt(value, "offset", path, int_value)
+            else (
+                None
+                if v is None and "offset" not in value
+                else opt(value, "offset", path, int_value)
+            )
         )
         result.size = (
             v
             if type(v := value.get("size")) is int
             and -9223372036854775808 <= v <= 9223372036854775807
-            else opt(value, "size", path, int_value)
+            else (
+                None
+                if v is None and "size" not in value
+                else opt(value, "size", path, int_value)
+            )
         )
         if len(value) > 1 and not value.keys() <= cls.WIRE_MEMBERS:
             report_extra(value, cls.WIRE_MEMBERS, path)
@@ -661,52 +737,92 @@ class Qcow2OverlapCheckFlags:
             e_template
             if type(v := value.get("template")) is str
             and (e_template := Qcow2OverlapCheckMode_BY_WIRE.get(v)) is not None
-            else opt_enum(value, "template", path, Qcow2OverlapCheckMode)
+            else (
+                None
+                if v is None and "template" not in value
+                else opt_enum(value, "template", path, Qcow2OverlapCheckMode)
+            )
         )
         result.main_header = (
             v
             if type(v := value.get("main-header")) is bool
-            else opt_bool(value, "main-header", path)
+            else (
+                None
+                if v is None and "main-header" not in value
+                else opt_bool(value, "main-header", path)
+            )
         )
         result.active_l1 = (
             v
             if type(v := value.get("active-l1")) is bool
-            else opt_bool(value, "active-l1", path)
+            else (
+                None
+                if v is None and "active-l1" not in value
+                else opt_bool(value, "active-l1", path)
+            )
         )
         result.active_l2 = (
             v
             if type(v := value.get("active-l2")) is bool
-            else opt_bool(value, "active-l2", path)
+            else (
+                None
+                if v is None and "active-l2" not in value
+                else opt_bool(value, "active-l2", path)
+            )
         )
         result.refcount_table = (
             v
             if type(v := value.get("refcount-table")) is bool
-            else opt_bool(value, "refcount-table", path)
+            else (
+                None
+                if v is None and "refcount-table" not in value
+                else opt_bool(value, "refcount-table", path)
+            )
         )
         result.refcount_block = (
             v
             if type(v := value.get("refcount-block")) is bool
-            else opt_bool(value, "refcount-block", path)
+            else (
+                None
+                if v is None and "refcount-block" not in value
+                else opt_bool(value, "refcount-block", path)
+            )
         )
         result.snapshot_table = (
             v
             if type(v := value.get("snapshot-table")) is bool
-            else opt_bool(value, "snapshot-table", path)
+            else (
+                None
+                if v is None and "snapshot-table" not in value
+                else opt_bool(value, "snapshot-table", path)
+            )
         )
         result.inactive_l1 = (
             v
             if type(v := value.get("inactive-l1")) is bool
-            else opt_bool(value, "inactive-l1", path)
+            else (
+                None
+                if v is None and "inactive-l1" not in value
+                else opt_bool(value, "inactive-l1", path)
+            )
         )
         result.inactive_l2 = (
             v
             if type(v := value.get("inactive-l2")) is bool
-            else opt_bool(value, "inactive-l2", path)
+            else (
+                None
+                if v is None and "inactive-l2" not in value
+                else opt_bool(value, "inactive-l2", path)
+            )
         )
         result.bitmap_directory = (
             v
             if type(v := value.get("bitmap-directory")) is bool
-            else opt_bool(value, "bitmap-directory", path)
+            else (
+                None
+                if v is None and "bitmap-directory" not in value
+                else opt_bool(value, "bitmap-directory", path)
+            )
         )
         if len(value) > 0 and not value.keys() <= cls.WIRE_MEMBERS:
             report_extra(value, cls.WIRE_MEMBERS, path)

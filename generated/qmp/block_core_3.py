@@ -92,7 +92,11 @@ class QCryptoBlockOptionsQCow:
         result.key_secret = (
             v
             if type(v := value.get("key-secret")) is str
-            else opt_str(value, "key-secret", path)
+            else (
+                None
+                if v is None and "key-secret" not in value
+                else opt_str(value, "key-secret", path)
+            )
         )
         if len(value) > 0 and not value.keys() <= cls.WIRE_MEMBERS:
             report_extra(value, cls.WIRE_MEMBERS, path)
@@ -127,7 +131,11 @@ class QCryptoBlockOptionsLUKS:
         result.key_secret = (
             v
             if type(v := value.get("key-secret")) is str
-            else opt_str(value, "key-secret", path)
+            else (
+                None
+                if v is None and "key-secret" not in value
+                else opt_str(value, "key-secret", path)
+            )
         )
         if len(value) > 0 and not value.keys() <= cls.WIRE_MEMBERS:
             report_extra(value, cls.WIRE_MEMBERS, path)
@@ -235,7 +243,11 @@ class BlockdevQcow2EncryptionAes(BlockdevQcow2EncryptionBase):
         result.key_secret = (
             v
             if type(v := d.get("key-secret")) is str
-            else opt_str(d, "key-secret", path)
+            else (
+                None
+                if v is None and "key-secret" not in d
+                else opt_str(d, "key-secret", path)
+            )
         )
         if len(d) > 1 and not d.keys() <= cls.WIRE_MEMBERS:
             report_extra(d, cls.WIRE_MEMBERS, path)
@@ -284,7 +296,11 @@ class BlockdevQcow2EncryptionLuks(BlockdevQcow2EncryptionBase):
         result.key_secret = (
             v
             if type(v := d.get("key-secret")) is str
-            else opt_str(d, "key-secret", path)
+            else (
+                None
+                if v is None and "key-secret" not in d
+                else opt_str(d, "key-secret", path)
+            )
         )
         if len(d) > 1 and not d.keys() <= cls.WIRE_MEMBERS:
             report_extra(d, cls.WIRE_MEMBERS, path)
@@ -420,22 +436,38 @@ class BlockdevOptionsQcow2(BlockdevOptionsGenericCOWFormat):
         result.lazy_refcounts = (
             v
             if type(v := value.get("lazy-refcounts")) is bool
-            else opt_bool(value, "lazy-refcounts", path)
+            else (
+                None
+                if v is None and "lazy-refcounts" not in value
+                else opt_bool(value, "lazy-refcounts", path)
+            )
         )
         result.pass_discard_request = (
             v
             if type(v := value.get("pass-discard-request")) is bool
-            else opt_bool(value, "pass-discard-request", path)
+            else (
+                None
+                if v is None and "pass-discard-request" not in value
+                else opt_bool(value, "pass-discard-request", path)
+            )
         )
         result.pass_discard_snapshot = (
             v
             if type(v := value.get("pass-discard-snapshot")) is bool
-            else opt_bool(value, "pass-discard-snapshot", path)
+            else (
+                None
+                if v is None and "pass-discard-snapshot" not in value
+                else opt_bool(value, "pass-discard-snapshot", path)
+            )
         )
         result.pass_discard_other = (
             v
             if type(v := value.get("pass-discard-other")) is bool
-            else opt_bool(value, "pass-discard-other", path)
+            else (
+                None
+                if v is None and "pass-discard-other" not in value
+                else opt_bool(value, "pass-discard-other", path)
+            )
         )
         result.overlap_check = opt(
             value, "overlap-check", path, Qcow2OverlapChecks_from_wire
@@ -444,38 +476,62 @@ class BlockdevOptionsQcow2(BlockdevOptionsGenericCOWFormat):
             v
             if type(v := value.get("cache-size")) is int
             and -9223372036854775808 <= v <= 9223372036854775807
-            else opt(value, "cache-size", path, int_value)
+            else (
+                None
+                if v is None and "cache-size" not in value
+                else opt(value, "cache-size", path, int_value)
+            )
         )
         result.l2_cache_size = (
             v
             if type(v := value.get("l2-cache-size")) is int
             and -9223372036854775808 <= v <= 9223372036854775807
-            else opt(value, "l2-cache-size", path, int_value)
+            else (
+                None
+                if v is None and "l2-cache-size" not in value
+                else opt(value, "l2-cache-size", path, int_value)
+            )
         )
         result.l2_cache_entry_size = (
             v
             if type(v := value.get("l2-cache-entry-size")) is int
             and -9223372036854775808 <= v <= 9223372036854775807
-            else opt(value, "l2-cache-entry-size", path, int_value)
+            else (
+                None
+                if v is None and "l2-cache-entry-size" not in value
+                else opt(value, "l2-cache-entry-size", path, int_value)
+            )
         )
         result.refcount_cache_size = (
             v
             if type(v := value.get("refcount-cache-size")) is int
             and -9223372036854775808 <= v <= 9223372036854775807
-            else opt(value, "refcount-cache-size", path, int_value)
+            else (
+                None
+                if v is None and "refcount-cache-size" not in value
+                else opt(value, "refcount-cache-size", path, int_value)
+            )
         )
         result.cache_clean_interval = (
             v
             if type(v := value.get("cache-clean-interval")) is int
             and -9223372036854775808 <= v <= 9223372036854775807
-            else opt(value, "cache-clean-interval", path, int_value)
+            else (
+                None
+                if v is None and "cache-clean-interval" not in value
+                else opt(value, "cache-clean-interval", path, int_value)
+            )
         )
         result.encrypt = (
             BlockdevQcow2Encryption_from_wire(
                 v, f"{path}.encrypt" if path else "encrypt", "encrypt"
             )
             if type(v := value.get("encrypt")) is dict
-            else opt(value, "encrypt", path, BlockdevQcow2Encryption_from_wire)
+            else (
+                None
+                if v is None and "encrypt" not in value
+                else opt(value, "encrypt", path, BlockdevQcow2Encryption_from_wire)
+            )
         )
         result.data_file = opt(
             value, "data-file", path, _block_core_4.BlockdevRef_from_wire
@@ -559,36 +615,64 @@ class BlockdevOptionsBase:
         result.node_name = (
             v
             if type(v := value.get("node-name")) is str
-            else opt_str(value, "node-name", path)
+            else (
+                None
+                if v is None and "node-name" not in value
+                else opt_str(value, "node-name", path)
+            )
         )
         result.discard = (
             e_discard
             if type(v := value.get("discard")) is str
             and (e_discard := _block_core_2.BlockdevDiscardOptions_BY_WIRE.get(v))
             is not None
-            else opt_enum(value, "discard", path, _block_core_2.BlockdevDiscardOptions)
+            else (
+                None
+                if v is None and "discard" not in value
+                else opt_enum(
+                    value, "discard", path, _block_core_2.BlockdevDiscardOptions
+                )
+            )
         )
         result.cache = (
             _block_core_2.BlockdevCacheOptions.from_wire(
                 v, f"{path}.cache" if path else "cache", "cache"
             )
             if type(v := value.get("cache")) is dict
-            else opt(value, "cache", path, _block_core_2.BlockdevCacheOptions.from_wire)
+            else (
+                None
+                if v is None and "cache" not in value
+                else opt(
+                    value, "cache", path, _block_core_2.BlockdevCacheOptions.from_wire
+                )
+            )
         )
         result.read_only = (
             v
             if type(v := value.get("read-only")) is bool
-            else opt_bool(value, "read-only", path)
+            else (
+                None
+                if v is None and "read-only" not in value
+                else opt_bool(value, "read-only", path)
+            )
         )
         result.auto_read_only = (
             v
             if type(v := value.get("auto-read-only")) is bool
-            else opt_bool(value, "auto-read-only", path)
+            else (
+                None
+                if v is None and "auto-read-only" not in value
+                else opt_bool(value, "auto-read-only", path)
+            )
         )
         result.force_share = (
             v
             if type(v := value.get("force-share")) is bool
-            else opt_bool(value, "force-share", path)
+            else (
+                None
+                if v is None and "force-share" not in value
+                else opt_bool(value, "force-share", path)
+            )
         )
         result.detect_zeroes = (
             e_detect_zeroes
@@ -599,8 +683,15 @@ class BlockdevOptionsBase:
                 )
             )
             is not None
-            else opt_enum(
-                value, "detect-zeroes", path, _block_core_2.BlockdevDetectZeroesOptions
+            else (
+                None
+                if v is None and "detect-zeroes" not in value
+                else opt_enum(
+                    value,
+                    "detect-zeroes",
+                    path,
+                    _block_core_2.BlockdevDetectZeroesOptions,
+                )
             )
         )
         if len(value) > 1 and not value.keys() <= cls.WIRE_MEMBERS:
@@ -642,36 +733,64 @@ class BlockdevOptionsBase:
             "node_name": (
                 v
                 if type(v := d.get("node-name")) is str
-                else opt_str(d, "node-name", path)
+                else (
+                    None
+                    if v is None and "node-name" not in d
+                    else opt_str(d, "node-name", path)
+                )
             ),
             "discard": (
                 e_discard
                 if type(v := d.get("discard")) is str
                 and (e_discard := _block_core_2.BlockdevDiscardOptions_BY_WIRE.get(v))
                 is not None
-                else opt_enum(d, "discard", path, _block_core_2.BlockdevDiscardOptions)
+                else (
+                    None
+                    if v is None and "discard" not in d
+                    else opt_enum(
+                        d, "discard", path, _block_core_2.BlockdevDiscardOptions
+                    )
+                )
             ),
             "cache": (
                 _block_core_2.BlockdevCacheOptions.from_wire(
                     v, f"{path}.cache" if path else "cache", "cache"
                 )
                 if type(v := d.get("cache")) is dict
-                else opt(d, "cache", path, _block_core_2.BlockdevCacheOptions.from_wire)
+                else (
+                    None
+                    if v is None and "cache" not in d
+                    else opt(
+                        d, "cache", path, _block_core_2.BlockdevCacheOptions.from_wire
+                    )
+                )
             ),
             "read_only": (
                 v
                 if type(v := d.get("read-only")) is bool
-                else opt_bool(d, "read-only", path)
+                else (
+                    None
+                    if v is None and "read-only" not in d
+                    else opt_bool(d, "read-only", path)
+                )
             ),
             "auto_read_only": (
                 v
                 if type(v := d.get("auto-read-only")) is bool
-                else opt_bool(d, "auto-read-only", path)
+                else (
+                    None
+                    if v is None and "auto-read-only" not in d
+                    else opt_bool(d, "auto-read-only", path)
+                )
             ),
             "force_share": (
                 v
                 if type(v := d.get("force-share")) is bool
-                else opt_bool(d, "force-share", path)
+                else (
+                    None
+                    if v is None and "force-share" not in d
+                    else opt_bool(d, "force-share", path)
+                )
             ),
             "detect_zeroes": (
                 e_detect_zeroes
@@ -682,8 +801,15 @@ class BlockdevOptionsBase:
                     )
                 )
                 is not None
-                else opt_enum(
-                    d, "detect-zeroes", path, _block_core_2.BlockdevDetectZeroesOptions
+                else (
+                    None
+                    if v is None and "detect-zeroes" not in d
+                    else opt_enum(
+                        d,
+                        "detect-zeroes",
+                        path,
+                        _block_core_2.BlockdevDetectZeroesOptions,
+                    )
                 )
             ),
         }
@@ -748,31 +874,51 @@ class BlockdevOptionsFile_(BlockdevOptionsBase):
             pr_manager=(
                 v
                 if type(v := d.get("pr-manager")) is str
-                else opt_str(d, "pr-manager", path)
+                else (
+                    None
+                    if v is None and "pr-manager" not in d
+                    else opt_str(d, "pr-manager", path)
+                )
             ),
             locking=(
                 e_locking
                 if type(v := d.get("locking")) is str
                 and (e_locking := _common.OnOffAuto_BY_WIRE.get(v)) is not None
-                else opt_enum(d, "locking", path, _common.OnOffAuto)
+                else (
+                    None
+                    if v is None and "locking" not in d
+                    else opt_enum(d, "locking", path, _common.OnOffAuto)
+                )
             ),
             aio=(
                 e_aio
                 if type(v := d.get("aio")) is str
                 and (e_aio := _block_core_2.BlockdevAioOptions_BY_WIRE.get(v))
                 is not None
-                else opt_enum(d, "aio", path, _block_core_2.BlockdevAioOptions)
+                else (
+                    None
+                    if v is None and "aio" not in d
+                    else opt_enum(d, "aio", path, _block_core_2.BlockdevAioOptions)
+                )
             ),
             aio_max_batch=(
                 v
                 if type(v := d.get("aio-max-batch")) is int
                 and -9223372036854775808 <= v <= 9223372036854775807
-                else opt(d, "aio-max-batch", path, int_value)
+                else (
+                    None
+                    if v is None and "aio-max-batch" not in d
+                    else opt(d, "aio-max-batch", path, int_value)
+                )
             ),
             drop_cache=(
                 v
                 if type(v := d.get("drop-cache")) is bool
-                else opt_bool(d, "drop-cache", path)
+                else (
+                    None
+                    if v is None and "drop-cache" not in d
+                    else opt_bool(d, "drop-cache", path)
+                )
             ),
             x_check_cache_dropped=opt_special(
                 d, "x-check-cache-dropped", path, bool_value, False, True
@@ -851,18 +997,30 @@ class BlockdevOptionsNullCo(BlockdevOptionsBase):
                 v
                 if type(v := d.get("size")) is int
                 and -9223372036854775808 <= v <= 9223372036854775807
-                else opt(d, "size", path, int_value)
+                else (
+                    None
+                    if v is None and "size" not in d
+                    else opt(d, "size", path, int_value)
+                )
             ),
             latency_ns=(
                 v
                 if type(v := d.get("latency-ns")) is int
                 and 0 <= v <= 18446744073709551615
-                else opt(d, "latency-ns", path, uint64_value)
+                else (
+                    None
+                    if v is None and "latency-ns" not in d
+                    else opt(d, "latency-ns", path, uint64_value)
+                )
             ),
             read_zeroes=(
                 v
                 if type(v := d.get("read-zeroes")) is bool
-                else opt_bool(d, "read-zeroes", path)
+                else (
+                    None
+                    if v is None and "read-zeroes" not in d
+                    else opt_bool(d, "read-zeroes", path)
+                )
             ),
         )
         if len(d) > 1 and not d.keys() <= cls.WIRE_MEMBERS:

@@ -106,22 +106,38 @@ class BlockdevOptionsQcow2_(BlockdevOptionsBase):
             lazy_refcounts=(
                 v
                 if type(v := d.get("lazy-refcounts")) is bool
-                else opt_bool(d, "lazy-refcounts", path)
+                else (
+                    None
+                    if v is None and "lazy-refcounts" not in d
+                    else opt_bool(d, "lazy-refcounts", path)
+                )
             ),
             pass_discard_request=(
                 v
                 if type(v := d.get("pass-discard-request")) is bool
-                else opt_bool(d, "pass-discard-request", path)
+                else (
+                    None
+                    if v is None and "pass-discard-request" not in d
+                    else opt_bool(d, "pass-discard-request", path)
+                )
             ),
             pass_discard_snapshot=(
                 v
                 if type(v := d.get("pass-discard-snapshot")) is bool
-                else opt_bool(d, "pass-discard-snapshot", path)
+                else (
+                    None
+                    if v is None and "pass-discard-snapshot" not in d
+                    else opt_bool(d, "pass-discard-snapshot", path)
+                )
             ),
             pass_discard_other=(
                 v
                 if type(v := d.get("pass-discard-other")) is bool
-                else opt_bool(d, "pass-discard-other", path)
+                else (
+                    None
+                    if v is None and "pass-discard-other" not in d
+                    else opt_bool(d, "pass-discard-other", path)
+                )
             ),
             overlap_check=opt(
                 d, "overlap-check", path, _block_core_3.Qcow2OverlapChecks_from_wire
@@ -130,39 +146,66 @@ class BlockdevOptionsQcow2_(BlockdevOptionsBase):
                 v
                 if type(v := d.get("cache-size")) is int
                 and -9223372036854775808 <= v <= 9223372036854775807
-                else opt(d, "cache-size", path, int_value)
+                else (
+                    None
+                    if v is None and "cache-size" not in d
+                    else opt(d, "cache-size", path, int_value)
+                )
             ),
             l2_cache_size=(
                 v
                 if type(v := d.get("l2-cache-size")) is int
                 and -9223372036854775808 <= v <= 9223372036854775807
-                else opt(d, "l2-cache-size", path, int_value)
+                else (
+                    None
+                    if v is None and "l2-cache-size" not in d
+                    else opt(d, "l2-cache-size", path, int_value)
+                )
             ),
             l2_cache_entry_size=(
                 v
                 if type(v := d.get("l2-cache-entry-size")) is int
                 and -9223372036854775808 <= v <= 9223372036854775807
-                else opt(d, "l2-cache-entry-size", path, int_value)
+                else (
+                    None
+                    if v is None and "l2-cache-entry-size" not in d
+                    else opt(d, "l2-cache-entry-size", path, int_value)
+                )
             ),
             refcount_cache_size=(
                 v
                 if type(v := d.get("refcount-cache-size")) is int
                 and -9223372036854775808 <= v <= 9223372036854775807
-                else opt(d, "refcount-cache-size", path, int_value)
+                else (
+                    None
+                    if v is None and "refcount-cache-size" not in d
+                    else opt(d, "refcount-cache-size", path, int_value)
+                )
             ),
             cache_clean_interval=(
                 v
                 if type(v := d.get("cache-clean-interval")) is int
                 and -9223372036854775808 <= v <= 9223372036854775807
-                else opt(d, "cache-clean-interval", path, int_value)
+                else (
+                    None
+                    if v is None and "cache-clean-interval" not in d
+                    else opt(d, "cache-clean-interval", path, int_value)
+                )
             ),
             encrypt=(
                 _block_core_3.BlockdevQcow2Encryption_from_wire(
                     v, f"{path}.encrypt" if path else "encrypt", "encrypt"
                 )
                 if type(v := d.get("encrypt")) is dict
-                else opt(
-                    d, "encrypt", path, _block_core_3.BlockdevQcow2Encryption_from_wire
+                else (
+                    None
+                    if v is None and "encrypt" not in d
+                    else opt(
+                        d,
+                        "encrypt",
+                        path,
+                        _block_core_3.BlockdevQcow2Encryption_from_wire,
+                    )
                 )
             ),
             data_file=opt(d, "data-file", path, BlockdevRef_from_wire),
@@ -257,13 +300,21 @@ class BlockdevOptionsRaw_(BlockdevOptionsBase):
                 v
                 if type(v := d.get("offset")) is int
                 and -9223372036854775808 <= v <= 9223372036854775807
-                else opt(d, "offset", path, int_value)
+                else (
+                    None
+                    if v is None and "offset" not in d
+                    else opt(d, "offset", path, int_value)
+                )
             ),
             size=(
                 v
                 if type(v := d.get("size")) is int
                 and -9223372036854775808 <= v <= 9223372036854775807
-                else opt(d, "size", path, int_value)
+                else (
+                    None
+                    if v is None and "size" not in d
+                    else opt(d, "size", path, int_value)
+                )
             ),
         )
         if len(d) > 2 and not d.keys() <= cls.WIRE_MEMBERS:

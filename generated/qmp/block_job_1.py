@@ -171,7 +171,13 @@ class BlockJobInfo:
             else req_bool(value, "auto-dismiss", path)
         )
         result.error = (
-            v if type(v := value.get("error")) is str else opt_str(value, "error", path)
+            v
+            if type(v := value.get("error")) is str
+            else (
+                None
+                if v is None and "error" not in value
+                else opt_str(value, "error", path)
+            )
         )
         if len(value) > 12 and not value.keys() <= cls.WIRE_MEMBERS:
             report_extra(value, cls.WIRE_MEMBERS, path)
@@ -221,7 +227,11 @@ class BlockJobCancelArguments:
         result.force = (
             v
             if type(v := value.get("force")) is bool
-            else opt_bool(value, "force", path)
+            else (
+                None
+                if v is None and "force" not in value
+                else opt_bool(value, "force", path)
+            )
         )
         if len(value) > 1 and not value.keys() <= cls.WIRE_MEMBERS:
             report_extra(value, cls.WIRE_MEMBERS, path)
@@ -303,7 +313,13 @@ class BlockJobCompletedArguments:
             else req(value, "speed", path, int_value)
         )
         result.error = (
-            v if type(v := value.get("error")) is str else opt_str(value, "error", path)
+            v
+            if type(v := value.get("error")) is str
+            else (
+                None
+                if v is None and "error" not in value
+                else opt_str(value, "error", path)
+            )
         )
         if len(value) > 5 and not value.keys() <= cls.WIRE_MEMBERS:
             report_extra(value, cls.WIRE_MEMBERS, path)

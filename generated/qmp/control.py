@@ -212,7 +212,11 @@ class HumanMonitorCommandArguments:
             v
             if type(v := value.get("cpu-index")) is int
             and -9223372036854775808 <= v <= 9223372036854775807
-            else opt(value, "cpu-index", path, int_value)
+            else (
+                None
+                if v is None and "cpu-index" not in value
+                else opt(value, "cpu-index", path, int_value)
+            )
         )
         if len(value) > 1 and not value.keys() <= cls.WIRE_MEMBERS:
             report_extra(value, cls.WIRE_MEMBERS, path)

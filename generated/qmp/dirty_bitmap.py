@@ -109,17 +109,29 @@ class BlockDirtyBitmapAdd:
         result.granularity = (
             v
             if type(v := value.get("granularity")) is int and 0 <= v <= 4294967295
-            else opt(value, "granularity", path, uint32_value)
+            else (
+                None
+                if v is None and "granularity" not in value
+                else opt(value, "granularity", path, uint32_value)
+            )
         )
         result.persistent = (
             v
             if type(v := value.get("persistent")) is bool
-            else opt_bool(value, "persistent", path)
+            else (
+                None
+                if v is None and "persistent" not in value
+                else opt_bool(value, "persistent", path)
+            )
         )
         result.disabled = (
             v
             if type(v := value.get("disabled")) is bool
-            else opt_bool(value, "disabled", path)
+            else (
+                None
+                if v is None and "disabled" not in value
+                else opt_bool(value, "disabled", path)
+            )
         )
         if len(value) > 2 and not value.keys() <= cls.WIRE_MEMBERS:
             report_extra(value, cls.WIRE_MEMBERS, path)

@@ -312,7 +312,11 @@ class SchemaInfoObject_(SchemaInfoBase):
                     d, "members", path, _introspect_2.SchemaInfoObjectMember.from_wire
                 )
             ),
-            tag=(v if type(v := d.get("tag")) is str else opt_str(d, "tag", path)),
+            tag=(
+                v
+                if type(v := d.get("tag")) is str
+                else None if v is None and "tag" not in d else opt_str(d, "tag", path)
+            ),
             variants=(
                 [
                     _introspect_2.SchemaInfoObjectVariant.from_wire(
@@ -321,8 +325,15 @@ class SchemaInfoObject_(SchemaInfoBase):
                     for i, x in enumerate(v)
                 ]
                 if type(v := d.get("variants")) is list
-                else opt_list(
-                    d, "variants", path, _introspect_2.SchemaInfoObjectVariant.from_wire
+                else (
+                    None
+                    if v is None and "variants" not in d
+                    else opt_list(
+                        d,
+                        "variants",
+                        path,
+                        _introspect_2.SchemaInfoObjectVariant.from_wire,
+                    )
                 )
             ),
         )
@@ -443,7 +454,11 @@ class SchemaInfoCommand_(SchemaInfoBase):
             allow_oob=(
                 v
                 if type(v := d.get("allow-oob")) is bool
-                else opt_bool(d, "allow-oob", path)
+                else (
+                    None
+                    if v is None and "allow-oob" not in d
+                    else opt_bool(d, "allow-oob", path)
+                )
             ),
         )
         if len(d) > 4 and not d.keys() <= cls.WIRE_MEMBERS:

@@ -194,7 +194,13 @@ class SchemaInfoObject:
             else req_list(value, "members", path, SchemaInfoObjectMember.from_wire)
         )
         result.tag = (
-            v if type(v := value.get("tag")) is str else opt_str(value, "tag", path)
+            v
+            if type(v := value.get("tag")) is str
+            else (
+                None
+                if v is None and "tag" not in value
+                else opt_str(value, "tag", path)
+            )
         )
         result.variants = (
             [
@@ -204,7 +210,13 @@ class SchemaInfoObject:
                 for i, x in enumerate(v)
             ]
             if type(v := value.get("variants")) is list
-            else opt_list(value, "variants", path, SchemaInfoObjectVariant.from_wire)
+            else (
+                None
+                if v is None and "variants" not in value
+                else opt_list(
+                    value, "variants", path, SchemaInfoObjectVariant.from_wire
+                )
+            )
         )
         if len(value) > 1 and not value.keys() <= cls.WIRE_MEMBERS:
             report_extra(value, cls.WIRE_MEMBERS, path)
@@ -413,7 +425,11 @@ class SchemaInfoCommand:
         result.allow_oob = (
             v
             if type(v := value.get("allow-oob")) is bool
-            else opt_bool(value, "allow-oob", path)
+            else (
+                None
+                if v is None and "allow-oob" not in value
+                else opt_bool(value, "allow-oob", path)
+            )
         )
         if len(value) > 2 and not value.keys() <= cls.WIRE_MEMBERS:
             report_extra(value, cls.WIRE_MEMBERS, path)

@@ -369,7 +369,13 @@ class JobInfo:
             else req(value, "total-progress", path, int_value)
         )
         result.error = (
-            v if type(v := value.get("error")) is str else opt_str(value, "error", path)
+            v
+            if type(v := value.get("error")) is str
+            else (
+                None
+                if v is None and "error" not in value
+                else opt_str(value, "error", path)
+            )
         )
         if len(value) > 5 and not value.keys() <= cls.WIRE_MEMBERS:
             report_extra(value, cls.WIRE_MEMBERS, path)

@@ -70,12 +70,20 @@ class BlockdevSnapshotSync:
         result.device = (
             v
             if type(v := value.get("device")) is str
-            else opt_str(value, "device", path)
+            else (
+                None
+                if v is None and "device" not in value
+                else opt_str(value, "device", path)
+            )
         )
         result.node_name = (
             v
             if type(v := value.get("node-name")) is str
-            else opt_str(value, "node-name", path)
+            else (
+                None
+                if v is None and "node-name" not in value
+                else opt_str(value, "node-name", path)
+            )
         )
         result.snapshot_file = (
             v
@@ -85,18 +93,30 @@ class BlockdevSnapshotSync:
         result.snapshot_node_name = (
             v
             if type(v := value.get("snapshot-node-name")) is str
-            else opt_str(value, "snapshot-node-name", path)
+            else (
+                None
+                if v is None and "snapshot-node-name" not in value
+                else opt_str(value, "snapshot-node-name", path)
+            )
         )
         result.format = (
             v
             if type(v := value.get("format")) is str
-            else opt_str(value, "format", path)
+            else (
+                None
+                if v is None and "format" not in value
+                else opt_str(value, "format", path)
+            )
         )
         result.mode = (
             e_mode
             if type(v := value.get("mode")) is str
             and (e_mode := _block_core_2.NewImageMode_BY_WIRE.get(v)) is not None
-            else opt_enum(value, "mode", path, _block_core_2.NewImageMode)
+            else (
+                None
+                if v is None and "mode" not in value
+                else opt_enum(value, "mode", path, _block_core_2.NewImageMode)
+            )
         )
         if len(value) > 1 and not value.keys() <= cls.WIRE_MEMBERS:
             report_extra(value, cls.WIRE_MEMBERS, path)
@@ -226,10 +246,18 @@ class BlockdevSnapshotDeleteInternalSyncArguments:
             else req_str(value, "device", path)
         )
         result.id = (
-            v if type(v := value.get("id")) is str else opt_str(value, "id", path)
+            v
+            if type(v := value.get("id")) is str
+            else None if v is None and "id" not in value else opt_str(value, "id", path)
         )
         result.name = (
-            v if type(v := value.get("name")) is str else opt_str(value, "name", path)
+            v
+            if type(v := value.get("name")) is str
+            else (
+                None
+                if v is None and "name" not in value
+                else opt_str(value, "name", path)
+            )
         )
         if len(value) > 1 and not value.keys() <= cls.WIRE_MEMBERS:
             report_extra(value, cls.WIRE_MEMBERS, path)

@@ -470,8 +470,12 @@ class TransactionProperties:
                 e_completion_mode := _transaction_1.ActionCompletionMode_BY_WIRE.get(v)
             )
             is not None
-            else opt_enum(
-                value, "completion-mode", path, _transaction_1.ActionCompletionMode
+            else (
+                None
+                if v is None and "completion-mode" not in value
+                else opt_enum(
+                    value, "completion-mode", path, _transaction_1.ActionCompletionMode
+                )
             )
         )
         if len(value) > 0 and not value.keys() <= cls.WIRE_MEMBERS:

@@ -49,11 +49,15 @@ class TransactionArguments:
                 v, f"{path}.properties" if path else "properties", "properties"
             )
             if type(v := value.get("properties")) is dict
-            else opt(
-                value,
-                "properties",
-                path,
-                _transaction_2.TransactionProperties.from_wire,
+            else (
+                None
+                if v is None and "properties" not in value
+                else opt(
+                    value,
+                    "properties",
+                    path,
+                    _transaction_2.TransactionProperties.from_wire,
+                )
             )
         )
         if len(value) > 1 and not value.keys() <= cls.WIRE_MEMBERS:
