@@ -140,7 +140,7 @@ class BackupPerf:
                 else opt(value, "max-chunk", path, int64_value)
             )
         )
-        if len(value) > 0 and not value.keys() <= cls.WIRE_MEMBERS:
+        if len(value) > 0 and not cls.WIRE_MEMBERS.issuperset(value):
             report_extra(value, cls.WIRE_MEMBERS, path)
         return result
 
@@ -350,7 +350,7 @@ class BackupCommon:
         result.x_perf = opt_special(
             value, "x-perf", path, BackupPerf.from_wire, False, True
         )
-        if len(value) > 2 and not value.keys() <= cls.WIRE_MEMBERS:
+        if len(value) > 2 and not cls.WIRE_MEMBERS.issuperset(value):
             report_extra(value, cls.WIRE_MEMBERS, path)
         return result
 
@@ -563,7 +563,7 @@ class DriveBackup(BackupCommon):
                 else opt_enum(value, "mode", path, _block_core_2.NewImageMode)
             )
         )
-        if len(value) > 3 and not value.keys() <= cls.WIRE_MEMBERS:
+        if len(value) > 3 and not cls.WIRE_MEMBERS.issuperset(value):
             report_extra(value, cls.WIRE_MEMBERS, path)
         return result
 
@@ -751,7 +751,7 @@ class BlockdevBackup(BackupCommon):
             if type(v := value.get("target")) is str
             else req_str(value, "target", path)
         )
-        if len(value) > 3 and not value.keys() <= cls.WIRE_MEMBERS:
+        if len(value) > 3 and not cls.WIRE_MEMBERS.issuperset(value):
             report_extra(value, cls.WIRE_MEMBERS, path)
         return result
 

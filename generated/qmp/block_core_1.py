@@ -130,7 +130,7 @@ class SnapshotInfo:
                 else opt(value, "icount", path, int_value)
             )
         )
-        if len(value) > 7 and not value.keys() <= cls.WIRE_MEMBERS:
+        if len(value) > 7 and not cls.WIRE_MEMBERS.issuperset(value):
             report_extra(value, cls.WIRE_MEMBERS, path)
         return result
 
@@ -334,7 +334,7 @@ class ImageInfo:
                 else opt(value, "backing-image", path, ImageInfo.from_wire)
             )
         )
-        if len(value) > 3 and not value.keys() <= cls.WIRE_MEMBERS:
+        if len(value) > 3 and not cls.WIRE_MEMBERS.issuperset(value):
             report_extra(value, cls.WIRE_MEMBERS, path)
         return result
 
@@ -518,7 +518,7 @@ class BlockDirtyInfo:
                 else opt_bool(value, "inconsistent", path)
             )
         )
-        if len(value) > 5 and not value.keys() <= cls.WIRE_MEMBERS:
+        if len(value) > 5 and not cls.WIRE_MEMBERS.issuperset(value):
             report_extra(value, cls.WIRE_MEMBERS, path)
         return result
 
@@ -933,7 +933,7 @@ class BlockDeviceInfo:
                 else opt_list(value, "dirty-bitmaps", path, BlockDirtyInfo.from_wire)
             )
         )
-        if len(value) > 15 and not value.keys() <= cls.WIRE_MEMBERS:
+        if len(value) > 15 and not cls.WIRE_MEMBERS.issuperset(value):
             report_extra(value, cls.WIRE_MEMBERS, path)
         return result
 

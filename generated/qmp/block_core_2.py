@@ -152,7 +152,7 @@ class BlockInfo:
                 )
             )
         )
-        if len(value) > 4 and not value.keys() <= cls.WIRE_MEMBERS:
+        if len(value) > 4 and not cls.WIRE_MEMBERS.issuperset(value):
             report_extra(value, cls.WIRE_MEMBERS, path)
         return result
 
@@ -198,7 +198,7 @@ class QueryNamedBlockNodesArguments:
                 else opt_bool(value, "flat", path)
             )
         )
-        if len(value) > 0 and not value.keys() <= cls.WIRE_MEMBERS:
+        if len(value) > 0 and not cls.WIRE_MEMBERS.issuperset(value):
             report_extra(value, cls.WIRE_MEMBERS, path)
         return result
 
@@ -305,7 +305,7 @@ class BlockdevCacheOptions:
                 else opt_bool(value, "no-flush", path)
             )
         )
-        if len(value) > 0 and not value.keys() <= cls.WIRE_MEMBERS:
+        if len(value) > 0 and not cls.WIRE_MEMBERS.issuperset(value):
             report_extra(value, cls.WIRE_MEMBERS, path)
         return result
 
@@ -443,7 +443,7 @@ class BlockdevOptionsFile:
         result.x_check_cache_dropped = opt_special(
             value, "x-check-cache-dropped", path, bool_value, False, True
         )
-        if len(value) > 1 and not value.keys() <= cls.WIRE_MEMBERS:
+        if len(value) > 1 and not cls.WIRE_MEMBERS.issuperset(value):
             report_extra(value, cls.WIRE_MEMBERS, path)
         return result
 
@@ -521,7 +521,7 @@ class BlockdevOptionsNull:
                 else opt_bool(value, "read-zeroes", path)
             )
         )
-        if len(value) > 0 and not value.keys() <= cls.WIRE_MEMBERS:
+        if len(value) > 0 and not cls.WIRE_MEMBERS.issuperset(value):
             report_extra(value, cls.WIRE_MEMBERS, path)
         return result
 
@@ -589,7 +589,7 @@ class BlockdevOptionsGenericCOWFormat(BlockdevOptionsGenericFormat):
         result.backing = opt(
             value, "backing", path, _block_core_4.BlockdevRefOrNull_from_wire
         )
-        if len(value) > 1 and not value.keys() <= cls.WIRE_MEMBERS:
+        if len(value) > 1 and not cls.WIRE_MEMBERS.issuperset(value):
             report_extra(value, cls.WIRE_MEMBERS, path)
         return result
 
@@ -647,7 +647,7 @@ class BlockdevOptionsRaw(BlockdevOptionsGenericFormat):
                 else opt(value, "size", path, int_value)
             )
         )
-        if len(value) > 1 and not value.keys() <= cls.WIRE_MEMBERS:
+        if len(value) > 1 and not cls.WIRE_MEMBERS.issuperset(value):
             report_extra(value, cls.WIRE_MEMBERS, path)
         return result
 
@@ -824,7 +824,7 @@ class Qcow2OverlapCheckFlags:
                 else opt_bool(value, "bitmap-directory", path)
             )
         )
-        if len(value) > 0 and not value.keys() <= cls.WIRE_MEMBERS:
+        if len(value) > 0 and not cls.WIRE_MEMBERS.issuperset(value):
             report_extra(value, cls.WIRE_MEMBERS, path)
         return result
 

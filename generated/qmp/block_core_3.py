@@ -98,7 +98,7 @@ class QCryptoBlockOptionsQCow:
                 else opt_str(value, "key-secret", path)
             )
         )
-        if len(value) > 0 and not value.keys() <= cls.WIRE_MEMBERS:
+        if len(value) > 0 and not cls.WIRE_MEMBERS.issuperset(value):
             report_extra(value, cls.WIRE_MEMBERS, path)
         return result
 
@@ -137,7 +137,7 @@ class QCryptoBlockOptionsLUKS:
                 else opt_str(value, "key-secret", path)
             )
         )
-        if len(value) > 0 and not value.keys() <= cls.WIRE_MEMBERS:
+        if len(value) > 0 and not cls.WIRE_MEMBERS.issuperset(value):
             report_extra(value, cls.WIRE_MEMBERS, path)
         return result
 
@@ -249,7 +249,7 @@ class BlockdevQcow2EncryptionAes(BlockdevQcow2EncryptionBase):
                 else opt_str(d, "key-secret", path)
             )
         )
-        if len(d) > 1 and not d.keys() <= cls.WIRE_MEMBERS:
+        if len(d) > 1 and not cls.WIRE_MEMBERS.issuperset(d):
             report_extra(d, cls.WIRE_MEMBERS, path)
         return result
 
@@ -302,7 +302,7 @@ class BlockdevQcow2EncryptionLuks(BlockdevQcow2EncryptionBase):
                 else opt_str(d, "key-secret", path)
             )
         )
-        if len(d) > 1 and not d.keys() <= cls.WIRE_MEMBERS:
+        if len(d) > 1 and not cls.WIRE_MEMBERS.issuperset(d):
             report_extra(d, cls.WIRE_MEMBERS, path)
         return result
 
@@ -536,7 +536,7 @@ class BlockdevOptionsQcow2(BlockdevOptionsGenericCOWFormat):
         result.data_file = opt(
             value, "data-file", path, _block_core_4.BlockdevRef_from_wire
         )
-        if len(value) > 1 and not value.keys() <= cls.WIRE_MEMBERS:
+        if len(value) > 1 and not cls.WIRE_MEMBERS.issuperset(value):
             report_extra(value, cls.WIRE_MEMBERS, path)
         return result
 
@@ -694,7 +694,7 @@ class BlockdevOptionsBase:
                 )
             )
         )
-        if len(value) > 1 and not value.keys() <= cls.WIRE_MEMBERS:
+        if len(value) > 1 and not cls.WIRE_MEMBERS.issuperset(value):
             report_extra(value, cls.WIRE_MEMBERS, path)
         return result
 
@@ -924,7 +924,7 @@ class BlockdevOptionsFile_(BlockdevOptionsBase):
                 d, "x-check-cache-dropped", path, bool_value, False, True
             ),
         )
-        if len(d) > 2 and not d.keys() <= cls.WIRE_MEMBERS:
+        if len(d) > 2 and not cls.WIRE_MEMBERS.issuperset(d):
             report_extra(d, cls.WIRE_MEMBERS, path)
         return result
 
@@ -1023,7 +1023,7 @@ class BlockdevOptionsNullCo(BlockdevOptionsBase):
                 )
             ),
         )
-        if len(d) > 1 and not d.keys() <= cls.WIRE_MEMBERS:
+        if len(d) > 1 and not cls.WIRE_MEMBERS.issuperset(d):
             report_extra(d, cls.WIRE_MEMBERS, path)
         return result
 

@@ -210,7 +210,7 @@ class BlockdevOptionsQcow2_(BlockdevOptionsBase):
             ),
             data_file=opt(d, "data-file", path, BlockdevRef_from_wire),
         )
-        if len(d) > 2 and not d.keys() <= cls.WIRE_MEMBERS:
+        if len(d) > 2 and not cls.WIRE_MEMBERS.issuperset(d):
             report_extra(d, cls.WIRE_MEMBERS, path)
         return result
 
@@ -317,7 +317,7 @@ class BlockdevOptionsRaw_(BlockdevOptionsBase):
                 )
             ),
         )
-        if len(d) > 2 and not d.keys() <= cls.WIRE_MEMBERS:
+        if len(d) > 2 and not cls.WIRE_MEMBERS.issuperset(d):
             report_extra(d, cls.WIRE_MEMBERS, path)
         return result
 

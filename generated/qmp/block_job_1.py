@@ -179,7 +179,7 @@ class BlockJobInfo:
                 else opt_str(value, "error", path)
             )
         )
-        if len(value) > 12 and not value.keys() <= cls.WIRE_MEMBERS:
+        if len(value) > 12 and not cls.WIRE_MEMBERS.issuperset(value):
             report_extra(value, cls.WIRE_MEMBERS, path)
         return result
 
@@ -233,7 +233,7 @@ class BlockJobCancelArguments:
                 else opt_bool(value, "force", path)
             )
         )
-        if len(value) > 1 and not value.keys() <= cls.WIRE_MEMBERS:
+        if len(value) > 1 and not cls.WIRE_MEMBERS.issuperset(value):
             report_extra(value, cls.WIRE_MEMBERS, path)
         return result
 
@@ -321,7 +321,7 @@ class BlockJobCompletedArguments:
                 else opt_str(value, "error", path)
             )
         )
-        if len(value) > 5 and not value.keys() <= cls.WIRE_MEMBERS:
+        if len(value) > 5 and not cls.WIRE_MEMBERS.issuperset(value):
             report_extra(value, cls.WIRE_MEMBERS, path)
         return result
 

@@ -43,7 +43,7 @@ class QmpCapabilitiesArguments:
             raise not_an_object(path)
         result = new_object(cls)
         result.enable = opt_list(value, "enable", path, QMPCapability.from_wire)
-        if len(value) > 0 and not value.keys() <= cls.WIRE_MEMBERS:
+        if len(value) > 0 and not cls.WIRE_MEMBERS.issuperset(value):
             report_extra(value, cls.WIRE_MEMBERS, path)
         return result
 
@@ -218,7 +218,7 @@ class HumanMonitorCommandArguments:
                 else opt(value, "cpu-index", path, int_value)
             )
         )
-        if len(value) > 1 and not value.keys() <= cls.WIRE_MEMBERS:
+        if len(value) > 1 and not cls.WIRE_MEMBERS.issuperset(value):
             report_extra(value, cls.WIRE_MEMBERS, path)
         return result
 

@@ -133,7 +133,7 @@ class BlockDirtyBitmapAdd:
                 else opt_bool(value, "disabled", path)
             )
         )
-        if len(value) > 2 and not value.keys() <= cls.WIRE_MEMBERS:
+        if len(value) > 2 and not cls.WIRE_MEMBERS.issuperset(value):
             report_extra(value, cls.WIRE_MEMBERS, path)
         return result
 

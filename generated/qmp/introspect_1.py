@@ -88,7 +88,7 @@ class SchemaInfoBase:
             else req_enum(value, "meta-type", path, SchemaMetaType)
         )
         result.features = opt_list(value, "features", path, str_value)
-        if len(value) > 2 and not value.keys() <= cls.WIRE_MEMBERS:
+        if len(value) > 2 and not cls.WIRE_MEMBERS.issuperset(value):
             report_extra(value, cls.WIRE_MEMBERS, path)
         return result
 
@@ -153,7 +153,7 @@ class SchemaInfoBuiltin_(SchemaInfoBase):
                 else req_enum(d, "json-type", path, _introspect_2.JSONType)
             ),
         )
-        if len(d) > 3 and not d.keys() <= cls.WIRE_MEMBERS:
+        if len(d) > 3 and not cls.WIRE_MEMBERS.issuperset(d):
             report_extra(d, cls.WIRE_MEMBERS, path)
         return result
 
@@ -209,7 +209,7 @@ class SchemaInfoEnum_(SchemaInfoBase):
             ),
             values=req_special(d, "values", path, list_decoder(str_value), True, False),
         )
-        if len(d) > 4 and not d.keys() <= cls.WIRE_MEMBERS:
+        if len(d) > 4 and not cls.WIRE_MEMBERS.issuperset(d):
             report_extra(d, cls.WIRE_MEMBERS, path)
         return result
 
@@ -257,7 +257,7 @@ class SchemaInfoArray_(SchemaInfoBase):
                 else req_str(d, "element-type", path)
             ),
         )
-        if len(d) > 3 and not d.keys() <= cls.WIRE_MEMBERS:
+        if len(d) > 3 and not cls.WIRE_MEMBERS.issuperset(d):
             report_extra(d, cls.WIRE_MEMBERS, path)
         return result
 
@@ -337,7 +337,7 @@ class SchemaInfoObject_(SchemaInfoBase):
                 )
             ),
         )
-        if len(d) > 3 and not d.keys() <= cls.WIRE_MEMBERS:
+        if len(d) > 3 and not cls.WIRE_MEMBERS.issuperset(d):
             report_extra(d, cls.WIRE_MEMBERS, path)
         return result
 
@@ -398,7 +398,7 @@ class SchemaInfoAlternate_(SchemaInfoBase):
                 )
             ),
         )
-        if len(d) > 3 and not d.keys() <= cls.WIRE_MEMBERS:
+        if len(d) > 3 and not cls.WIRE_MEMBERS.issuperset(d):
             report_extra(d, cls.WIRE_MEMBERS, path)
         return result
 
@@ -461,7 +461,7 @@ class SchemaInfoCommand_(SchemaInfoBase):
                 )
             ),
         )
-        if len(d) > 4 and not d.keys() <= cls.WIRE_MEMBERS:
+        if len(d) > 4 and not cls.WIRE_MEMBERS.issuperset(d):
             report_extra(d, cls.WIRE_MEMBERS, path)
         return result
 
@@ -511,7 +511,7 @@ class SchemaInfoEvent_(SchemaInfoBase):
                 else req_str(d, "arg-type", path)
             ),
         )
-        if len(d) > 3 and not d.keys() <= cls.WIRE_MEMBERS:
+        if len(d) > 3 and not cls.WIRE_MEMBERS.issuperset(d):
             report_extra(d, cls.WIRE_MEMBERS, path)
         return result
 

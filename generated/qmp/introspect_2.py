@@ -111,7 +111,7 @@ class SchemaInfoEnumMember:
             v if type(v := value.get("name")) is str else req_str(value, "name", path)
         )
         result.features = opt_list(value, "features", path, str_value)
-        if len(value) > 1 and not value.keys() <= cls.WIRE_MEMBERS:
+        if len(value) > 1 and not cls.WIRE_MEMBERS.issuperset(value):
             report_extra(value, cls.WIRE_MEMBERS, path)
         return result
 
@@ -218,7 +218,7 @@ class SchemaInfoObject:
                 )
             )
         )
-        if len(value) > 1 and not value.keys() <= cls.WIRE_MEMBERS:
+        if len(value) > 1 and not cls.WIRE_MEMBERS.issuperset(value):
             report_extra(value, cls.WIRE_MEMBERS, path)
         return result
 
@@ -268,7 +268,7 @@ class SchemaInfoObjectMember:
         )
         result.default = opt(value, "default", path, any_value)
         result.features = opt_list(value, "features", path, str_value)
-        if len(value) > 2 and not value.keys() <= cls.WIRE_MEMBERS:
+        if len(value) > 2 and not cls.WIRE_MEMBERS.issuperset(value):
             report_extra(value, cls.WIRE_MEMBERS, path)
         return result
 
@@ -431,7 +431,7 @@ class SchemaInfoCommand:
                 else opt_bool(value, "allow-oob", path)
             )
         )
-        if len(value) > 2 and not value.keys() <= cls.WIRE_MEMBERS:
+        if len(value) > 2 and not cls.WIRE_MEMBERS.issuperset(value):
             report_extra(value, cls.WIRE_MEMBERS, path)
         return result
 

@@ -377,7 +377,7 @@ class JobInfo:
                 else opt_str(value, "error", path)
             )
         )
-        if len(value) > 5 and not value.keys() <= cls.WIRE_MEMBERS:
+        if len(value) > 5 and not cls.WIRE_MEMBERS.issuperset(value):
             report_extra(value, cls.WIRE_MEMBERS, path)
         return result
 

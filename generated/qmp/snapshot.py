@@ -118,7 +118,7 @@ class BlockdevSnapshotSync:
                 else opt_enum(value, "mode", path, _block_core_2.NewImageMode)
             )
         )
-        if len(value) > 1 and not value.keys() <= cls.WIRE_MEMBERS:
+        if len(value) > 1 and not cls.WIRE_MEMBERS.issuperset(value):
             report_extra(value, cls.WIRE_MEMBERS, path)
         return result
 
@@ -259,7 +259,7 @@ class BlockdevSnapshotDeleteInternalSyncArguments:
                 else opt_str(value, "name", path)
             )
         )
-        if len(value) > 1 and not value.keys() <= cls.WIRE_MEMBERS:
+        if len(value) > 1 and not cls.WIRE_MEMBERS.issuperset(value):
             report_extra(value, cls.WIRE_MEMBERS, path)
         return result
 

@@ -478,7 +478,7 @@ class TransactionProperties:
                 )
             )
         )
-        if len(value) > 0 and not value.keys() <= cls.WIRE_MEMBERS:
+        if len(value) > 0 and not cls.WIRE_MEMBERS.issuperset(value):
             report_extra(value, cls.WIRE_MEMBERS, path)
         return result
 

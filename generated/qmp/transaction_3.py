@@ -60,7 +60,7 @@ class TransactionArguments:
                 )
             )
         )
-        if len(value) > 1 and not value.keys() <= cls.WIRE_MEMBERS:
+        if len(value) > 1 and not cls.WIRE_MEMBERS.issuperset(value):
             report_extra(value, cls.WIRE_MEMBERS, path)
         return result
 
