@@ -310,13 +310,9 @@ class ImageInfo:
             )
         )
         result.snapshots = (
-            [
-                SnapshotInfo.from_wire(
-                    x, f"{path}.snapshots[{i}]" if path else f"snapshots[{i}]", "null"
-                )
-                for i, x in enumerate(v)
-            ]
+            [SnapshotInfo.from_wire(x, f"{p}[{i}]", "null") for i, x in enumerate(v)]
             if type(v := value.get("snapshots")) is list
+            and (p := f"{path}.snapshots" if path else "snapshots")
             else (
                 None
                 if v is None and "snapshots" not in value
@@ -918,15 +914,9 @@ class BlockDeviceInfo:
             else req(value, "write_threshold", path, int_value)
         )
         result.dirty_bitmaps = (
-            [
-                BlockDirtyInfo.from_wire(
-                    x,
-                    f"{path}.dirty-bitmaps[{i}]" if path else f"dirty-bitmaps[{i}]",
-                    "null",
-                )
-                for i, x in enumerate(v)
-            ]
+            [BlockDirtyInfo.from_wire(x, f"{p}[{i}]", "null") for i, x in enumerate(v)]
             if type(v := value.get("dirty-bitmaps")) is list
+            and (p := f"{path}.dirty-bitmaps" if path else "dirty-bitmaps")
             else (
                 None
                 if v is None and "dirty-bitmaps" not in value

@@ -208,12 +208,11 @@ class BlockDirtyBitmapMerge:
         )
         result.bitmaps = (
             [
-                BlockDirtyBitmapOrStr_from_wire(
-                    x, f"{path}.bitmaps[{i}]" if path else f"bitmaps[{i}]", "null"
-                )
+                BlockDirtyBitmapOrStr_from_wire(x, f"{p}[{i}]", "null")
                 for i, x in enumerate(v)
             ]
             if type(v := value.get("bitmaps")) is list
+            and (p := f"{path}.bitmaps" if path else "bitmaps")
             else req_list(value, "bitmaps", path, BlockDirtyBitmapOrStr_from_wire)
         )
         if len(value) > 3:

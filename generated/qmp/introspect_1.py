@@ -197,12 +197,11 @@ class SchemaInfoEnum_(SchemaInfoBase):
             **base,
             members=(
                 [
-                    _introspect_2.SchemaInfoEnumMember.from_wire(
-                        x, f"{path}.members[{i}]" if path else f"members[{i}]", "null"
-                    )
+                    _introspect_2.SchemaInfoEnumMember.from_wire(x, f"{p}[{i}]", "null")
                     for i, x in enumerate(v)
                 ]
                 if type(v := d.get("members")) is list
+                and (p := f"{path}.members" if path else "members")
                 else req_list(
                     d, "members", path, _introspect_2.SchemaInfoEnumMember.from_wire
                 )
@@ -303,11 +302,12 @@ class SchemaInfoObject_(SchemaInfoBase):
             members=(
                 [
                     _introspect_2.SchemaInfoObjectMember.from_wire(
-                        x, f"{path}.members[{i}]" if path else f"members[{i}]", "null"
+                        x, f"{p}[{i}]", "null"
                     )
                     for i, x in enumerate(v)
                 ]
                 if type(v := d.get("members")) is list
+                and (p := f"{path}.members" if path else "members")
                 else req_list(
                     d, "members", path, _introspect_2.SchemaInfoObjectMember.from_wire
                 )
@@ -320,11 +320,12 @@ class SchemaInfoObject_(SchemaInfoBase):
             variants=(
                 [
                     _introspect_2.SchemaInfoObjectVariant.from_wire(
-                        x, f"{path}.variants[{i}]" if path else f"variants[{i}]", "null"
+                        x, f"{p}[{i}]", "null"
                     )
                     for i, x in enumerate(v)
                 ]
                 if type(v := d.get("variants")) is list
+                and (p := f"{path}.variants" if path else "variants")
                 else (
                     None
                     if v is None and "variants" not in d
@@ -385,11 +386,12 @@ class SchemaInfoAlternate_(SchemaInfoBase):
             members=(
                 [
                     _introspect_2.SchemaInfoAlternateMember.from_wire(
-                        x, f"{path}.members[{i}]" if path else f"members[{i}]", "null"
+                        x, f"{p}[{i}]", "null"
                     )
                     for i, x in enumerate(v)
                 ]
                 if type(v := d.get("members")) is list
+                and (p := f"{path}.members" if path else "members")
                 else req_list(
                     d,
                     "members",

@@ -67,12 +67,11 @@ class SchemaInfoEnum:
         result = new_object(cls)
         result.members = (
             [
-                SchemaInfoEnumMember.from_wire(
-                    x, f"{path}.members[{i}]" if path else f"members[{i}]", "null"
-                )
+                SchemaInfoEnumMember.from_wire(x, f"{p}[{i}]", "null")
                 for i, x in enumerate(v)
             ]
             if type(v := value.get("members")) is list
+            and (p := f"{path}.members" if path else "members")
             else req_list(value, "members", path, SchemaInfoEnumMember.from_wire)
         )
         result.values = req_special(
@@ -185,12 +184,11 @@ class SchemaInfoObject:
         result = new_object(cls)
         result.members = (
             [
-                SchemaInfoObjectMember.from_wire(
-                    x, f"{path}.members[{i}]" if path else f"members[{i}]", "null"
-                )
+                SchemaInfoObjectMember.from_wire(x, f"{p}[{i}]", "null")
                 for i, x in enumerate(v)
             ]
             if type(v := value.get("members")) is list
+            and (p := f"{path}.members" if path else "members")
             else req_list(value, "members", path, SchemaInfoObjectMember.from_wire)
         )
         result.tag = (
@@ -204,12 +202,11 @@ class SchemaInfoObject:
         )
         result.variants = (
             [
-                SchemaInfoObjectVariant.from_wire(
-                    x, f"{path}.variants[{i}]" if path else f"variants[{i}]", "null"
-                )
+                SchemaInfoObjectVariant.from_wire(x, f"{p}[{i}]", "null")
                 for i, x in enumerate(v)
             ]
             if type(v := value.get("variants")) is list
+            and (p := f"{path}.variants" if path else "variants")
             else (
                 None
                 if v is None and "variants" not in value
@@ -339,12 +336,11 @@ class SchemaInfoAlternate:
         result = new_object(cls)
         result.members = (
             [
-                SchemaInfoAlternateMember.from_wire(
-                    x, f"{path}.members[{i}]" if path else f"members[{i}]", "null"
-                )
+                SchemaInfoAlternateMember.from_wire(x, f"{p}[{i}]", "null")
                 for i, x in enumerate(v)
             ]
             if type(v := value.get("members")) is list
+            and (p := f"{path}.members" if path else "members")
             else req_list(value, "members", path, SchemaInfoAlternateMember.from_wire)
         )
         if len(value) > 1:

@@ -34,12 +34,11 @@ class TransactionArguments:
         result = new_object(cls)
         result.actions = (
             [
-                _transaction_2.TransactionAction_from_wire(
-                    x, f"{path}.actions[{i}]" if path else f"actions[{i}]", "null"
-                )
+                _transaction_2.TransactionAction_from_wire(x, f"{p}[{i}]", "null")
                 for i, x in enumerate(v)
             ]
             if type(v := value.get("actions")) is list
+            and (p := f"{path}.actions" if path else "actions")
             else req_list(
                 value, "actions", path, _transaction_2.TransactionAction_from_wire
             )
