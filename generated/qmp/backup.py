@@ -11,6 +11,7 @@ from typing import ClassVar, TYPE_CHECKING
 from qapigen.support.dispatch import CommandSpec, NotImplementedCommand, Reply
 from qapigen.support.enums import WireEnum
 from qapigen.support.wire import (
+    Path,
     int64_value,
     int_value,
     new_object,
@@ -107,7 +108,9 @@ class BackupPerf:
     """
 
     @classmethod
-    def from_wire(cls, value: object, path: str = "", name: str = "null") -> BackupPerf:
+    def from_wire(
+        cls, value: object, path: Path = "", name: str = "null"
+    ) -> BackupPerf:
         if type(value) is not dict:
             raise not_an_object(path)
         result = new_object(cls)
@@ -237,7 +240,7 @@ class BackupCommon:
 
     @classmethod
     def from_wire(
-        cls, value: object, path: str = "", name: str = "null"
+        cls, value: object, path: Path = "", name: str = "null"
     ) -> BackupCommon:
         if type(value) is not dict:
             raise not_an_object(path)
@@ -426,7 +429,7 @@ class DriveBackup(BackupCommon):
 
     @classmethod
     def from_wire(
-        cls, value: object, path: str = "", name: str = "null"
+        cls, value: object, path: Path = "", name: str = "null"
     ) -> DriveBackup:
         if type(value) is not dict:
             raise not_an_object(path)
@@ -633,7 +636,7 @@ class BlockdevBackup(BackupCommon):
 
     @classmethod
     def from_wire(
-        cls, value: object, path: str = "", name: str = "null"
+        cls, value: object, path: Path = "", name: str = "null"
     ) -> BlockdevBackup:
         if type(value) is not dict:
             raise not_an_object(path)

@@ -10,6 +10,7 @@ from typing import ClassVar, TYPE_CHECKING
 
 from qapigen.support.enums import WireEnum
 from qapigen.support.wire import (
+    Path,
     int_value,
     new_object,
     not_an_object,
@@ -79,7 +80,7 @@ class SnapshotInfo:
 
     @classmethod
     def from_wire(
-        cls, value: object, path: str = "", name: str = "null"
+        cls, value: object, path: Path = "", name: str = "null"
     ) -> SnapshotInfo:
         if type(value) is not dict:
             raise not_an_object(path)
@@ -215,7 +216,7 @@ class ImageInfo:
     """
 
     @classmethod
-    def from_wire(cls, value: object, path: str = "", name: str = "null") -> ImageInfo:
+    def from_wire(cls, value: object, path: Path = "", name: str = "null") -> ImageInfo:
         if type(value) is not dict:
             raise not_an_object(path)
         result = new_object(cls)
@@ -310,9 +311,8 @@ class ImageInfo:
             )
         )
         result.snapshots = (
-            [SnapshotInfo.from_wire(x, f"{p}[{i}]", "null") for i, x in enumerate(v)]
-            if type(v := value.get("snapshots")) is list
-            and (p := f"{path}.snapshots" if path else "snapshots")
+            [SnapshotInfo.from_wire(x, (p, i), "null") for i, x in enumerate(v)]
+            if type(v := value.get("snapshots")) is list and (p := (path, "snapshots"))
             else (
                 None
                 if v is None and "snapshots" not in value
@@ -320,9 +320,7 @@ class ImageInfo:
             )
         )
         result.backing_image = (
-            ImageInfo.from_wire(
-                v, f"{path}.backing-image" if path else "backing-image", "backing-image"
-            )
+            ImageInfo.from_wire(v, (path, "backing-image"), "backing-image")
             if type(v := value.get("backing-image")) is dict
             else (
                 None
@@ -382,7 +380,7 @@ class BlockdevCacheInfo:
 
     @classmethod
     def from_wire(
-        cls, value: object, path: str = "", name: str = "null"
+        cls, value: object, path: Path = "", name: str = "null"
     ) -> BlockdevCacheInfo:
         if type(value) is not dict:
             raise not_an_object(path)
@@ -467,7 +465,7 @@ class BlockDirtyInfo:
 
     @classmethod
     def from_wire(
-        cls, value: object, path: str = "", name: str = "null"
+        cls, value: object, path: Path = "", name: str = "null"
     ) -> BlockDirtyInfo:
         if type(value) is not dict:
             raise not_an_object(path)
@@ -664,7 +662,7 @@ class BlockDeviceInfo:
 
     @classmethod
     def from_wire(
-        cls, value: object, path: str = "", name: str = "null"
+        cls, value: object, path: Path = "", name: str = "null"
     ) -> BlockDeviceInfo:
         if type(value) is not dict:
             raise not_an_object(path)
@@ -757,7 +755,7 @@ class BlockDeviceInfo:
             else req(value, "iops_wr", path, int_value)
         )
         result.image = (
-            ImageInfo.from_wire(v, f"{path}.image" if path else "image", "image")
+            ImageInfo.from_wire(v, (path, "image"), "image")
             if type(v := value.get("image")) is dict
             else req(value, "image", path, ImageInfo.from_wire)
         )
@@ -901,9 +899,7 @@ class BlockDeviceInfo:
             )
         )
         result.cache = (
-            BlockdevCacheInfo.from_wire(
-                v, f"{path}.cache" if path else "cache", "cache"
-            )
+            BlockdevCacheInfo.from_wire(v, (path, "cache"), "cache")
             if type(v := value.get("cache")) is dict
             else req(value, "cache", path, BlockdevCacheInfo.from_wire)
         )
@@ -914,9 +910,9 @@ class BlockDeviceInfo:
             else req(value, "write_threshold", path, int_value)
         )
         result.dirty_bitmaps = (
-            [BlockDirtyInfo.from_wire(x, f"{p}[{i}]", "null") for i, x in enumerate(v)]
+            [BlockDirtyInfo.from_wire(x, (p, i), "null") for i, x in enumerate(v)]
             if type(v := value.get("dirty-bitmaps")) is list
-            and (p := f"{path}.dirty-bitmaps" if path else "dirty-bitmaps")
+            and (p := (path, "dirty-bitmaps"))
             else (
                 None
                 if v is None and "dirty-bitmaps" not in value

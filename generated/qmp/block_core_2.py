@@ -16,6 +16,7 @@ from qapigen.support.dispatch import (
 )
 from qapigen.support.enums import WireEnum
 from qapigen.support.wire import (
+    Path,
     bool_value,
     int_value,
     new_object,
@@ -86,7 +87,7 @@ class BlockInfo:
     """
 
     @classmethod
-    def from_wire(cls, value: object, path: str = "", name: str = "null") -> BlockInfo:
+    def from_wire(cls, value: object, path: Path = "", name: str = "null") -> BlockInfo:
         if type(value) is not dict:
             raise not_an_object(path)
         result = new_object(cls)
@@ -118,9 +119,7 @@ class BlockInfo:
             else req_bool(value, "locked", path)
         )
         result.inserted = (
-            _block_core_1.BlockDeviceInfo.from_wire(
-                v, f"{path}.inserted" if path else "inserted", "inserted"
-            )
+            _block_core_1.BlockDeviceInfo.from_wire(v, (path, "inserted"), "inserted")
             if type(v := value.get("inserted")) is dict
             else (
                 None
@@ -184,7 +183,7 @@ class QueryNamedBlockNodesArguments:
 
     @classmethod
     def from_wire(
-        cls, value: object, path: str = "", name: str = "null"
+        cls, value: object, path: Path = "", name: str = "null"
     ) -> QueryNamedBlockNodesArguments:
         if type(value) is not dict:
             raise not_an_object(path)
@@ -282,7 +281,7 @@ class BlockdevCacheOptions:
 
     @classmethod
     def from_wire(
-        cls, value: object, path: str = "", name: str = "null"
+        cls, value: object, path: Path = "", name: str = "null"
     ) -> BlockdevCacheOptions:
         if type(value) is not dict:
             raise not_an_object(path)
@@ -382,7 +381,7 @@ class BlockdevOptionsFile:
 
     @classmethod
     def from_wire(
-        cls, value: object, path: str = "", name: str = "null"
+        cls, value: object, path: Path = "", name: str = "null"
     ) -> BlockdevOptionsFile:
         if type(value) is not dict:
             raise not_an_object(path)
@@ -487,7 +486,7 @@ class BlockdevOptionsNull:
 
     @classmethod
     def from_wire(
-        cls, value: object, path: str = "", name: str = "null"
+        cls, value: object, path: Path = "", name: str = "null"
     ) -> BlockdevOptionsNull:
         if type(value) is not dict:
             raise not_an_object(path)
@@ -549,7 +548,7 @@ class BlockdevOptionsGenericFormat:
 
     @classmethod
     def from_wire(
-        cls, value: object, path: str = "", name: str = "null"
+        cls, value: object, path: Path = "", name: str = "null"
     ) -> BlockdevOptionsGenericFormat:
         if type(value) is not dict:
             raise not_an_object(path)
@@ -580,7 +579,7 @@ class BlockdevOptionsGenericCOWFormat(BlockdevOptionsGenericFormat):
 
     @classmethod
     def from_wire(
-        cls, value: object, path: str = "", name: str = "null"
+        cls, value: object, path: Path = "", name: str = "null"
     ) -> BlockdevOptionsGenericCOWFormat:
         if type(value) is not dict:
             raise not_an_object(path)
@@ -621,7 +620,7 @@ class BlockdevOptionsRaw(BlockdevOptionsGenericFormat):
 
     @classmethod
     def from_wire(
-        cls, value: object, path: str = "", name: str = "null"
+        cls, value: object, path: Path = "", name: str = "null"
     ) -> BlockdevOptionsRaw:
         if type(value) is not dict:
             raise not_an_object(path)
@@ -728,7 +727,7 @@ class Qcow2OverlapCheckFlags:
 
     @classmethod
     def from_wire(
-        cls, value: object, path: str = "", name: str = "null"
+        cls, value: object, path: Path = "", name: str = "null"
     ) -> Qcow2OverlapCheckFlags:
         if type(value) is not dict:
             raise not_an_object(path)

@@ -12,6 +12,7 @@ from typing import Any, ClassVar, Literal, TYPE_CHECKING, TypeAlias
 from qapigen.support.codec import Codec, encode_object
 from qapigen.support.enums import WireEnum
 from qapigen.support.wire import (
+    Path,
     alternate_mismatch,
     bool_value,
     int_value,
@@ -52,7 +53,7 @@ Qcow2OverlapChecks: TypeAlias = "Qcow2OverlapCheckFlags | Qcow2OverlapCheckMode"
 
 
 def Qcow2OverlapChecks_from_wire(
-    value: object, path: str = "", name: str = "null"
+    value: object, path: Path = "", name: str = "null"
 ) -> Qcow2OverlapChecks:
     """Decode a ``Qcow2OverlapChecks``, choosing the branch by JSON type."""
     if type(value) is dict:
@@ -84,7 +85,7 @@ class QCryptoBlockOptionsQCow:
 
     @classmethod
     def from_wire(
-        cls, value: object, path: str = "", name: str = "null"
+        cls, value: object, path: Path = "", name: str = "null"
     ) -> QCryptoBlockOptionsQCow:
         if type(value) is not dict:
             raise not_an_object(path)
@@ -123,7 +124,7 @@ class QCryptoBlockOptionsLUKS:
 
     @classmethod
     def from_wire(
-        cls, value: object, path: str = "", name: str = "null"
+        cls, value: object, path: Path = "", name: str = "null"
     ) -> QCryptoBlockOptionsLUKS:
         if type(value) is not dict:
             raise not_an_object(path)
@@ -172,7 +173,7 @@ class BlockdevQcow2EncryptionBase:
 
     @classmethod
     def from_wire(
-        cls, value: object, path: str = "", name: str = "null"
+        cls, value: object, path: Path = "", name: str = "null"
     ) -> BlockdevQcow2EncryptionBase:
         if type(value) is not dict:
             raise not_an_object(path)
@@ -193,7 +194,7 @@ class BlockdevQcow2EncryptionBase:
         }
 
     @staticmethod
-    def wire_fields(d: dict[str, Any], path: str) -> dict[str, Any]:
+    def wire_fields(d: dict[str, Any], path: Path) -> dict[str, Any]:
         """Decode this type's members of *d* as keyword arguments; the
         branches of unions based on it decode their common part here."""
         return {
@@ -223,7 +224,7 @@ class BlockdevQcow2EncryptionAes(BlockdevQcow2EncryptionBase):
 
     @classmethod
     def from_wire(
-        cls, value: object, path: str = "", name: str = "null"
+        cls, value: object, path: Path = "", name: str = "null"
     ) -> BlockdevQcow2EncryptionAes:
         if type(value) is not dict:
             raise not_an_object(path)
@@ -236,7 +237,7 @@ class BlockdevQcow2EncryptionAes(BlockdevQcow2EncryptionBase):
         return cls.from_branch(value, path)
 
     @classmethod
-    def from_branch(cls, d: dict[str, Any], path: str) -> BlockdevQcow2EncryptionAes:
+    def from_branch(cls, d: dict[str, Any], path: Path) -> BlockdevQcow2EncryptionAes:
         """Decode the branch's own members; the union checked the tag."""
         result = new_object(cls)
         result.format = cls.TAG
@@ -276,7 +277,7 @@ class BlockdevQcow2EncryptionLuks(BlockdevQcow2EncryptionBase):
 
     @classmethod
     def from_wire(
-        cls, value: object, path: str = "", name: str = "null"
+        cls, value: object, path: Path = "", name: str = "null"
     ) -> BlockdevQcow2EncryptionLuks:
         if type(value) is not dict:
             raise not_an_object(path)
@@ -289,7 +290,7 @@ class BlockdevQcow2EncryptionLuks(BlockdevQcow2EncryptionBase):
         return cls.from_branch(value, path)
 
     @classmethod
-    def from_branch(cls, d: dict[str, Any], path: str) -> BlockdevQcow2EncryptionLuks:
+    def from_branch(cls, d: dict[str, Any], path: Path) -> BlockdevQcow2EncryptionLuks:
         """Decode the branch's own members; the union checked the tag."""
         result = new_object(cls)
         result.format = cls.TAG
@@ -328,14 +329,14 @@ _BLOCKDEVQCOW2ENCRYPTION_BRANCHES: dict[str, type[BlockdevQcow2Encryption]] = {
 # The branch decoders, bound once, by tag; leaving out the tags the compat
 # policy looks at.
 _FAST_BLOCKDEVQCOW2ENCRYPTION_DECODERS: dict[
-    str, Callable[[dict[str, Any], str], BlockdevQcow2Encryption]
+    str, Callable[[dict[str, Any], Path], BlockdevQcow2Encryption]
 ] = {
     tag: branch.from_branch for tag, branch in _BLOCKDEVQCOW2ENCRYPTION_BRANCHES.items()
 }
 
 
 def BlockdevQcow2Encryption_from_wire(
-    value: object, path: str = "", name: str = "null"
+    value: object, path: Path = "", name: str = "null"
 ) -> BlockdevQcow2Encryption:
     """Decode a ``BlockdevQcow2Encryption``: the branch its ``format`` names."""
     if type(value) is not dict:
@@ -424,7 +425,7 @@ class BlockdevOptionsQcow2(BlockdevOptionsGenericCOWFormat):
 
     @classmethod
     def from_wire(
-        cls, value: object, path: str = "", name: str = "null"
+        cls, value: object, path: Path = "", name: str = "null"
     ) -> BlockdevOptionsQcow2:
         if type(value) is not dict:
             raise not_an_object(path)
@@ -523,9 +524,7 @@ class BlockdevOptionsQcow2(BlockdevOptionsGenericCOWFormat):
             )
         )
         result.encrypt = (
-            BlockdevQcow2Encryption_from_wire(
-                v, f"{path}.encrypt" if path else "encrypt", "encrypt"
-            )
+            BlockdevQcow2Encryption_from_wire(v, (path, "encrypt"), "encrypt")
             if type(v := value.get("encrypt")) is dict
             else (
                 None
@@ -601,7 +600,7 @@ class BlockdevOptionsBase:
 
     @classmethod
     def from_wire(
-        cls, value: object, path: str = "", name: str = "null"
+        cls, value: object, path: Path = "", name: str = "null"
     ) -> BlockdevOptionsBase:
         if type(value) is not dict:
             raise not_an_object(path)
@@ -635,9 +634,7 @@ class BlockdevOptionsBase:
             )
         )
         result.cache = (
-            _block_core_2.BlockdevCacheOptions.from_wire(
-                v, f"{path}.cache" if path else "cache", "cache"
-            )
+            _block_core_2.BlockdevCacheOptions.from_wire(v, (path, "cache"), "cache")
             if type(v := value.get("cache")) is dict
             else (
                 None
@@ -719,7 +716,7 @@ class BlockdevOptionsBase:
         return out
 
     @staticmethod
-    def wire_fields(d: dict[str, Any], path: str) -> dict[str, Any]:
+    def wire_fields(d: dict[str, Any], path: Path) -> dict[str, Any]:
         """Decode this type's members of *d* as keyword arguments; the
         branches of unions based on it decode their common part here."""
         return {
@@ -754,7 +751,7 @@ class BlockdevOptionsBase:
             ),
             "cache": (
                 _block_core_2.BlockdevCacheOptions.from_wire(
-                    v, f"{path}.cache" if path else "cache", "cache"
+                    v, (path, "cache"), "cache"
                 )
                 if type(v := d.get("cache")) is dict
                 else (
@@ -851,7 +848,7 @@ class BlockdevOptionsFile_(BlockdevOptionsBase):
 
     @classmethod
     def from_wire(
-        cls, value: object, path: str = "", name: str = "null"
+        cls, value: object, path: Path = "", name: str = "null"
     ) -> BlockdevOptionsFile_:
         if type(value) is not dict:
             raise not_an_object(path)
@@ -861,7 +858,7 @@ class BlockdevOptionsFile_(BlockdevOptionsBase):
 
     @classmethod
     def from_branch(
-        cls, d: dict[str, Any], path: str, base: dict[str, Any]
+        cls, d: dict[str, Any], path: Path, base: dict[str, Any]
     ) -> BlockdevOptionsFile_:
         """Decode the branch's own members, given the common ones."""
         result = cls(
@@ -978,7 +975,7 @@ class BlockdevOptionsNullCo(BlockdevOptionsBase):
 
     @classmethod
     def from_wire(
-        cls, value: object, path: str = "", name: str = "null"
+        cls, value: object, path: Path = "", name: str = "null"
     ) -> BlockdevOptionsNullCo:
         if type(value) is not dict:
             raise not_an_object(path)
@@ -988,7 +985,7 @@ class BlockdevOptionsNullCo(BlockdevOptionsBase):
 
     @classmethod
     def from_branch(
-        cls, d: dict[str, Any], path: str, base: dict[str, Any]
+        cls, d: dict[str, Any], path: Path, base: dict[str, Any]
     ) -> BlockdevOptionsNullCo:
         """Decode the branch's own members, given the common ones."""
         result = cls(

@@ -12,6 +12,7 @@ from qapigen.support.codec import Codec, encode_object
 from qapigen.support.dispatch import CommandSpec, NotImplementedCommand, Reply
 from qapigen.support.wire import (
     Null,
+    Path,
     alternate_mismatch,
     int_value,
     new_object,
@@ -86,7 +87,7 @@ class BlockdevOptionsQcow2_(BlockdevOptionsBase):
 
     @classmethod
     def from_wire(
-        cls, value: object, path: str = "", name: str = "null"
+        cls, value: object, path: Path = "", name: str = "null"
     ) -> BlockdevOptionsQcow2_:
         if type(value) is not dict:
             raise not_an_object(path)
@@ -96,7 +97,7 @@ class BlockdevOptionsQcow2_(BlockdevOptionsBase):
 
     @classmethod
     def from_branch(
-        cls, d: dict[str, Any], path: str, base: dict[str, Any]
+        cls, d: dict[str, Any], path: Path, base: dict[str, Any]
     ) -> BlockdevOptionsQcow2_:
         """Decode the branch's own members, given the common ones."""
         result = cls(
@@ -194,7 +195,7 @@ class BlockdevOptionsQcow2_(BlockdevOptionsBase):
             ),
             encrypt=(
                 _block_core_3.BlockdevQcow2Encryption_from_wire(
-                    v, f"{path}.encrypt" if path else "encrypt", "encrypt"
+                    v, (path, "encrypt"), "encrypt"
                 )
                 if type(v := d.get("encrypt")) is dict
                 else (
@@ -280,7 +281,7 @@ class BlockdevOptionsRaw_(BlockdevOptionsBase):
 
     @classmethod
     def from_wire(
-        cls, value: object, path: str = "", name: str = "null"
+        cls, value: object, path: Path = "", name: str = "null"
     ) -> BlockdevOptionsRaw_:
         if type(value) is not dict:
             raise not_an_object(path)
@@ -290,7 +291,7 @@ class BlockdevOptionsRaw_(BlockdevOptionsBase):
 
     @classmethod
     def from_branch(
-        cls, d: dict[str, Any], path: str, base: dict[str, Any]
+        cls, d: dict[str, Any], path: Path, base: dict[str, Any]
     ) -> BlockdevOptionsRaw_:
         """Decode the branch's own members, given the common ones."""
         result = cls(
@@ -352,7 +353,7 @@ _BLOCKDEVOPTIONS_BRANCHES: dict[str, type[BlockdevOptions]] = {
 
 
 def BlockdevOptions_from_wire(
-    value: object, path: str = "", name: str = "null"
+    value: object, path: Path = "", name: str = "null"
 ) -> BlockdevOptions:
     """Decode a ``BlockdevOptions``: the branch its ``driver`` names."""
     if type(value) is not dict:
@@ -368,7 +369,7 @@ BlockdevRef: TypeAlias = "BlockdevOptions | str"
 
 
 def BlockdevRef_from_wire(
-    value: object, path: str = "", name: str = "null"
+    value: object, path: Path = "", name: str = "null"
 ) -> BlockdevRef:
     """Decode a ``BlockdevRef``, choosing the branch by JSON type."""
     if type(value) is dict:
@@ -389,7 +390,7 @@ BlockdevRefOrNull: TypeAlias = "BlockdevOptions | str | Null"
 
 
 def BlockdevRefOrNull_from_wire(
-    value: object, path: str = "", name: str = "null"
+    value: object, path: Path = "", name: str = "null"
 ) -> BlockdevRefOrNull:
     """Decode a ``BlockdevRefOrNull``, choosing the branch by JSON type."""
     if type(value) is dict:
@@ -419,7 +420,7 @@ class BlockdevDelArguments:
 
     @classmethod
     def from_wire(
-        cls, value: object, path: str = "", name: str = "null"
+        cls, value: object, path: Path = "", name: str = "null"
     ) -> BlockdevDelArguments:
         if type(value) is not dict:
             raise not_an_object(path)

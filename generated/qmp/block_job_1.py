@@ -16,6 +16,7 @@ from qapigen.support.dispatch import (
 )
 from qapigen.support.enums import WireEnum
 from qapigen.support.wire import (
+    Path,
     int_value,
     new_object,
     not_an_object,
@@ -103,7 +104,7 @@ class BlockJobInfo:
 
     @classmethod
     def from_wire(
-        cls, value: object, path: str = "", name: str = "null"
+        cls, value: object, path: Path = "", name: str = "null"
     ) -> BlockJobInfo:
         if type(value) is not dict:
             raise not_an_object(path)
@@ -214,7 +215,7 @@ class BlockJobCancelArguments:
 
     @classmethod
     def from_wire(
-        cls, value: object, path: str = "", name: str = "null"
+        cls, value: object, path: Path = "", name: str = "null"
     ) -> BlockJobCancelArguments:
         if type(value) is not dict:
             raise not_an_object(path)
@@ -278,7 +279,7 @@ class BlockJobCompletedArguments:
 
     @classmethod
     def from_wire(
-        cls, value: object, path: str = "", name: str = "null"
+        cls, value: object, path: Path = "", name: str = "null"
     ) -> BlockJobCompletedArguments:
         if type(value) is not dict:
             raise not_an_object(path)
@@ -365,7 +366,7 @@ class BlockJobCancelledArguments:
 
     @classmethod
     def from_wire(
-        cls, value: object, path: str = "", name: str = "null"
+        cls, value: object, path: Path = "", name: str = "null"
     ) -> BlockJobCancelledArguments:
         if type(value) is not dict:
             raise not_an_object(path)
@@ -438,7 +439,7 @@ class BlockJobErrorArguments:
 
     @classmethod
     def from_wire(
-        cls, value: object, path: str = "", name: str = "null"
+        cls, value: object, path: Path = "", name: str = "null"
     ) -> BlockJobErrorArguments:
         if type(value) is not dict:
             raise not_an_object(path)
@@ -496,7 +497,7 @@ class BlockJobReadyArguments:
 
     @classmethod
     def from_wire(
-        cls, value: object, path: str = "", name: str = "null"
+        cls, value: object, path: Path = "", name: str = "null"
     ) -> BlockJobReadyArguments:
         if type(value) is not dict:
             raise not_an_object(path)

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import ClassVar, TYPE_CHECKING
 
 from qapigen.support.wire import (
+    Path,
     new_object,
     not_an_object,
     report_extra,
@@ -44,7 +45,7 @@ class BlockJobPendingArguments:
 
     @classmethod
     def from_wire(
-        cls, value: object, path: str = "", name: str = "null"
+        cls, value: object, path: Path = "", name: str = "null"
     ) -> BlockJobPendingArguments:
         if type(value) is not dict:
             raise not_an_object(path)

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from qapigen.support.enums import WireEnum
-from qapigen.support.wire import new_object, not_an_object, report_extra
+from qapigen.support.wire import Path, new_object, not_an_object, report_extra
 
 
 @dataclass(slots=True, kw_only=True)
@@ -20,7 +20,7 @@ class Empty:
     WIRE_MEMBERS: ClassVar[frozenset[str]] = frozenset({})
 
     @classmethod
-    def from_wire(cls, value: object, path: str = "", name: str = "null") -> Empty:
+    def from_wire(cls, value: object, path: Path = "", name: str = "null") -> Empty:
         if type(value) is not dict:
             raise not_an_object(path)
         result = new_object(cls)

@@ -16,6 +16,7 @@ from qapigen.support.dispatch import (
 )
 from qapigen.support.enums import WireEnum
 from qapigen.support.wire import (
+    Path,
     int_value,
     new_object,
     not_an_object,
@@ -37,7 +38,7 @@ class QmpCapabilitiesArguments:
 
     @classmethod
     def from_wire(
-        cls, value: object, path: str = "", name: str = "null"
+        cls, value: object, path: Path = "", name: str = "null"
     ) -> QmpCapabilitiesArguments:
         if type(value) is not dict:
             raise not_an_object(path)
@@ -82,7 +83,7 @@ class VersionTriple:
 
     @classmethod
     def from_wire(
-        cls, value: object, path: str = "", name: str = "null"
+        cls, value: object, path: Path = "", name: str = "null"
     ) -> VersionTriple:
         if type(value) is not dict:
             raise not_an_object(path)
@@ -132,13 +133,13 @@ class VersionInfo:
 
     @classmethod
     def from_wire(
-        cls, value: object, path: str = "", name: str = "null"
+        cls, value: object, path: Path = "", name: str = "null"
     ) -> VersionInfo:
         if type(value) is not dict:
             raise not_an_object(path)
         result = new_object(cls)
         result.qemu = (
-            VersionTriple.from_wire(v, f"{path}.qemu" if path else "qemu", "qemu")
+            VersionTriple.from_wire(v, (path, "qemu"), "qemu")
             if type(v := value.get("qemu")) is dict
             else req(value, "qemu", path, VersionTriple.from_wire)
         )
@@ -169,7 +170,7 @@ class CommandInfo:
 
     @classmethod
     def from_wire(
-        cls, value: object, path: str = "", name: str = "null"
+        cls, value: object, path: Path = "", name: str = "null"
     ) -> CommandInfo:
         if type(value) is not dict:
             raise not_an_object(path)
@@ -198,7 +199,7 @@ class HumanMonitorCommandArguments:
 
     @classmethod
     def from_wire(
-        cls, value: object, path: str = "", name: str = "null"
+        cls, value: object, path: Path = "", name: str = "null"
     ) -> HumanMonitorCommandArguments:
         if type(value) is not dict:
             raise not_an_object(path)

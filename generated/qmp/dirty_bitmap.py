@@ -11,6 +11,7 @@ from typing import ClassVar, TypeAlias
 from qapigen.support.codec import Codec
 from qapigen.support.dispatch import CommandSpec, NotImplementedCommand, Reply
 from qapigen.support.wire import (
+    Path,
     alternate_mismatch,
     new_object,
     not_an_object,
@@ -38,7 +39,7 @@ class BlockDirtyBitmap:
 
     @classmethod
     def from_wire(
-        cls, value: object, path: str = "", name: str = "null"
+        cls, value: object, path: Path = "", name: str = "null"
     ) -> BlockDirtyBitmap:
         if type(value) is not dict:
             raise not_an_object(path)
@@ -95,7 +96,7 @@ class BlockDirtyBitmapAdd:
 
     @classmethod
     def from_wire(
-        cls, value: object, path: str = "", name: str = "null"
+        cls, value: object, path: Path = "", name: str = "null"
     ) -> BlockDirtyBitmapAdd:
         if type(value) is not dict:
             raise not_an_object(path)
@@ -158,7 +159,7 @@ name alone or by node and name.
 
 
 def BlockDirtyBitmapOrStr_from_wire(
-    value: object, path: str = "", name: str = "null"
+    value: object, path: Path = "", name: str = "null"
 ) -> BlockDirtyBitmapOrStr:
     """Decode a ``BlockDirtyBitmapOrStr``, choosing the branch by JSON type."""
     if type(value) is dict:
@@ -193,7 +194,7 @@ class BlockDirtyBitmapMerge:
 
     @classmethod
     def from_wire(
-        cls, value: object, path: str = "", name: str = "null"
+        cls, value: object, path: Path = "", name: str = "null"
     ) -> BlockDirtyBitmapMerge:
         if type(value) is not dict:
             raise not_an_object(path)
@@ -208,11 +209,10 @@ class BlockDirtyBitmapMerge:
         )
         result.bitmaps = (
             [
-                BlockDirtyBitmapOrStr_from_wire(x, f"{p}[{i}]", "null")
+                BlockDirtyBitmapOrStr_from_wire(x, (p, i), "null")
                 for i, x in enumerate(v)
             ]
-            if type(v := value.get("bitmaps")) is list
-            and (p := f"{path}.bitmaps" if path else "bitmaps")
+            if type(v := value.get("bitmaps")) is list and (p := (path, "bitmaps"))
             else req_list(value, "bitmaps", path, BlockDirtyBitmapOrStr_from_wire)
         )
         if len(value) > 3:
@@ -248,7 +248,7 @@ class XBlockDirtyBitmapMerge:
 
     @classmethod
     def from_wire(
-        cls, value: object, path: str = "", name: str = "null"
+        cls, value: object, path: Path = "", name: str = "null"
     ) -> XBlockDirtyBitmapMerge:
         if type(value) is not dict:
             raise not_an_object(path)

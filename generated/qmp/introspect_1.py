@@ -17,6 +17,7 @@ from qapigen.support.dispatch import (
 )
 from qapigen.support.enums import WireEnum
 from qapigen.support.wire import (
+    Path,
     list_decoder,
     new_object,
     not_an_object,
@@ -73,7 +74,7 @@ class SchemaInfoBase:
 
     @classmethod
     def from_wire(
-        cls, value: object, path: str = "", name: str = "null"
+        cls, value: object, path: Path = "", name: str = "null"
     ) -> SchemaInfoBase:
         if type(value) is not dict:
             raise not_an_object(path)
@@ -102,7 +103,7 @@ class SchemaInfoBase:
         return out
 
     @staticmethod
-    def wire_fields(d: dict[str, Any], path: str) -> dict[str, Any]:
+    def wire_fields(d: dict[str, Any], path: Path) -> dict[str, Any]:
         """Decode this type's members of *d* as keyword arguments; the
         branches of unions based on it decode their common part here."""
         return {
@@ -133,7 +134,7 @@ class SchemaInfoBuiltin_(SchemaInfoBase):
 
     @classmethod
     def from_wire(
-        cls, value: object, path: str = "", name: str = "null"
+        cls, value: object, path: Path = "", name: str = "null"
     ) -> SchemaInfoBuiltin_:
         if type(value) is not dict:
             raise not_an_object(path)
@@ -141,7 +142,7 @@ class SchemaInfoBuiltin_(SchemaInfoBase):
 
     @classmethod
     def from_branch(
-        cls, d: dict[str, Any], path: str, base: dict[str, Any]
+        cls, d: dict[str, Any], path: Path, base: dict[str, Any]
     ) -> SchemaInfoBuiltin_:
         """Decode the branch's own members, given the common ones."""
         result = cls(
@@ -182,7 +183,7 @@ class SchemaInfoEnum_(SchemaInfoBase):
 
     @classmethod
     def from_wire(
-        cls, value: object, path: str = "", name: str = "null"
+        cls, value: object, path: Path = "", name: str = "null"
     ) -> SchemaInfoEnum_:
         if type(value) is not dict:
             raise not_an_object(path)
@@ -190,18 +191,17 @@ class SchemaInfoEnum_(SchemaInfoBase):
 
     @classmethod
     def from_branch(
-        cls, d: dict[str, Any], path: str, base: dict[str, Any]
+        cls, d: dict[str, Any], path: Path, base: dict[str, Any]
     ) -> SchemaInfoEnum_:
         """Decode the branch's own members, given the common ones."""
         result = cls(
             **base,
             members=(
                 [
-                    _introspect_2.SchemaInfoEnumMember.from_wire(x, f"{p}[{i}]", "null")
+                    _introspect_2.SchemaInfoEnumMember.from_wire(x, (p, i), "null")
                     for i, x in enumerate(v)
                 ]
-                if type(v := d.get("members")) is list
-                and (p := f"{path}.members" if path else "members")
+                if type(v := d.get("members")) is list and (p := (path, "members"))
                 else req_list(
                     d, "members", path, _introspect_2.SchemaInfoEnumMember.from_wire
                 )
@@ -237,7 +237,7 @@ class SchemaInfoArray_(SchemaInfoBase):
 
     @classmethod
     def from_wire(
-        cls, value: object, path: str = "", name: str = "null"
+        cls, value: object, path: Path = "", name: str = "null"
     ) -> SchemaInfoArray_:
         if type(value) is not dict:
             raise not_an_object(path)
@@ -245,7 +245,7 @@ class SchemaInfoArray_(SchemaInfoBase):
 
     @classmethod
     def from_branch(
-        cls, d: dict[str, Any], path: str, base: dict[str, Any]
+        cls, d: dict[str, Any], path: Path, base: dict[str, Any]
     ) -> SchemaInfoArray_:
         """Decode the branch's own members, given the common ones."""
         result = cls(
@@ -286,7 +286,7 @@ class SchemaInfoObject_(SchemaInfoBase):
 
     @classmethod
     def from_wire(
-        cls, value: object, path: str = "", name: str = "null"
+        cls, value: object, path: Path = "", name: str = "null"
     ) -> SchemaInfoObject_:
         if type(value) is not dict:
             raise not_an_object(path)
@@ -294,20 +294,17 @@ class SchemaInfoObject_(SchemaInfoBase):
 
     @classmethod
     def from_branch(
-        cls, d: dict[str, Any], path: str, base: dict[str, Any]
+        cls, d: dict[str, Any], path: Path, base: dict[str, Any]
     ) -> SchemaInfoObject_:
         """Decode the branch's own members, given the common ones."""
         result = cls(
             **base,
             members=(
                 [
-                    _introspect_2.SchemaInfoObjectMember.from_wire(
-                        x, f"{p}[{i}]", "null"
-                    )
+                    _introspect_2.SchemaInfoObjectMember.from_wire(x, (p, i), "null")
                     for i, x in enumerate(v)
                 ]
-                if type(v := d.get("members")) is list
-                and (p := f"{path}.members" if path else "members")
+                if type(v := d.get("members")) is list and (p := (path, "members"))
                 else req_list(
                     d, "members", path, _introspect_2.SchemaInfoObjectMember.from_wire
                 )
@@ -319,13 +316,10 @@ class SchemaInfoObject_(SchemaInfoBase):
             ),
             variants=(
                 [
-                    _introspect_2.SchemaInfoObjectVariant.from_wire(
-                        x, f"{p}[{i}]", "null"
-                    )
+                    _introspect_2.SchemaInfoObjectVariant.from_wire(x, (p, i), "null")
                     for i, x in enumerate(v)
                 ]
-                if type(v := d.get("variants")) is list
-                and (p := f"{path}.variants" if path else "variants")
+                if type(v := d.get("variants")) is list and (p := (path, "variants"))
                 else (
                     None
                     if v is None and "variants" not in d
@@ -370,7 +364,7 @@ class SchemaInfoAlternate_(SchemaInfoBase):
 
     @classmethod
     def from_wire(
-        cls, value: object, path: str = "", name: str = "null"
+        cls, value: object, path: Path = "", name: str = "null"
     ) -> SchemaInfoAlternate_:
         if type(value) is not dict:
             raise not_an_object(path)
@@ -378,20 +372,17 @@ class SchemaInfoAlternate_(SchemaInfoBase):
 
     @classmethod
     def from_branch(
-        cls, d: dict[str, Any], path: str, base: dict[str, Any]
+        cls, d: dict[str, Any], path: Path, base: dict[str, Any]
     ) -> SchemaInfoAlternate_:
         """Decode the branch's own members, given the common ones."""
         result = cls(
             **base,
             members=(
                 [
-                    _introspect_2.SchemaInfoAlternateMember.from_wire(
-                        x, f"{p}[{i}]", "null"
-                    )
+                    _introspect_2.SchemaInfoAlternateMember.from_wire(x, (p, i), "null")
                     for i, x in enumerate(v)
                 ]
-                if type(v := d.get("members")) is list
-                and (p := f"{path}.members" if path else "members")
+                if type(v := d.get("members")) is list and (p := (path, "members"))
                 else req_list(
                     d,
                     "members",
@@ -430,7 +421,7 @@ class SchemaInfoCommand_(SchemaInfoBase):
 
     @classmethod
     def from_wire(
-        cls, value: object, path: str = "", name: str = "null"
+        cls, value: object, path: Path = "", name: str = "null"
     ) -> SchemaInfoCommand_:
         if type(value) is not dict:
             raise not_an_object(path)
@@ -438,7 +429,7 @@ class SchemaInfoCommand_(SchemaInfoBase):
 
     @classmethod
     def from_branch(
-        cls, d: dict[str, Any], path: str, base: dict[str, Any]
+        cls, d: dict[str, Any], path: Path, base: dict[str, Any]
     ) -> SchemaInfoCommand_:
         """Decode the branch's own members, given the common ones."""
         result = cls(
@@ -494,7 +485,7 @@ class SchemaInfoEvent_(SchemaInfoBase):
 
     @classmethod
     def from_wire(
-        cls, value: object, path: str = "", name: str = "null"
+        cls, value: object, path: Path = "", name: str = "null"
     ) -> SchemaInfoEvent_:
         if type(value) is not dict:
             raise not_an_object(path)
@@ -502,7 +493,7 @@ class SchemaInfoEvent_(SchemaInfoBase):
 
     @classmethod
     def from_branch(
-        cls, d: dict[str, Any], path: str, base: dict[str, Any]
+        cls, d: dict[str, Any], path: Path, base: dict[str, Any]
     ) -> SchemaInfoEvent_:
         """Decode the branch's own members, given the common ones."""
         result = cls(
@@ -547,7 +538,7 @@ _SCHEMAINFO_BRANCHES: dict[str, type[SchemaInfo]] = {
 
 
 def SchemaInfo_from_wire(
-    value: object, path: str = "", name: str = "null"
+    value: object, path: Path = "", name: str = "null"
 ) -> SchemaInfo:
     """Decode a ``SchemaInfo``: the branch its ``meta-type`` names."""
     if type(value) is not dict:
@@ -567,7 +558,7 @@ class SchemaInfoBuiltin:
 
     @classmethod
     def from_wire(
-        cls, value: object, path: str = "", name: str = "null"
+        cls, value: object, path: Path = "", name: str = "null"
     ) -> SchemaInfoBuiltin:
         if type(value) is not dict:
             raise not_an_object(path)

@@ -10,6 +10,7 @@ from typing import Any, ClassVar
 
 from qapigen.support.enums import WireEnum
 from qapigen.support.wire import (
+    Path,
     any_value,
     encode_scalar,
     list_decoder,
@@ -60,18 +61,14 @@ class SchemaInfoEnum:
 
     @classmethod
     def from_wire(
-        cls, value: object, path: str = "", name: str = "null"
+        cls, value: object, path: Path = "", name: str = "null"
     ) -> SchemaInfoEnum:
         if type(value) is not dict:
             raise not_an_object(path)
         result = new_object(cls)
         result.members = (
-            [
-                SchemaInfoEnumMember.from_wire(x, f"{p}[{i}]", "null")
-                for i, x in enumerate(v)
-            ]
-            if type(v := value.get("members")) is list
-            and (p := f"{path}.members" if path else "members")
+            [SchemaInfoEnumMember.from_wire(x, (p, i), "null") for i, x in enumerate(v)]
+            if type(v := value.get("members")) is list and (p := (path, "members"))
             else req_list(value, "members", path, SchemaInfoEnumMember.from_wire)
         )
         result.values = req_special(
@@ -101,7 +98,7 @@ class SchemaInfoEnumMember:
 
     @classmethod
     def from_wire(
-        cls, value: object, path: str = "", name: str = "null"
+        cls, value: object, path: Path = "", name: str = "null"
     ) -> SchemaInfoEnumMember:
         if type(value) is not dict:
             raise not_an_object(path)
@@ -134,7 +131,7 @@ class SchemaInfoArray:
 
     @classmethod
     def from_wire(
-        cls, value: object, path: str = "", name: str = "null"
+        cls, value: object, path: Path = "", name: str = "null"
     ) -> SchemaInfoArray:
         if type(value) is not dict:
             raise not_an_object(path)
@@ -177,18 +174,17 @@ class SchemaInfoObject:
 
     @classmethod
     def from_wire(
-        cls, value: object, path: str = "", name: str = "null"
+        cls, value: object, path: Path = "", name: str = "null"
     ) -> SchemaInfoObject:
         if type(value) is not dict:
             raise not_an_object(path)
         result = new_object(cls)
         result.members = (
             [
-                SchemaInfoObjectMember.from_wire(x, f"{p}[{i}]", "null")
+                SchemaInfoObjectMember.from_wire(x, (p, i), "null")
                 for i, x in enumerate(v)
             ]
-            if type(v := value.get("members")) is list
-            and (p := f"{path}.members" if path else "members")
+            if type(v := value.get("members")) is list and (p := (path, "members"))
             else req_list(value, "members", path, SchemaInfoObjectMember.from_wire)
         )
         result.tag = (
@@ -202,11 +198,10 @@ class SchemaInfoObject:
         )
         result.variants = (
             [
-                SchemaInfoObjectVariant.from_wire(x, f"{p}[{i}]", "null")
+                SchemaInfoObjectVariant.from_wire(x, (p, i), "null")
                 for i, x in enumerate(v)
             ]
-            if type(v := value.get("variants")) is list
-            and (p := f"{path}.variants" if path else "variants")
+            if type(v := value.get("variants")) is list and (p := (path, "variants"))
             else (
                 None
                 if v is None and "variants" not in value
@@ -252,7 +247,7 @@ class SchemaInfoObjectMember:
 
     @classmethod
     def from_wire(
-        cls, value: object, path: str = "", name: str = "null"
+        cls, value: object, path: Path = "", name: str = "null"
     ) -> SchemaInfoObjectMember:
         if type(value) is not dict:
             raise not_an_object(path)
@@ -294,7 +289,7 @@ class SchemaInfoObjectVariant:
 
     @classmethod
     def from_wire(
-        cls, value: object, path: str = "", name: str = "null"
+        cls, value: object, path: Path = "", name: str = "null"
     ) -> SchemaInfoObjectVariant:
         if type(value) is not dict:
             raise not_an_object(path)
@@ -329,18 +324,17 @@ class SchemaInfoAlternate:
 
     @classmethod
     def from_wire(
-        cls, value: object, path: str = "", name: str = "null"
+        cls, value: object, path: Path = "", name: str = "null"
     ) -> SchemaInfoAlternate:
         if type(value) is not dict:
             raise not_an_object(path)
         result = new_object(cls)
         result.members = (
             [
-                SchemaInfoAlternateMember.from_wire(x, f"{p}[{i}]", "null")
+                SchemaInfoAlternateMember.from_wire(x, (p, i), "null")
                 for i, x in enumerate(v)
             ]
-            if type(v := value.get("members")) is list
-            and (p := f"{path}.members" if path else "members")
+            if type(v := value.get("members")) is list and (p := (path, "members"))
             else req_list(value, "members", path, SchemaInfoAlternateMember.from_wire)
         )
         if len(value) > 1:
@@ -364,7 +358,7 @@ class SchemaInfoAlternateMember:
 
     @classmethod
     def from_wire(
-        cls, value: object, path: str = "", name: str = "null"
+        cls, value: object, path: Path = "", name: str = "null"
     ) -> SchemaInfoAlternateMember:
         if type(value) is not dict:
             raise not_an_object(path)
@@ -403,7 +397,7 @@ class SchemaInfoCommand:
 
     @classmethod
     def from_wire(
-        cls, value: object, path: str = "", name: str = "null"
+        cls, value: object, path: Path = "", name: str = "null"
     ) -> SchemaInfoCommand:
         if type(value) is not dict:
             raise not_an_object(path)
@@ -454,7 +448,7 @@ class SchemaInfoEvent:
 
     @classmethod
     def from_wire(
-        cls, value: object, path: str = "", name: str = "null"
+        cls, value: object, path: Path = "", name: str = "null"
     ) -> SchemaInfoEvent:
         if type(value) is not dict:
             raise not_an_object(path)

@@ -16,6 +16,7 @@ from qapigen.support.dispatch import (
 )
 from qapigen.support.enums import WireEnum
 from qapigen.support.wire import (
+    Path,
     int_value,
     new_object,
     not_an_object,
@@ -105,7 +106,7 @@ class JobStatusChangeArguments:
 
     @classmethod
     def from_wire(
-        cls, value: object, path: str = "", name: str = "null"
+        cls, value: object, path: Path = "", name: str = "null"
     ) -> JobStatusChangeArguments:
         if type(value) is not dict:
             raise not_an_object(path)
@@ -148,7 +149,7 @@ class JobPauseArguments:
 
     @classmethod
     def from_wire(
-        cls, value: object, path: str = "", name: str = "null"
+        cls, value: object, path: Path = "", name: str = "null"
     ) -> JobPauseArguments:
         if type(value) is not dict:
             raise not_an_object(path)
@@ -176,7 +177,7 @@ class JobResumeArguments:
 
     @classmethod
     def from_wire(
-        cls, value: object, path: str = "", name: str = "null"
+        cls, value: object, path: Path = "", name: str = "null"
     ) -> JobResumeArguments:
         if type(value) is not dict:
             raise not_an_object(path)
@@ -204,7 +205,7 @@ class JobCancelArguments:
 
     @classmethod
     def from_wire(
-        cls, value: object, path: str = "", name: str = "null"
+        cls, value: object, path: Path = "", name: str = "null"
     ) -> JobCancelArguments:
         if type(value) is not dict:
             raise not_an_object(path)
@@ -232,7 +233,7 @@ class JobCompleteArguments:
 
     @classmethod
     def from_wire(
-        cls, value: object, path: str = "", name: str = "null"
+        cls, value: object, path: Path = "", name: str = "null"
     ) -> JobCompleteArguments:
         if type(value) is not dict:
             raise not_an_object(path)
@@ -260,7 +261,7 @@ class JobDismissArguments:
 
     @classmethod
     def from_wire(
-        cls, value: object, path: str = "", name: str = "null"
+        cls, value: object, path: Path = "", name: str = "null"
     ) -> JobDismissArguments:
         if type(value) is not dict:
             raise not_an_object(path)
@@ -288,7 +289,7 @@ class JobFinalizeArguments:
 
     @classmethod
     def from_wire(
-        cls, value: object, path: str = "", name: str = "null"
+        cls, value: object, path: Path = "", name: str = "null"
     ) -> JobFinalizeArguments:
         if type(value) is not dict:
             raise not_an_object(path)
@@ -337,7 +338,7 @@ class JobInfo:
     """
 
     @classmethod
-    def from_wire(cls, value: object, path: str = "", name: str = "null") -> JobInfo:
+    def from_wire(cls, value: object, path: Path = "", name: str = "null") -> JobInfo:
         if type(value) is not dict:
             raise not_an_object(path)
         result = new_object(cls)

@@ -10,6 +10,7 @@ from typing import ClassVar, TYPE_CHECKING
 
 from qapigen.support.dispatch import CommandSpec, NotImplementedCommand, Reply
 from qapigen.support.wire import (
+    Path,
     new_object,
     not_an_object,
     opt_enum,
@@ -62,7 +63,7 @@ class BlockdevSnapshotSync:
 
     @classmethod
     def from_wire(
-        cls, value: object, path: str = "", name: str = "null"
+        cls, value: object, path: Path = "", name: str = "null"
     ) -> BlockdevSnapshotSync:
         if type(value) is not dict:
             raise not_an_object(path)
@@ -158,7 +159,7 @@ class BlockdevSnapshot:
 
     @classmethod
     def from_wire(
-        cls, value: object, path: str = "", name: str = "null"
+        cls, value: object, path: Path = "", name: str = "null"
     ) -> BlockdevSnapshot:
         if type(value) is not dict:
             raise not_an_object(path)
@@ -199,7 +200,7 @@ class BlockdevSnapshotInternal:
 
     @classmethod
     def from_wire(
-        cls, value: object, path: str = "", name: str = "null"
+        cls, value: object, path: Path = "", name: str = "null"
     ) -> BlockdevSnapshotInternal:
         if type(value) is not dict:
             raise not_an_object(path)
@@ -235,7 +236,7 @@ class BlockdevSnapshotDeleteInternalSyncArguments:
 
     @classmethod
     def from_wire(
-        cls, value: object, path: str = "", name: str = "null"
+        cls, value: object, path: Path = "", name: str = "null"
     ) -> BlockdevSnapshotDeleteInternalSyncArguments:
         if type(value) is not dict:
             raise not_an_object(path)

@@ -9,7 +9,14 @@ from dataclasses import dataclass
 from typing import Any, ClassVar, Literal, TYPE_CHECKING
 
 from qapigen.support.enums import WireEnum
-from qapigen.support.wire import new_object, not_an_object, report_extra, req, req_enum
+from qapigen.support.wire import (
+    Path,
+    new_object,
+    not_an_object,
+    report_extra,
+    req,
+    req_enum,
+)
 
 if TYPE_CHECKING:
     from . import backup as _backup
@@ -39,7 +46,7 @@ class Abort:
     WIRE_MEMBERS: ClassVar[frozenset[str]] = frozenset({})
 
     @classmethod
-    def from_wire(cls, value: object, path: str = "", name: str = "null") -> Abort:
+    def from_wire(cls, value: object, path: Path = "", name: str = "null") -> Abort:
         if type(value) is not dict:
             raise not_an_object(path)
         result = new_object(cls)
@@ -114,13 +121,13 @@ class AbortWrapper:
 
     @classmethod
     def from_wire(
-        cls, value: object, path: str = "", name: str = "null"
+        cls, value: object, path: Path = "", name: str = "null"
     ) -> AbortWrapper:
         if type(value) is not dict:
             raise not_an_object(path)
         result = new_object(cls)
         result.data = (
-            Abort.from_wire(v, f"{path}.data" if path else "data", "data")
+            Abort.from_wire(v, (path, "data"), "data")
             if type(v := value.get("data")) is dict
             else req(value, "data", path, Abort.from_wire)
         )
@@ -145,15 +152,13 @@ class BlockDirtyBitmapAddWrapper:
 
     @classmethod
     def from_wire(
-        cls, value: object, path: str = "", name: str = "null"
+        cls, value: object, path: Path = "", name: str = "null"
     ) -> BlockDirtyBitmapAddWrapper:
         if type(value) is not dict:
             raise not_an_object(path)
         result = new_object(cls)
         result.data = (
-            _dirty_bitmap.BlockDirtyBitmapAdd.from_wire(
-                v, f"{path}.data" if path else "data", "data"
-            )
+            _dirty_bitmap.BlockDirtyBitmapAdd.from_wire(v, (path, "data"), "data")
             if type(v := value.get("data")) is dict
             else req(value, "data", path, _dirty_bitmap.BlockDirtyBitmapAdd.from_wire)
         )
@@ -180,15 +185,13 @@ class BlockDirtyBitmapWrapper:
 
     @classmethod
     def from_wire(
-        cls, value: object, path: str = "", name: str = "null"
+        cls, value: object, path: Path = "", name: str = "null"
     ) -> BlockDirtyBitmapWrapper:
         if type(value) is not dict:
             raise not_an_object(path)
         result = new_object(cls)
         result.data = (
-            _dirty_bitmap.BlockDirtyBitmap.from_wire(
-                v, f"{path}.data" if path else "data", "data"
-            )
+            _dirty_bitmap.BlockDirtyBitmap.from_wire(v, (path, "data"), "data")
             if type(v := value.get("data")) is dict
             else req(value, "data", path, _dirty_bitmap.BlockDirtyBitmap.from_wire)
         )
@@ -213,15 +216,13 @@ class BlockDirtyBitmapMergeWrapper:
 
     @classmethod
     def from_wire(
-        cls, value: object, path: str = "", name: str = "null"
+        cls, value: object, path: Path = "", name: str = "null"
     ) -> BlockDirtyBitmapMergeWrapper:
         if type(value) is not dict:
             raise not_an_object(path)
         result = new_object(cls)
         result.data = (
-            _dirty_bitmap.BlockDirtyBitmapMerge.from_wire(
-                v, f"{path}.data" if path else "data", "data"
-            )
+            _dirty_bitmap.BlockDirtyBitmapMerge.from_wire(v, (path, "data"), "data")
             if type(v := value.get("data")) is dict
             else req(value, "data", path, _dirty_bitmap.BlockDirtyBitmapMerge.from_wire)
         )
@@ -246,15 +247,13 @@ class XBlockDirtyBitmapMergeWrapper:
 
     @classmethod
     def from_wire(
-        cls, value: object, path: str = "", name: str = "null"
+        cls, value: object, path: Path = "", name: str = "null"
     ) -> XBlockDirtyBitmapMergeWrapper:
         if type(value) is not dict:
             raise not_an_object(path)
         result = new_object(cls)
         result.data = (
-            _dirty_bitmap.XBlockDirtyBitmapMerge.from_wire(
-                v, f"{path}.data" if path else "data", "data"
-            )
+            _dirty_bitmap.XBlockDirtyBitmapMerge.from_wire(v, (path, "data"), "data")
             if type(v := value.get("data")) is dict
             else req(
                 value, "data", path, _dirty_bitmap.XBlockDirtyBitmapMerge.from_wire
@@ -281,15 +280,13 @@ class BlockdevBackupWrapper:
 
     @classmethod
     def from_wire(
-        cls, value: object, path: str = "", name: str = "null"
+        cls, value: object, path: Path = "", name: str = "null"
     ) -> BlockdevBackupWrapper:
         if type(value) is not dict:
             raise not_an_object(path)
         result = new_object(cls)
         result.data = (
-            _backup.BlockdevBackup.from_wire(
-                v, f"{path}.data" if path else "data", "data"
-            )
+            _backup.BlockdevBackup.from_wire(v, (path, "data"), "data")
             if type(v := value.get("data")) is dict
             else req(value, "data", path, _backup.BlockdevBackup.from_wire)
         )
@@ -314,15 +311,13 @@ class BlockdevSnapshotWrapper:
 
     @classmethod
     def from_wire(
-        cls, value: object, path: str = "", name: str = "null"
+        cls, value: object, path: Path = "", name: str = "null"
     ) -> BlockdevSnapshotWrapper:
         if type(value) is not dict:
             raise not_an_object(path)
         result = new_object(cls)
         result.data = (
-            _snapshot.BlockdevSnapshot.from_wire(
-                v, f"{path}.data" if path else "data", "data"
-            )
+            _snapshot.BlockdevSnapshot.from_wire(v, (path, "data"), "data")
             if type(v := value.get("data")) is dict
             else req(value, "data", path, _snapshot.BlockdevSnapshot.from_wire)
         )
@@ -347,15 +342,13 @@ class BlockdevSnapshotInternalWrapper:
 
     @classmethod
     def from_wire(
-        cls, value: object, path: str = "", name: str = "null"
+        cls, value: object, path: Path = "", name: str = "null"
     ) -> BlockdevSnapshotInternalWrapper:
         if type(value) is not dict:
             raise not_an_object(path)
         result = new_object(cls)
         result.data = (
-            _snapshot.BlockdevSnapshotInternal.from_wire(
-                v, f"{path}.data" if path else "data", "data"
-            )
+            _snapshot.BlockdevSnapshotInternal.from_wire(v, (path, "data"), "data")
             if type(v := value.get("data")) is dict
             else req(value, "data", path, _snapshot.BlockdevSnapshotInternal.from_wire)
         )
@@ -380,15 +373,13 @@ class BlockdevSnapshotSyncWrapper:
 
     @classmethod
     def from_wire(
-        cls, value: object, path: str = "", name: str = "null"
+        cls, value: object, path: Path = "", name: str = "null"
     ) -> BlockdevSnapshotSyncWrapper:
         if type(value) is not dict:
             raise not_an_object(path)
         result = new_object(cls)
         result.data = (
-            _snapshot.BlockdevSnapshotSync.from_wire(
-                v, f"{path}.data" if path else "data", "data"
-            )
+            _snapshot.BlockdevSnapshotSync.from_wire(v, (path, "data"), "data")
             if type(v := value.get("data")) is dict
             else req(value, "data", path, _snapshot.BlockdevSnapshotSync.from_wire)
         )
@@ -413,13 +404,13 @@ class DriveBackupWrapper:
 
     @classmethod
     def from_wire(
-        cls, value: object, path: str = "", name: str = "null"
+        cls, value: object, path: Path = "", name: str = "null"
     ) -> DriveBackupWrapper:
         if type(value) is not dict:
             raise not_an_object(path)
         result = new_object(cls)
         result.data = (
-            _backup.DriveBackup.from_wire(v, f"{path}.data" if path else "data", "data")
+            _backup.DriveBackup.from_wire(v, (path, "data"), "data")
             if type(v := value.get("data")) is dict
             else req(value, "data", path, _backup.DriveBackup.from_wire)
         )
@@ -443,7 +434,7 @@ class TransactionActionBase:
 
     @classmethod
     def from_wire(
-        cls, value: object, path: str = "", name: str = "null"
+        cls, value: object, path: Path = "", name: str = "null"
     ) -> TransactionActionBase:
         if type(value) is not dict:
             raise not_an_object(path)
@@ -464,7 +455,7 @@ class TransactionActionBase:
         }
 
     @staticmethod
-    def wire_fields(d: dict[str, Any], path: str) -> dict[str, Any]:
+    def wire_fields(d: dict[str, Any], path: Path) -> dict[str, Any]:
         """Decode this type's members of *d* as keyword arguments; the
         branches of unions based on it decode their common part here."""
         return {
@@ -489,7 +480,7 @@ class TransactionActionAbort(TransactionActionBase):
 
     @classmethod
     def from_wire(
-        cls, value: object, path: str = "", name: str = "null"
+        cls, value: object, path: Path = "", name: str = "null"
     ) -> TransactionActionAbort:
         if type(value) is not dict:
             raise not_an_object(path)
@@ -502,12 +493,12 @@ class TransactionActionAbort(TransactionActionBase):
         return cls.from_branch(value, path)
 
     @classmethod
-    def from_branch(cls, d: dict[str, Any], path: str) -> TransactionActionAbort:
+    def from_branch(cls, d: dict[str, Any], path: Path) -> TransactionActionAbort:
         """Decode the branch's own members; the union checked the tag."""
         result = new_object(cls)
         result.type = cls.TAG
         result.data = (
-            Abort.from_wire(v, f"{path}.data" if path else "data", "data")
+            Abort.from_wire(v, (path, "data"), "data")
             if type(v := d.get("data")) is dict
             else req(d, "data", path, Abort.from_wire)
         )
@@ -541,7 +532,7 @@ class TransactionActionBlockDirtyBitmapAdd(TransactionActionBase):
 
     @classmethod
     def from_wire(
-        cls, value: object, path: str = "", name: str = "null"
+        cls, value: object, path: Path = "", name: str = "null"
     ) -> TransactionActionBlockDirtyBitmapAdd:
         if type(value) is not dict:
             raise not_an_object(path)
@@ -555,15 +546,13 @@ class TransactionActionBlockDirtyBitmapAdd(TransactionActionBase):
 
     @classmethod
     def from_branch(
-        cls, d: dict[str, Any], path: str
+        cls, d: dict[str, Any], path: Path
     ) -> TransactionActionBlockDirtyBitmapAdd:
         """Decode the branch's own members; the union checked the tag."""
         result = new_object(cls)
         result.type = cls.TAG
         result.data = (
-            _dirty_bitmap.BlockDirtyBitmapAdd.from_wire(
-                v, f"{path}.data" if path else "data", "data"
-            )
+            _dirty_bitmap.BlockDirtyBitmapAdd.from_wire(v, (path, "data"), "data")
             if type(v := d.get("data")) is dict
             else req(d, "data", path, _dirty_bitmap.BlockDirtyBitmapAdd.from_wire)
         )
@@ -597,7 +586,7 @@ class TransactionActionBlockDirtyBitmapRemove(TransactionActionBase):
 
     @classmethod
     def from_wire(
-        cls, value: object, path: str = "", name: str = "null"
+        cls, value: object, path: Path = "", name: str = "null"
     ) -> TransactionActionBlockDirtyBitmapRemove:
         if type(value) is not dict:
             raise not_an_object(path)
@@ -611,15 +600,13 @@ class TransactionActionBlockDirtyBitmapRemove(TransactionActionBase):
 
     @classmethod
     def from_branch(
-        cls, d: dict[str, Any], path: str
+        cls, d: dict[str, Any], path: Path
     ) -> TransactionActionBlockDirtyBitmapRemove:
         """Decode the branch's own members; the union checked the tag."""
         result = new_object(cls)
         result.type = cls.TAG
         result.data = (
-            _dirty_bitmap.BlockDirtyBitmap.from_wire(
-                v, f"{path}.data" if path else "data", "data"
-            )
+            _dirty_bitmap.BlockDirtyBitmap.from_wire(v, (path, "data"), "data")
             if type(v := d.get("data")) is dict
             else req(d, "data", path, _dirty_bitmap.BlockDirtyBitmap.from_wire)
         )
@@ -653,7 +640,7 @@ class TransactionActionBlockDirtyBitmapClear(TransactionActionBase):
 
     @classmethod
     def from_wire(
-        cls, value: object, path: str = "", name: str = "null"
+        cls, value: object, path: Path = "", name: str = "null"
     ) -> TransactionActionBlockDirtyBitmapClear:
         if type(value) is not dict:
             raise not_an_object(path)
@@ -667,15 +654,13 @@ class TransactionActionBlockDirtyBitmapClear(TransactionActionBase):
 
     @classmethod
     def from_branch(
-        cls, d: dict[str, Any], path: str
+        cls, d: dict[str, Any], path: Path
     ) -> TransactionActionBlockDirtyBitmapClear:
         """Decode the branch's own members; the union checked the tag."""
         result = new_object(cls)
         result.type = cls.TAG
         result.data = (
-            _dirty_bitmap.BlockDirtyBitmap.from_wire(
-                v, f"{path}.data" if path else "data", "data"
-            )
+            _dirty_bitmap.BlockDirtyBitmap.from_wire(v, (path, "data"), "data")
             if type(v := d.get("data")) is dict
             else req(d, "data", path, _dirty_bitmap.BlockDirtyBitmap.from_wire)
         )
@@ -709,7 +694,7 @@ class TransactionActionBlockDirtyBitmapEnable(TransactionActionBase):
 
     @classmethod
     def from_wire(
-        cls, value: object, path: str = "", name: str = "null"
+        cls, value: object, path: Path = "", name: str = "null"
     ) -> TransactionActionBlockDirtyBitmapEnable:
         if type(value) is not dict:
             raise not_an_object(path)
@@ -723,15 +708,13 @@ class TransactionActionBlockDirtyBitmapEnable(TransactionActionBase):
 
     @classmethod
     def from_branch(
-        cls, d: dict[str, Any], path: str
+        cls, d: dict[str, Any], path: Path
     ) -> TransactionActionBlockDirtyBitmapEnable:
         """Decode the branch's own members; the union checked the tag."""
         result = new_object(cls)
         result.type = cls.TAG
         result.data = (
-            _dirty_bitmap.BlockDirtyBitmap.from_wire(
-                v, f"{path}.data" if path else "data", "data"
-            )
+            _dirty_bitmap.BlockDirtyBitmap.from_wire(v, (path, "data"), "data")
             if type(v := d.get("data")) is dict
             else req(d, "data", path, _dirty_bitmap.BlockDirtyBitmap.from_wire)
         )
@@ -765,7 +748,7 @@ class TransactionActionBlockDirtyBitmapDisable(TransactionActionBase):
 
     @classmethod
     def from_wire(
-        cls, value: object, path: str = "", name: str = "null"
+        cls, value: object, path: Path = "", name: str = "null"
     ) -> TransactionActionBlockDirtyBitmapDisable:
         if type(value) is not dict:
             raise not_an_object(path)
@@ -779,15 +762,13 @@ class TransactionActionBlockDirtyBitmapDisable(TransactionActionBase):
 
     @classmethod
     def from_branch(
-        cls, d: dict[str, Any], path: str
+        cls, d: dict[str, Any], path: Path
     ) -> TransactionActionBlockDirtyBitmapDisable:
         """Decode the branch's own members; the union checked the tag."""
         result = new_object(cls)
         result.type = cls.TAG
         result.data = (
-            _dirty_bitmap.BlockDirtyBitmap.from_wire(
-                v, f"{path}.data" if path else "data", "data"
-            )
+            _dirty_bitmap.BlockDirtyBitmap.from_wire(v, (path, "data"), "data")
             if type(v := d.get("data")) is dict
             else req(d, "data", path, _dirty_bitmap.BlockDirtyBitmap.from_wire)
         )
@@ -821,7 +802,7 @@ class TransactionActionBlockDirtyBitmapMerge(TransactionActionBase):
 
     @classmethod
     def from_wire(
-        cls, value: object, path: str = "", name: str = "null"
+        cls, value: object, path: Path = "", name: str = "null"
     ) -> TransactionActionBlockDirtyBitmapMerge:
         if type(value) is not dict:
             raise not_an_object(path)
@@ -835,15 +816,13 @@ class TransactionActionBlockDirtyBitmapMerge(TransactionActionBase):
 
     @classmethod
     def from_branch(
-        cls, d: dict[str, Any], path: str
+        cls, d: dict[str, Any], path: Path
     ) -> TransactionActionBlockDirtyBitmapMerge:
         """Decode the branch's own members; the union checked the tag."""
         result = new_object(cls)
         result.type = cls.TAG
         result.data = (
-            _dirty_bitmap.BlockDirtyBitmapMerge.from_wire(
-                v, f"{path}.data" if path else "data", "data"
-            )
+            _dirty_bitmap.BlockDirtyBitmapMerge.from_wire(v, (path, "data"), "data")
             if type(v := d.get("data")) is dict
             else req(d, "data", path, _dirty_bitmap.BlockDirtyBitmapMerge.from_wire)
         )
@@ -877,7 +856,7 @@ class TransactionActionBlockdevBackup(TransactionActionBase):
 
     @classmethod
     def from_wire(
-        cls, value: object, path: str = "", name: str = "null"
+        cls, value: object, path: Path = "", name: str = "null"
     ) -> TransactionActionBlockdevBackup:
         if type(value) is not dict:
             raise not_an_object(path)
@@ -891,15 +870,13 @@ class TransactionActionBlockdevBackup(TransactionActionBase):
 
     @classmethod
     def from_branch(
-        cls, d: dict[str, Any], path: str
+        cls, d: dict[str, Any], path: Path
     ) -> TransactionActionBlockdevBackup:
         """Decode the branch's own members; the union checked the tag."""
         result = new_object(cls)
         result.type = cls.TAG
         result.data = (
-            _backup.BlockdevBackup.from_wire(
-                v, f"{path}.data" if path else "data", "data"
-            )
+            _backup.BlockdevBackup.from_wire(v, (path, "data"), "data")
             if type(v := d.get("data")) is dict
             else req(d, "data", path, _backup.BlockdevBackup.from_wire)
         )
@@ -933,7 +910,7 @@ class TransactionActionBlockdevSnapshot(TransactionActionBase):
 
     @classmethod
     def from_wire(
-        cls, value: object, path: str = "", name: str = "null"
+        cls, value: object, path: Path = "", name: str = "null"
     ) -> TransactionActionBlockdevSnapshot:
         if type(value) is not dict:
             raise not_an_object(path)
@@ -947,15 +924,13 @@ class TransactionActionBlockdevSnapshot(TransactionActionBase):
 
     @classmethod
     def from_branch(
-        cls, d: dict[str, Any], path: str
+        cls, d: dict[str, Any], path: Path
     ) -> TransactionActionBlockdevSnapshot:
         """Decode the branch's own members; the union checked the tag."""
         result = new_object(cls)
         result.type = cls.TAG
         result.data = (
-            _snapshot.BlockdevSnapshot.from_wire(
-                v, f"{path}.data" if path else "data", "data"
-            )
+            _snapshot.BlockdevSnapshot.from_wire(v, (path, "data"), "data")
             if type(v := d.get("data")) is dict
             else req(d, "data", path, _snapshot.BlockdevSnapshot.from_wire)
         )

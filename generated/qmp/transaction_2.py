@@ -11,6 +11,7 @@ from typing import Any, ClassVar, Literal, TYPE_CHECKING, TypeAlias
 
 from qapigen.support.codec import Codec, encode_object
 from qapigen.support.wire import (
+    Path,
     new_object,
     not_an_object,
     opt_enum,
@@ -60,7 +61,7 @@ class TransactionActionBlockdevSnapshotInternalSync(TransactionActionBase):
 
     @classmethod
     def from_wire(
-        cls, value: object, path: str = "", name: str = "null"
+        cls, value: object, path: Path = "", name: str = "null"
     ) -> TransactionActionBlockdevSnapshotInternalSync:
         if type(value) is not dict:
             raise not_an_object(path)
@@ -75,15 +76,13 @@ class TransactionActionBlockdevSnapshotInternalSync(TransactionActionBase):
 
     @classmethod
     def from_branch(
-        cls, d: dict[str, Any], path: str
+        cls, d: dict[str, Any], path: Path
     ) -> TransactionActionBlockdevSnapshotInternalSync:
         """Decode the branch's own members; the union checked the tag."""
         result = new_object(cls)
         result.type = cls.TAG
         result.data = (
-            _snapshot.BlockdevSnapshotInternal.from_wire(
-                v, f"{path}.data" if path else "data", "data"
-            )
+            _snapshot.BlockdevSnapshotInternal.from_wire(v, (path, "data"), "data")
             if type(v := d.get("data")) is dict
             else req(d, "data", path, _snapshot.BlockdevSnapshotInternal.from_wire)
         )
@@ -117,7 +116,7 @@ class TransactionActionBlockdevSnapshotSync(TransactionActionBase):
 
     @classmethod
     def from_wire(
-        cls, value: object, path: str = "", name: str = "null"
+        cls, value: object, path: Path = "", name: str = "null"
     ) -> TransactionActionBlockdevSnapshotSync:
         if type(value) is not dict:
             raise not_an_object(path)
@@ -132,15 +131,13 @@ class TransactionActionBlockdevSnapshotSync(TransactionActionBase):
 
     @classmethod
     def from_branch(
-        cls, d: dict[str, Any], path: str
+        cls, d: dict[str, Any], path: Path
     ) -> TransactionActionBlockdevSnapshotSync:
         """Decode the branch's own members; the union checked the tag."""
         result = new_object(cls)
         result.type = cls.TAG
         result.data = (
-            _snapshot.BlockdevSnapshotSync.from_wire(
-                v, f"{path}.data" if path else "data", "data"
-            )
+            _snapshot.BlockdevSnapshotSync.from_wire(v, (path, "data"), "data")
             if type(v := d.get("data")) is dict
             else req(d, "data", path, _snapshot.BlockdevSnapshotSync.from_wire)
         )
@@ -174,7 +171,7 @@ class TransactionActionDriveBackup(TransactionActionBase):
 
     @classmethod
     def from_wire(
-        cls, value: object, path: str = "", name: str = "null"
+        cls, value: object, path: Path = "", name: str = "null"
     ) -> TransactionActionDriveBackup:
         if type(value) is not dict:
             raise not_an_object(path)
@@ -188,12 +185,12 @@ class TransactionActionDriveBackup(TransactionActionBase):
         return cls.from_branch(value, path)
 
     @classmethod
-    def from_branch(cls, d: dict[str, Any], path: str) -> TransactionActionDriveBackup:
+    def from_branch(cls, d: dict[str, Any], path: Path) -> TransactionActionDriveBackup:
         """Decode the branch's own members; the union checked the tag."""
         result = new_object(cls)
         result.type = cls.TAG
         result.data = (
-            _backup.DriveBackup.from_wire(v, f"{path}.data" if path else "data", "data")
+            _backup.DriveBackup.from_wire(v, (path, "data"), "data")
             if type(v := d.get("data")) is dict
             else req(d, "data", path, _backup.DriveBackup.from_wire)
         )
@@ -227,7 +224,7 @@ class TransactionActionXBlockDirtyBitmapEnable(TransactionActionBase):
 
     @classmethod
     def from_wire(
-        cls, value: object, path: str = "", name: str = "null"
+        cls, value: object, path: Path = "", name: str = "null"
     ) -> TransactionActionXBlockDirtyBitmapEnable:
         if type(value) is not dict:
             raise not_an_object(path)
@@ -242,15 +239,13 @@ class TransactionActionXBlockDirtyBitmapEnable(TransactionActionBase):
 
     @classmethod
     def from_branch(
-        cls, d: dict[str, Any], path: str
+        cls, d: dict[str, Any], path: Path
     ) -> TransactionActionXBlockDirtyBitmapEnable:
         """Decode the branch's own members; the union checked the tag."""
         result = new_object(cls)
         result.type = cls.TAG
         result.data = (
-            _dirty_bitmap.BlockDirtyBitmap.from_wire(
-                v, f"{path}.data" if path else "data", "data"
-            )
+            _dirty_bitmap.BlockDirtyBitmap.from_wire(v, (path, "data"), "data")
             if type(v := d.get("data")) is dict
             else req(d, "data", path, _dirty_bitmap.BlockDirtyBitmap.from_wire)
         )
@@ -284,7 +279,7 @@ class TransactionActionXBlockDirtyBitmapDisable(TransactionActionBase):
 
     @classmethod
     def from_wire(
-        cls, value: object, path: str = "", name: str = "null"
+        cls, value: object, path: Path = "", name: str = "null"
     ) -> TransactionActionXBlockDirtyBitmapDisable:
         if type(value) is not dict:
             raise not_an_object(path)
@@ -299,15 +294,13 @@ class TransactionActionXBlockDirtyBitmapDisable(TransactionActionBase):
 
     @classmethod
     def from_branch(
-        cls, d: dict[str, Any], path: str
+        cls, d: dict[str, Any], path: Path
     ) -> TransactionActionXBlockDirtyBitmapDisable:
         """Decode the branch's own members; the union checked the tag."""
         result = new_object(cls)
         result.type = cls.TAG
         result.data = (
-            _dirty_bitmap.BlockDirtyBitmap.from_wire(
-                v, f"{path}.data" if path else "data", "data"
-            )
+            _dirty_bitmap.BlockDirtyBitmap.from_wire(v, (path, "data"), "data")
             if type(v := d.get("data")) is dict
             else req(d, "data", path, _dirty_bitmap.BlockDirtyBitmap.from_wire)
         )
@@ -341,7 +334,7 @@ class TransactionActionXBlockDirtyBitmapMerge(TransactionActionBase):
 
     @classmethod
     def from_wire(
-        cls, value: object, path: str = "", name: str = "null"
+        cls, value: object, path: Path = "", name: str = "null"
     ) -> TransactionActionXBlockDirtyBitmapMerge:
         if type(value) is not dict:
             raise not_an_object(path)
@@ -356,15 +349,13 @@ class TransactionActionXBlockDirtyBitmapMerge(TransactionActionBase):
 
     @classmethod
     def from_branch(
-        cls, d: dict[str, Any], path: str
+        cls, d: dict[str, Any], path: Path
     ) -> TransactionActionXBlockDirtyBitmapMerge:
         """Decode the branch's own members; the union checked the tag."""
         result = new_object(cls)
         result.type = cls.TAG
         result.data = (
-            _dirty_bitmap.XBlockDirtyBitmapMerge.from_wire(
-                v, f"{path}.data" if path else "data", "data"
-            )
+            _dirty_bitmap.XBlockDirtyBitmapMerge.from_wire(v, (path, "data"), "data")
             if type(v := d.get("data")) is dict
             else req(d, "data", path, _dirty_bitmap.XBlockDirtyBitmapMerge.from_wire)
         )
@@ -412,7 +403,7 @@ _TRANSACTIONACTION_BRANCHES: dict[str, type[TransactionAction]] = {
 # The branch decoders, bound once, by tag; leaving out the tags the compat
 # policy looks at.
 _FAST_TRANSACTIONACTION_DECODERS: dict[
-    str, Callable[[dict[str, Any], str], TransactionAction]
+    str, Callable[[dict[str, Any], Path], TransactionAction]
 ] = {
     tag: branch.from_branch
     for tag, branch in _TRANSACTIONACTION_BRANCHES.items()
@@ -430,7 +421,7 @@ _FAST_TRANSACTIONACTION_DECODERS: dict[
 
 
 def TransactionAction_from_wire(
-    value: object, path: str = "", name: str = "null"
+    value: object, path: Path = "", name: str = "null"
 ) -> TransactionAction:
     """Decode a ``TransactionAction``: the branch its ``type`` names."""
     if type(value) is not dict:
@@ -458,7 +449,7 @@ class TransactionProperties:
 
     @classmethod
     def from_wire(
-        cls, value: object, path: str = "", name: str = "null"
+        cls, value: object, path: Path = "", name: str = "null"
     ) -> TransactionProperties:
         if type(value) is not dict:
             raise not_an_object(path)

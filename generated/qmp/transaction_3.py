@@ -9,7 +9,14 @@ from dataclasses import dataclass
 from typing import ClassVar, TYPE_CHECKING
 
 from qapigen.support.dispatch import CommandSpec, NotImplementedCommand, Reply
-from qapigen.support.wire import new_object, not_an_object, opt, report_extra, req_list
+from qapigen.support.wire import (
+    Path,
+    new_object,
+    not_an_object,
+    opt,
+    report_extra,
+    req_list,
+)
 
 if TYPE_CHECKING:
     from . import transaction_2 as _transaction_2
@@ -27,25 +34,24 @@ class TransactionArguments:
 
     @classmethod
     def from_wire(
-        cls, value: object, path: str = "", name: str = "null"
+        cls, value: object, path: Path = "", name: str = "null"
     ) -> TransactionArguments:
         if type(value) is not dict:
             raise not_an_object(path)
         result = new_object(cls)
         result.actions = (
             [
-                _transaction_2.TransactionAction_from_wire(x, f"{p}[{i}]", "null")
+                _transaction_2.TransactionAction_from_wire(x, (p, i), "null")
                 for i, x in enumerate(v)
             ]
-            if type(v := value.get("actions")) is list
-            and (p := f"{path}.actions" if path else "actions")
+            if type(v := value.get("actions")) is list and (p := (path, "actions"))
             else req_list(
                 value, "actions", path, _transaction_2.TransactionAction_from_wire
             )
         )
         result.properties = (
             _transaction_2.TransactionProperties.from_wire(
-                v, f"{path}.properties" if path else "properties", "properties"
+                v, (path, "properties"), "properties"
             )
             if type(v := value.get("properties")) is dict
             else (

@@ -14,16 +14,17 @@ from dataclasses import dataclass
 from typing import Any
 
 from qapigen.support import wire
+from qapigen.support.wire import Path
 
 
 @dataclass(frozen=True, slots=True)
 class Codec:
     name: str
     kind: str  # "builtin", "array", "union" or "alternate"
-    decode: Callable[[object, str, str], Any]
+    decode: Callable[[object, Path, str], Any]
     encode: Callable[[Any], object]
 
-    def from_wire(self, value: object, path: str = "", name: str = "null") -> Any:
+    def from_wire(self, value: object, path: Path = "", name: str = "null") -> Any:
         return self.decode(value, path, name)
 
     def to_wire(self, value: Any) -> object:
@@ -40,7 +41,7 @@ def array_codec(name: str, element: Any) -> Codec:
     decode_element = element.from_wire
     encode_element = element.to_wire if isinstance(element, Codec) else _instance_to_wire
 
-    def decode(value: object, path: str, name: str) -> list[Any]:
+    def decode(value: object, path: Path, name: str) -> list[Any]:
         return wire.list_value(decode_element, value, path, name)
 
     def encode(values: list[Any]) -> object:

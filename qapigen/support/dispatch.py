@@ -19,7 +19,7 @@ from typing import Any, TypeAlias, TypeVar
 
 from qapigen.support.errors import QMPError
 from qapigen.support.policy import DEFAULT_POLICY, CompatPolicy, policy_in_force
-from qapigen.support.wire import check_extra, object_
+from qapigen.support.wire import Path, check_extra, object_
 
 Response = dict[str, Any]
 
@@ -46,7 +46,7 @@ class CommandSpec:
     #: (handlers, decoded arguments) -> result, or an awaitable of it.
     call: Callable[[Any, Any], Any]
     #: Decodes the arguments object: (value, path, name) -> arguments.
-    decode: Callable[[object, str, str], Any]
+    decode: Callable[[object, Path, str], Any]
     #: Encodes the result; None when the command returns ``{}``.
     encode: Callable[[Any], object] | None = None
     success_response: bool = True
@@ -62,7 +62,7 @@ class CommandSpec:
     ret_type: str | None = None
 
 
-def no_arguments(value: object, path: str = "", name: str = "null") -> None:
+def no_arguments(value: object, path: Path = "", name: str = "null") -> None:
     """The decoder of a command without arguments: any member is unexpected."""
     check_extra(object_(value, path), frozenset(), path)
 
@@ -285,7 +285,7 @@ def _not_implemented(command: str) -> QMPError:
     return QMPError(f"The command {command} has not been implemented")
 
 
-def _decode_capabilities(value: object, path: str, name: str) -> Any:
+def _decode_capabilities(value: object, path: Path, name: str) -> Any:
     """Argument decoding for a schema that lacks ``qmp_capabilities``."""
     from qapigen.support import wire
 
@@ -295,7 +295,7 @@ def _decode_capabilities(value: object, path: str, name: str) -> Any:
     return _Capabilities(enable)
 
 
-def _capability(value: object, path: str, name: str) -> str:
+def _capability(value: object, path: Path, name: str) -> str:
     from qapigen.support import wire
 
     text = wire.str_value(value, path, name)

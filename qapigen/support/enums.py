@@ -6,7 +6,7 @@ import enum
 from typing import ClassVar, Self
 
 from qapigen.support import policy
-from qapigen.support.wire import enum_value
+from qapigen.support.wire import Path, enum_value
 
 
 class WireEnum(enum.Enum):
@@ -22,7 +22,7 @@ class WireEnum(enum.Enum):
     __special__: ClassVar[dict[str, tuple[bool, bool]]] = {}
 
     @classmethod
-    def from_wire(cls, value: object, path: str = "", name: str = "null") -> Self:
+    def from_wire(cls, value: object, path: Path = "", name: str = "null") -> Self:
         member = enum_value(cls, value, path, name)
         special = cls.__special__.get(member._value_)
         if special is not None:

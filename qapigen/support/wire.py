@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Callable, Mapping
-from typing import Any, Final, NoReturn, TypeVar
+from typing import Any, Final, NoReturn, TypeAlias, TypeVar
 
 from qapigen.support import policy
 from qapigen.support.errors import QMPError
@@ -21,8 +21,15 @@ from qapigen.support.errors import QMPError
 T = TypeVar("T")
 E = TypeVar("E", bound=enum.Enum)
 
-#: A value decoder: (JSON value, full path, bare name) -> Python value.
-Decoder = Callable[[object, str, str], T]
+#: Where a value sits in the request: the full path as a string (``""``
+#: for the arguments object itself), or, built up while decoding nested
+#: values, a pair (path of the parent, member name or list index).  The
+#: pairs cost less than formatting strings for every nested value, and
+#: only an error message needs the text (see :func:`render`).
+Path: TypeAlias = "str | tuple[Path, str | int]"
+
+#: A value decoder: (JSON value, path, bare name) -> Python value.
+Decoder = Callable[[object, Path, str], T]
 
 INT64_MIN: Final = -(2**63)
 INT64_MAX: Final = 2**63 - 1
@@ -61,33 +68,52 @@ class _Missing:
 MISSING: Final = _Missing()
 
 
-def join(path: str, name: str) -> str:
-    """The full path of member *name* of the object at *path*."""
-    return f"{path}.{name}" if path else name
+def join(path: Path, name: str) -> Path:
+    """The path of member *name* of the object at *path*."""
+    return (path, name)
 
 
-def item(path: str, index: int) -> str:
-    """The full path of element *index* of the list at *path*."""
-    return f"{path}[{index}]"
+def item(path: Path, index: int) -> Path:
+    """The path of element *index* of the list at *path*."""
+    return (path, index)
+
+
+def render(path: Path) -> str:
+    """QEMU's text for *path*: members joined with ``.``, list elements as
+    ``[i]`` (``actions[0].data.name``)."""
+    steps: list[str | int] = []
+    while type(path) is tuple:
+        path, step = path
+        steps.append(step)
+    assert isinstance(path, str)
+    text = path
+    for step in reversed(steps):
+        if type(step) is int:
+            text = f"{text}[{step}]"
+        elif text:
+            text = f"{text}.{step}"
+        else:
+            text = str(step)
+    return text
 
 
 # -- error texts (qapi/qmp/qerror.h and the QObject input visitor) -----------
 
 
-def missing(path: str) -> QMPError:
-    return QMPError(f"Parameter '{path}' is missing")
+def missing(path: Path) -> QMPError:
+    return QMPError(f"Parameter '{render(path)}' is missing")
 
 
-def unexpected(path: str) -> QMPError:
-    return QMPError(f"Parameter '{path}' is unexpected")
+def unexpected(path: Path) -> QMPError:
+    return QMPError(f"Parameter '{render(path)}' is unexpected")
 
 
-def wrong_type(path: str, expected: str) -> QMPError:
-    return QMPError(f"Invalid parameter type for '{path}', expected: {expected}")
+def wrong_type(path: Path, expected: str) -> QMPError:
+    return QMPError(f"Invalid parameter type for '{render(path)}', expected: {expected}")
 
 
-def bad_value(name: str, expected: str) -> QMPError:
-    return QMPError(f"Parameter '{name}' expects {expected}")
+def bad_value(path: Path, expected: str) -> QMPError:
+    return QMPError(f"Parameter '{render(path)}' expects {expected}")
 
 
 def bad_enum(name: str, value: str) -> QMPError:
@@ -97,7 +123,7 @@ def bad_enum(name: str, value: str) -> QMPError:
 # -- objects -------------------------------------------------------------------
 
 
-def object_(value: object, path: str) -> dict[str, Any]:
+def object_(value: object, path: Path) -> dict[str, Any]:
     """The value as a JSON object, or QEMU's "expected: object" error."""
     if type(value) is dict:
         return value
@@ -111,18 +137,18 @@ def object_(value: object, path: str) -> dict[str, Any]:
 new_object: Final = object.__new__
 
 
-def not_an_object(path: str) -> QMPError:
+def not_an_object(path: Path) -> QMPError:
     return wrong_type(path or "null", "object")
 
 
-def report_extra(d: Mapping[str, object], known: frozenset[str], path: str) -> None:
+def report_extra(d: Mapping[str, object], known: frozenset[str], path: Path) -> None:
     """Raise for the first member of *d* not in *known* (if any)."""
     for key in d:
         if key not in known:
             raise unexpected(join(path, key))
 
 
-def check_extra(d: Mapping[str, object], known: frozenset[str], path: str) -> None:
+def check_extra(d: Mapping[str, object], known: frozenset[str], path: Path) -> None:
     """Report the first member not in *known*; QEMU does this after visiting
     every declared member, so callers call it last."""
     if not d.keys() <= known:
@@ -131,7 +157,7 @@ def check_extra(d: Mapping[str, object], known: frozenset[str], path: str) -> No
                 raise unexpected(join(path, key))
 
 
-def require(d: Mapping[str, object], key: str, path: str) -> object:
+def require(d: Mapping[str, object], key: str, path: Path) -> object:
     value = d.get(key, MISSING)
     if value is MISSING:
         raise missing(join(path, key))
@@ -141,19 +167,19 @@ def require(d: Mapping[str, object], key: str, path: str) -> object:
 # -- scalar value decoders: (value, full path, bare name) --------------------------
 
 
-def str_value(value: object, path: str, name: str) -> str:
+def str_value(value: object, path: Path, name: str) -> str:
     if type(value) is str:
         return value
     raise wrong_type(path or name, "string")
 
 
-def bool_value(value: object, path: str, name: str) -> bool:
+def bool_value(value: object, path: Path, name: str) -> bool:
     if type(value) is bool:
         return value
     raise wrong_type(path or name, "boolean")
 
 
-def number_value(value: object, path: str, name: str) -> float:
+def number_value(value: object, path: Path, name: str) -> float:
     if type(value) is float:
         return value
     if type(value) is int:
@@ -161,25 +187,25 @@ def number_value(value: object, path: str, name: str) -> float:
     raise wrong_type(path or name, "number")
 
 
-def any_value(value: object, path: str, name: str) -> object:
+def any_value(value: object, path: Path, name: str) -> object:
     # A null ``any`` value is NULL, not None: an optional member that is
     # present with value null must stay present.
     return NULL if value is None else value
 
 
-def null_value(value: object, path: str, name: str) -> Null:
+def null_value(value: object, path: Path, name: str) -> Null:
     if value is None:
         return NULL
     raise wrong_type(path or name, "null")
 
 
-def _int64(value: object, path: str, name: str) -> int:
+def _int64(value: object, path: Path, name: str) -> int:
     if type(value) is int and INT64_MIN <= value <= INT64_MAX:
         return value
     raise wrong_type(path or name, "integer")
 
 
-def _uint64(value: object, path: str, name: str, what: str) -> int:
+def _uint64(value: object, path: Path, name: str, what: str) -> int:
     if type(value) is int:
         if 0 <= value <= UINT64_MAX:
             return value
@@ -193,7 +219,7 @@ def _uint64(value: object, path: str, name: str, what: str) -> int:
 def _signed(bits: int) -> Decoder[int]:
     lo, hi, ctype = -(2 ** (bits - 1)), 2 ** (bits - 1) - 1, f"int{bits}_t"
 
-    def decode(value: object, path: str, name: str) -> int:
+    def decode(value: object, path: Path, name: str) -> int:
         if type(value) is int and lo <= value <= hi:
             return value
         number = _int64(value, path, name)
@@ -207,7 +233,7 @@ def _signed(bits: int) -> Decoder[int]:
 def _unsigned(bits: int) -> Decoder[int]:
     hi, ctype = 2**bits - 1, f"uint{bits}_t"
 
-    def decode(value: object, path: str, name: str) -> int:
+    def decode(value: object, path: Path, name: str) -> int:
         if type(value) is int and 0 <= value <= hi:
             return value
         number = _uint64(value, path, name, "uint64")
@@ -218,17 +244,17 @@ def _unsigned(bits: int) -> Decoder[int]:
     return decode
 
 
-def int_value(value: object, path: str, name: str) -> int:
+def int_value(value: object, path: Path, name: str) -> int:
     return _int64(value, path, name)
 
 
-def uint64_value(value: object, path: str, name: str) -> int:
+def uint64_value(value: object, path: Path, name: str) -> int:
     if type(value) is int and 0 <= value <= UINT64_MAX:
         return value
     return _uint64(value, path, name, "uint64")
 
 
-def size_value(value: object, path: str, name: str) -> int:
+def size_value(value: object, path: Path, name: str) -> int:
     # QMP's input visitor has no size parser of its own: a bad size gets
     # the uint64 message (only command-line parsing says "size").
     if type(value) is int and 0 <= value <= UINT64_MAX:
@@ -244,7 +270,7 @@ uint16_value: Final = _unsigned(16)
 uint32_value: Final = _unsigned(32)
 
 
-def enum_value(cls: type[E], value: object, path: str, name: str) -> E:
+def enum_value(cls: type[E], value: object, path: Path, name: str) -> E:
     """Decode an enum by its wire value."""
     if type(value) is str:
         member = cls._value2member_map_.get(value)
@@ -254,7 +280,7 @@ def enum_value(cls: type[E], value: object, path: str, name: str) -> E:
     raise wrong_type(path or name, "string")
 
 
-def list_value(decode: Decoder[T], value: object, path: str, name: str) -> list[T]:
+def list_value(decode: Decoder[T], value: object, path: Path, name: str) -> list[T]:
     if type(value) is not list:
         raise wrong_type(path or name, "array")
     return [decode(element, item(path, i), "null") for i, element in enumerate(value)]
@@ -263,7 +289,7 @@ def list_value(decode: Decoder[T], value: object, path: str, name: str) -> list[
 def list_decoder(decode: Decoder[T]) -> Decoder[list[T]]:
     """A decoder for lists of what *decode* decodes."""
 
-    def decode_list(value: object, path: str, name: str) -> list[T]:
+    def decode_list(value: object, path: Path, name: str) -> list[T]:
         return list_value(decode, value, path, name)
 
     return decode_list
@@ -280,21 +306,21 @@ def alternate_mismatch(name: str, type_name: str) -> NoReturn:
 # null with the member type's message.
 
 
-def req(d: Mapping[str, object], key: str, path: str, decode: Decoder[T]) -> T:
+def req(d: Mapping[str, object], key: str, path: Path, decode: Decoder[T]) -> T:
     value = d.get(key, MISSING)
     if value is MISSING:
         raise missing(join(path, key))
     return decode(value, join(path, key), key)
 
 
-def opt(d: Mapping[str, object], key: str, path: str, decode: Decoder[T]) -> T | None:
+def opt(d: Mapping[str, object], key: str, path: Path, decode: Decoder[T]) -> T | None:
     value = d.get(key, MISSING)
     if value is MISSING:
         return None
     return decode(value, join(path, key), key)
 
 
-def req_str(d: Mapping[str, object], key: str, path: str) -> str:
+def req_str(d: Mapping[str, object], key: str, path: Path) -> str:
     value = d.get(key, MISSING)
     if type(value) is str:
         return value
@@ -303,7 +329,7 @@ def req_str(d: Mapping[str, object], key: str, path: str) -> str:
     raise wrong_type(join(path, key), "string")
 
 
-def opt_str(d: Mapping[str, object], key: str, path: str) -> str | None:
+def opt_str(d: Mapping[str, object], key: str, path: Path) -> str | None:
     value = d.get(key, MISSING)
     if type(value) is str:
         return value
@@ -312,7 +338,7 @@ def opt_str(d: Mapping[str, object], key: str, path: str) -> str | None:
     raise wrong_type(join(path, key), "string")
 
 
-def req_bool(d: Mapping[str, object], key: str, path: str) -> bool:
+def req_bool(d: Mapping[str, object], key: str, path: Path) -> bool:
     value = d.get(key, MISSING)
     if type(value) is bool:
         return value
@@ -321,7 +347,7 @@ def req_bool(d: Mapping[str, object], key: str, path: str) -> bool:
     raise wrong_type(join(path, key), "boolean")
 
 
-def opt_bool(d: Mapping[str, object], key: str, path: str) -> bool | None:
+def opt_bool(d: Mapping[str, object], key: str, path: Path) -> bool | None:
     value = d.get(key, MISSING)
     if type(value) is bool:
         return value
@@ -334,7 +360,7 @@ def opt_bool(d: Mapping[str, object], key: str, path: str) -> bool | None:
 # ``__special__`` lists the values under the compat policy.
 
 
-def req_enum(d: Mapping[str, object], key: str, path: str, cls: type[E]) -> E:
+def req_enum(d: Mapping[str, object], key: str, path: Path, cls: type[E]) -> E:
     value = d.get(key, MISSING)
     if type(value) is str:
         member = cls._value2member_map_.get(value)
@@ -348,7 +374,7 @@ def req_enum(d: Mapping[str, object], key: str, path: str, cls: type[E]) -> E:
     return enum_value(cls, value, join(path, key), key)
 
 
-def opt_enum(d: Mapping[str, object], key: str, path: str, cls: type[E]) -> E | None:
+def opt_enum(d: Mapping[str, object], key: str, path: Path, cls: type[E]) -> E | None:
     value = d.get(key, MISSING)
     if type(value) is str:
         member = cls._value2member_map_.get(value)
@@ -364,7 +390,7 @@ def opt_enum(d: Mapping[str, object], key: str, path: str, cls: type[E]) -> E | 
 
 
 def req_special(
-    d: Mapping[str, object], key: str, path: str, decode: Decoder[T],
+    d: Mapping[str, object], key: str, path: Path, decode: Decoder[T],
     deprecated: bool, unstable: bool,
 ) -> T:
     """``req`` for a member with the deprecated or unstable feature."""
@@ -374,7 +400,7 @@ def req_special(
 
 
 def opt_special(
-    d: Mapping[str, object], key: str, path: str, decode: Decoder[T],
+    d: Mapping[str, object], key: str, path: Path, decode: Decoder[T],
     deprecated: bool, unstable: bool,
 ) -> T | None:
     """``opt`` for a member with the deprecated or unstable feature."""
@@ -383,14 +409,14 @@ def opt_special(
     return opt(d, key, path, decode)
 
 
-def req_list(d: Mapping[str, object], key: str, path: str, decode: Decoder[T]) -> list[T]:
+def req_list(d: Mapping[str, object], key: str, path: Path, decode: Decoder[T]) -> list[T]:
     value = d.get(key, MISSING)
     if value is MISSING:
         raise missing(join(path, key))
     return list_value(decode, value, join(path, key), key)
 
 
-def opt_list(d: Mapping[str, object], key: str, path: str, decode: Decoder[T]) -> list[T] | None:
+def opt_list(d: Mapping[str, object], key: str, path: Path, decode: Decoder[T]) -> list[T] | None:
     value = d.get(key, MISSING)
     if value is MISSING:
         return None
