@@ -157,13 +157,6 @@ def check_extra(d: Mapping[str, object], known: frozenset[str], path: Path) -> N
                 raise unexpected(join(path, key))
 
 
-def require(d: Mapping[str, object], key: str, path: Path) -> object:
-    value = d.get(key, MISSING)
-    if value is MISSING:
-        raise missing(join(path, key))
-    return value
-
-
 # -- scalar value decoders: (value, full path, bare name) --------------------------
 
 
@@ -424,10 +417,6 @@ def opt_list(d: Mapping[str, object], key: str, path: Path, decode: Decoder[T]) 
 
 
 # -- encoding ------------------------------------------------------------------------
-
-
-def encode_list(encode: Callable[[T], object], values: list[T]) -> list[object]:
-    return [encode(v) for v in values]
 
 
 def encode_scalar(value: object) -> object:

@@ -11,7 +11,7 @@ must only cost reformatting one small module.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import ClassVar, Literal
 
@@ -671,9 +671,6 @@ _RESERVED_TOP_LEVEL = frozenset(
     }
 )
 _RESERVED_METHODS = frozenset({"dispatch"})
-
-ModelFactory = Callable[[Schema, str, "list[str] | None"], PackageModel]
-
 
 def build_model(schema: Schema, package: str, conditions: list[str] | None = None) -> PackageModel:
     return _Builder(schema, package, conditions).build()

@@ -9,7 +9,6 @@ module imports exactly what it uses (the approach betterproto takes).
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable
 from pathlib import Path
 
 import jinja2
@@ -181,7 +180,3 @@ def environment(user_templates: Path | None = None) -> jinja2.Environment:
     env.filters["pyrepr"] = _pyrepr
     env.globals["int_ranges"] = INT_RANGES
     return env
-
-
-def template_names(env: jinja2.Environment) -> Iterable[str]:
-    return env.list_templates()
