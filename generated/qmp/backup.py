@@ -94,17 +94,17 @@ class BackupPerf:
     )
     use_copy_range: bool | None = None
     """let the storage copy data directly, without
-        reading it into memory first, where it can.  Defaults to false.
+    reading it into memory first, where it can.  Defaults to false.
     """
     max_workers: int | None = None
     """the largest number of copy requests in flight at the
-        same time.  Defaults to 64.
+    same time.  Defaults to 64.
     """
     max_chunk: int | None = None
     """the largest size of one copy request, in bytes; 0 means
-        no limit.  A value other than 0 must not be smaller than the
-        job's chunk size, which is the larger of 64 KiB and the
-        target's cluster size.  Defaults to 0.
+    no limit.  A value other than 0 must not be smaller than the
+    job's chunk size, which is the larger of 64 KiB and the
+    target's cluster size.  Defaults to 0.
     """
 
     @classmethod
@@ -182,58 +182,58 @@ class BackupCommon:
     )
     job_id: str | None = None
     """the identifier of the new job.  When absent, the device
-        name of the source's block backend is used, which fails for a
-        node that has none.  (since 2.7)
+    name of the source's block backend is used, which fails for a
+    node that has none.  (since 2.7)
     """
     device: str
     """the node to copy, given by node name or by the device
-        name of a block backend
+    name of a block backend
     """
     sync: MirrorSyncMode
     """which data to copy"""
     speed: int | None = None
     """the most bytes per second the job may copy; 0 means no
-        limit.  Defaults to 0.
+    limit.  Defaults to 0.
     """
     bitmap: str | None = None
     """which dirty bitmap of @device to use.  Required when
-        @sync is incremental or bitmap, where it chooses what to copy.
-        With full or top, the whole selection is copied and the bitmap
-        is only updated as @bitmap-mode says.  Not allowed with none.
-        (since 2.4)
+    @sync is incremental or bitmap, where it chooses what to copy.
+    With full or top, the whole selection is copied and the bitmap
+    is only updated as @bitmap-mode says.  Not allowed with none.
+    (since 2.4)
     """
     bitmap_mode: BitmapSyncMode | None = None
     """what happens to @bitmap when the job ends.  Required
-        whenever @bitmap is given, except with incremental sync, where
-        it may only be on-success.  Not allowed without @bitmap.
-        (since 4.2)
+    whenever @bitmap is given, except with incremental sync, where
+    it may only be on-success.  Not allowed without @bitmap.
+    (since 4.2)
     """
     compress: bool | None = None
     """compress the data written to the target, if its format
-        can.  Defaults to false.  (since 2.8)
+    can.  Defaults to false.  (since 2.8)
     """
     on_source_error: BlockdevOnError | None = None
     """what to do when reading the source fails.
-        Defaults to report.  Guest requests are not affected; they
-        follow the error policy of the guest device.
+    Defaults to report.  Guest requests are not affected; they
+    follow the error policy of the guest device.
     """
     on_target_error: BlockdevOnError | None = None
     """what to do when writing the target fails.
-        Defaults to report.
+    Defaults to report.
     """
     auto_finalize: bool | None = None
     """when false, the job waits in the pending state for
-        `job-finalize` before it applies its changes.  Defaults to true.
-        (since 2.12)
+    `job-finalize` before it applies its changes.  Defaults to true.
+    (since 2.12)
     """
     auto_dismiss: bool | None = None
     """when false, the concluded job stays listed until
-        `job-dismiss`.  Defaults to true.  (since 2.12)
+    `job-dismiss`.  Defaults to true.  (since 2.12)
     """
     filter_node_name: str | None = None
     """the name of the filter node that the job places
-        above @device while it runs.  When absent, a name is generated.
-        (since 4.2)
+    above @device while it runs.  When absent, a name is generated.
+    (since 4.2)
     """
     x_perf: BackupPerf | None = None
     """tuning of the background copying (since 6.0)"""
@@ -418,13 +418,13 @@ class DriveBackup(BackupCommon):
     """the file name of the target image"""
     format: str | None = None
     """the format of the target image.  Defaults to the format
-        of @device.
+    of @device.
     """
     mode: NewImageMode | None = None
     """whether to create the target image.  Defaults to
-        absolute-paths, which creates it.  With top sync, the new image
-        gets @device's backing file as its backing file; with none, it
-        gets @device itself.
+    absolute-paths, which creates it.  With top sync, the new image
+    gets @device's backing file as its backing file; with none, it
+    gets @device itself.
     """
 
     @classmethod
@@ -630,8 +630,8 @@ class BlockdevBackup(BackupCommon):
     )
     target: str
     """the node to copy to, given by node name or by the device
-        name of a block backend.  It must be as large as @device and
-        must not be @device itself.
+    name of a block backend.  It must be as large as @device and
+    must not be @device itself.
     """
 
     @classmethod

@@ -54,28 +54,28 @@ class SnapshotInfo:
     """the name the snapshot was given when it was taken"""
     vm_state_size: int
     """how many bytes of saved machine state the snapshot
-        holds; 0 for a snapshot of the disk alone
+    holds; 0 for a snapshot of the disk alone
     """
     date_sec: int
     """the wall-clock time the snapshot was taken, as whole
-        seconds since the Unix epoch
+    seconds since the Unix epoch
     """
     date_nsec: int
     """the fraction of a second to add to @date-sec, in
-        nanoseconds
+    nanoseconds
     """
     vm_clock_sec: int
     """the guest's virtual clock when the snapshot was
-        taken, whole seconds part
+    taken, whole seconds part
     """
     vm_clock_nsec: int
     """the guest's virtual clock when the snapshot was
-        taken, nanoseconds part
+    taken, nanoseconds part
     """
     icount: int | None = None
     """the guest's instruction count when the snapshot was
-        taken, present only when instruction counting was active
-        (since 5.2)
+    taken, present only when instruction counting was active
+    (since 5.2)
     """
 
     @classmethod
@@ -174,21 +174,21 @@ class ImageInfo:
     )
     filename: str
     """the name of the image, which may be a pseudo-filename
-        starting with "json:" for nodes that have no single file name
+    starting with "json:" for nodes that have no single file name
     """
     format: str
     """the name of the driver that interprets the image, such as
-        "qcow2" or "raw"
+    "qcow2" or "raw"
     """
     dirty_flag: bool | None = None
     """true when the image was not closed cleanly and its
-        metadata may need repair
+    metadata may need repair
     """
     actual_size: int | None = None
     """how many bytes the image occupies on its storage"""
     virtual_size: int
     """the size of the disk the image presents to its
-        users, in bytes
+    users, in bytes
     """
     cluster_size: int | None = None
     """the allocation unit of the image format, in bytes"""
@@ -200,19 +200,19 @@ class ImageInfo:
     """the backing file name as written in the image"""
     full_backing_filename: str | None = None
     """the backing file name resolved to a full
-        path
+    path
     """
     backing_filename_format: str | None = None
     """the format recorded in the image for its
-        backing file
+    backing file
     """
     snapshots: list[SnapshotInfo] | None = None
     """the internal snapshots the image holds; absent when
-        there are none
+    there are none
     """
     backing_image: ImageInfo | None = None
     """the same information for the backing image, so a
-        whole chain can be read from one reply (since 1.6)
+    whole chain can be read from one reply (since 1.6)
     """
 
     @classmethod
@@ -371,7 +371,7 @@ class BlockdevCacheInfo:
     )
     writeback: bool
     """true when a write is reported as done before it has
-        reached stable storage
+    reached stable storage
     """
     direct: bool
     """true when the host page cache is bypassed"""
@@ -435,32 +435,32 @@ class BlockDirtyInfo:
     )
     name: str | None = None
     """the bitmap's name; absent for internal bitmaps that no
-        command can address
+    command can address
     """
     count: int
     """the number of dirty bytes, which is the number of dirty
-        chunks times @granularity
+    chunks times @granularity
     """
     granularity: int
     """the chunk size in bytes, a power of two (since 1.4)"""
     recording: bool
     """true when new guest writes are being recorded, either
-        in this bitmap or in one that temporarily stands in for it
-        (since 4.0)
+    in this bitmap or in one that temporarily stands in for it
+    (since 4.0)
     """
     busy: bool
     """true while an operation such as a backup job is using the
-        bitmap.  A busy bitmap cannot be changed, removed or used by
-        anything else.  (since 4.0)
+    bitmap.  A busy bitmap cannot be changed, removed or used by
+    anything else.  (since 4.0)
     """
     persistent: bool
     """true when the bitmap is kept in the image file, or
-        will be written there when the node is closed (since 4.0)
+    will be written there when the node is closed (since 4.0)
     """
     inconsistent: bool | None = None
     """true when a stored bitmap was not saved properly
-        and cannot be trusted; such a bitmap can only be removed.  It
-        implies @persistent.  Absent when false.  (since 4.0)
+    and cannot be trusted; such a bitmap can only be removed.  It
+    implies @persistent.  Absent when false.  (since 4.0)
     """
 
     @classmethod
@@ -580,7 +580,7 @@ class BlockDeviceInfo:
     )
     file: str
     """the file name of the node, or a "json:" pseudo-filename
-        describing it
+    describing it
     """
     node_name: str | None = None
     """the node's name, if it has one (since 2.0)"""
@@ -590,17 +590,17 @@ class BlockDeviceInfo:
     """the name of the node's driver"""
     backing_file: str | None = None
     """the file name of the node's backing image, if it
-        has one
+    has one
     """
     backing_file_depth: int
     """how many backing images lie below this node
-        (since 1.2)
+    (since 1.2)
     """
     encrypted: bool
     """true when the image data is encrypted"""
     detect_zeroes: BlockdevDetectZeroesOptions
     """whether writes of all-zero data are detected and
-        turned into cheaper requests (since 2.1)
+    turned into cheaper requests (since 2.1)
     """
     bps: int
     """total throughput limit, bytes per second (since 1.1)"""
@@ -642,22 +642,22 @@ class BlockDeviceInfo:
     """longest burst for @iops_wr_max (since 2.6)"""
     iops_size: int | None = None
     """the request size, in bytes, that counts as one request
-        for the request limits; larger requests count as several
-        (since 1.7)
+    for the request limits; larger requests count as several
+    (since 1.7)
     """
     group: str | None = None
     """the name of the throttle group whose limits the node
-        shares (since 2.4)
+    shares (since 2.4)
     """
     cache: BlockdevCacheInfo
     """the caching behaviour of the node (since 2.3)"""
     write_threshold: int
     """the offset in bytes beyond which a write raises
-        an event; 0 when no threshold is set (since 2.3)
+    an event; 0 when no threshold is set (since 2.3)
     """
     dirty_bitmaps: list[BlockDirtyInfo] | None = None
     """the dirty bitmaps of the node, newest first;
-        absent when it has none (since 4.2)
+    absent when it has none (since 4.2)
     """
 
     @classmethod

@@ -63,11 +63,11 @@ class BlockInfo:
     )
     device: str
     """the backend's device name; may be empty for a backend
-        that only has a guest device ID
+    that only has a guest device ID
     """
     qdev: str | None = None
     """the ID of the guest device using the backend, or its QOM
-        path when it has no ID (since 2.10)
+    path when it has no ID (since 2.10)
     """
     type: str
     """always "unknown"; kept only for old clients"""
@@ -79,11 +79,11 @@ class BlockInfo:
     """the top node of the medium, when one is inserted"""
     tray_open: bool | None = None
     """true when the tray is open; present only for devices
-        with removable media
+    with removable media
     """
     io_status: BlockDeviceIoStatus | None = None
     """how the last request went; present only for devices
-        that can stop the guest on errors
+    that can stop the guest on errors
     """
 
     @classmethod
@@ -276,7 +276,7 @@ class BlockdevCacheOptions:
     """bypass the host page cache.  Defaults to false."""
     no_flush: bool | None = None
     """ignore flush requests, trading safety for speed.
-        Defaults to false.
+    Defaults to false.
     """
 
     @classmethod
@@ -353,30 +353,30 @@ class BlockdevOptionsFile:
     """the path of the host file"""
     pr_manager: str | None = None
     """the ID of the object that handles SCSI persistent
-        reservations for this file (since 2.11)
+    reservations for this file (since 2.11)
     """
     locking: OnOffAuto | None = None
     """whether the file is locked against concurrent use by
-        other processes.  Defaults to auto.  (since 2.10)
+    other processes.  Defaults to auto.  (since 2.10)
     """
     aio: BlockdevAioOptions | None = None
     """how asynchronous I/O is issued.  Defaults to threads.
-        (since 2.8)
+    (since 2.8)
     """
     aio_max_batch: int | None = None
     """the largest number of requests that are gathered
-        before they are submitted together; 0 lets the driver choose.
-        Defaults to 0.  (since 6.2)
+    before they are submitted together; 0 lets the driver choose.
+    Defaults to 0.  (since 6.2)
     """
     drop_cache: bool | None = None
     """whether the host page cache for the file is dropped
-        when an incoming migration takes over the file.  Defaults to
-        true.  (since 4.0)
+    when an incoming migration takes over the file.  Defaults to
+    true.  (since 4.0)
     """
     x_check_cache_dropped: bool | None = None
     """check that the host page cache really was
-        dropped when an incoming migration took over the file.  Meant
-        for testing.  Defaults to false.  (since 3.0)
+    dropped when an incoming migration took over the file.  Meant
+    for testing.  Defaults to false.  (since 3.0)
     """
 
     @classmethod
@@ -477,11 +477,11 @@ class BlockdevOptionsNull:
     """the size the node reports, in bytes.  Defaults to 1 GiB."""
     latency_ns: int | None = None
     """a delay added to every request, in nanoseconds.
-        Defaults to 0.  (since 2.9)
+    Defaults to 0.  (since 2.9)
     """
     read_zeroes: bool | None = None
     """when true, reads return zeroes; otherwise the read
-        buffer is left as it was.  Defaults to false.  (since 4.1)
+    buffer is left as it was.  Defaults to false.  (since 4.1)
     """
 
     @classmethod
@@ -543,7 +543,7 @@ class BlockdevOptionsGenericFormat:
     WIRE_MEMBERS: ClassVar[frozenset[str]] = frozenset({"file"})
     file: BlockdevRef
     """the node the format reads its image from, given by name or
-        defined in place
+    defined in place
     """
 
     @classmethod
@@ -572,9 +572,9 @@ class BlockdevOptionsGenericCOWFormat(BlockdevOptionsGenericFormat):
     WIRE_MEMBERS: ClassVar[frozenset[str]] = frozenset({"file", "backing"})
     backing: BlockdevRefOrNull | None = None
     """the node to use as backing image, given by name or
-        defined in place.  Null means no backing image, whatever the
-        image file records.  When absent, the backing file recorded in
-        the image is opened.
+    defined in place.  Null means no backing image, whatever the
+    image file records.  When absent, the backing file recorded in
+    the image is opened.
     """
 
     @classmethod
@@ -611,11 +611,11 @@ class BlockdevOptionsRaw(BlockdevOptionsGenericFormat):
     WIRE_MEMBERS: ClassVar[frozenset[str]] = frozenset({"file", "offset", "size"})
     offset: int | None = None
     """where the presented data starts in the underlying node,
-        in bytes.  Defaults to 0.  (since 2.9)
+    in bytes.  Defaults to 0.  (since 2.9)
     """
     size: int | None = None
     """how many bytes the node presents.  Defaults to everything
-        after @offset.  (since 2.9)
+    after @offset.  (since 2.9)
     """
 
     @classmethod
@@ -722,7 +722,7 @@ class Qcow2OverlapCheckFlags:
     """the L2 tables of internal snapshots"""
     bitmap_directory: bool | None = None
     """the directory of stored dirty bitmaps
-        (since 3.0)
+    (since 3.0)
     """
 
     @classmethod

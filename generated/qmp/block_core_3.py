@@ -79,8 +79,8 @@ class QCryptoBlockOptionsQCow:
     WIRE_MEMBERS: ClassVar[frozenset[str]] = frozenset({"key-secret"})
     key_secret: str | None = None
     """the ID of the secret object that holds the password.
-        It is needed to read or write the data, but may be left out
-        when only the image's metadata is examined.
+    It is needed to read or write the data, but may be left out
+    when only the image's metadata is examined.
     """
 
     @classmethod
@@ -118,8 +118,8 @@ class QCryptoBlockOptionsLUKS:
     WIRE_MEMBERS: ClassVar[frozenset[str]] = frozenset({"key-secret"})
     key_secret: str | None = None
     """the ID of the secret object that holds the password.
-        It is needed to read or write the data, but may be left out
-        when only the image's metadata is examined.
+    It is needed to read or write the data, but may be left out
+    when only the image's metadata is examined.
     """
 
     @classmethod
@@ -378,49 +378,49 @@ class BlockdevOptionsQcow2(BlockdevOptionsGenericCOWFormat):
     )
     lazy_refcounts: bool | None = None
     """whether reference counts may be updated lazily,
-        which is faster but needs a repair after a crash.  Defaults to
-        the setting stored in the image.
+    which is faster but needs a repair after a crash.  Defaults to
+    the setting stored in the image.
     """
     pass_discard_request: bool | None = None
     """whether discard requests sent to the node
-        are passed on to the node below
+    are passed on to the node below
     """
     pass_discard_snapshot: bool | None = None
     """whether space freed by snapshot operations
-        is discarded in the node below
+    is discarded in the node below
     """
     pass_discard_other: bool | None = None
     """whether space freed for any other reason is
-        discarded in the node below
+    discarded in the node below
     """
     overlap_check: Qcow2OverlapChecks | None = None
     """the metadata overlap checks to perform before
-        writes.  Defaults to the cached preset.
+    writes.  Defaults to the cached preset.
     """
     cache_size: int | None = None
     """the combined size limit of the L2 table cache and the
-        refcount block cache, in bytes
+    refcount block cache, in bytes
     """
     l2_cache_size: int | None = None
     """how many bytes the L2 table cache may use"""
     l2_cache_entry_size: int | None = None
     """the size of one L2 cache entry in bytes, a
-        power of two from 512 up to the cluster size.  Defaults to the
-        cluster size.  (since 2.12)
+    power of two from 512 up to the cluster size.  Defaults to the
+    cluster size.  (since 2.12)
     """
     refcount_cache_size: int | None = None
     """how many bytes the refcount block cache may
-        use
+    use
     """
     cache_clean_interval: int | None = None
     """every how many seconds cache entries that
-        were not used in that time are dropped; 0 never drops them
+    were not used in that time are dropped; 0 never drops them
     """
     encrypt: BlockdevQcow2Encryption | None = None
     """how to decrypt an encrypted image (since 2.10)"""
     data_file: BlockdevRef | None = None
     """the node holding the guest data, for an image that
-        keeps its data in a separate file (since 4.0)
+    keeps its data in a separate file (since 4.0)
     """
 
     @classmethod

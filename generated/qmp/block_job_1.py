@@ -62,20 +62,20 @@ class BlockJobInfo:
     )
     type: str
     """the kind of job, one of the values of `JobType` given as a
-        string
+    string
     """
     device: str
     """the job's identifier"""
     len: int
     """where @offset will stand when the job is done.  This is an
-        estimate that may change while the job runs; for a backup it is
-        the number of bytes to copy.
+    estimate that may change while the job runs; for a backup it is
+    the number of bytes to copy.
     """
     offset: int
     """how far the job has got, in the same units as @len"""
     busy: bool
     """false when the job is idle, for example waiting for its
-        rate limit or paused; true while it is doing work
+    rate limit or paused; true while it is doing work
     """
     paused: bool
     """true when the job has been paused"""
@@ -85,21 +85,21 @@ class BlockJobInfo:
     """the outcome of the job's most recent I/O request"""
     ready: bool
     """true once the job can be completed with `job-complete`
-        (since 2.2)
+    (since 2.2)
     """
     status: JobStatus
     """the job's current state (since 2.12)"""
     auto_finalize: bool
     """whether the job finalizes without waiting for
-        `job-finalize` (since 2.12)
+    `job-finalize` (since 2.12)
     """
     auto_dismiss: bool
     """whether the concluded job disappears without
-        waiting for `job-dismiss` (since 2.12)
+    waiting for `job-dismiss` (since 2.12)
     """
     error: str | None = None
     """a human-readable message, present once the job has failed
-        or been cancelled.  Do not parse it.  (since 2.12)
+    or been cancelled.  Do not parse it.  (since 2.12)
     """
 
     @classmethod

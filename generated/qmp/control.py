@@ -128,7 +128,7 @@ class VersionInfo:
     """the QEMU release number the server identifies as"""
     package: str
     """free-form text naming the package or build the server
-        came from; may be empty
+    came from; may be empty
     """
 
     @classmethod

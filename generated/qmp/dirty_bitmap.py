@@ -32,7 +32,7 @@ class BlockDirtyBitmap:
     WIRE_MEMBERS: ClassVar[frozenset[str]] = frozenset({"node", "name"})
     node: str
     """the node the bitmap belongs to, given by node name or by
-        the device name of a block backend
+    the device name of a block backend
     """
     name: str
     """the bitmap's name"""
@@ -71,27 +71,27 @@ class BlockDirtyBitmapAdd:
     )
     node: str
     """the node the bitmap will belong to, given by node name or
-        by the device name of a block backend
+    by the device name of a block backend
     """
     name: str
     """the new bitmap's name.  It must not be empty, and no other
-        bitmap of the node may have it.
+    bitmap of the node may have it.
     """
     granularity: int | None = None
     """the chunk size in bytes: a power of two, at least
-        512.  When absent, the node's cluster size is used, limited to
-        the range from 4 KiB to 64 KiB; 64 KiB when the node has no
-        cluster size.
+    512.  When absent, the node's cluster size is used, limited to
+    the range from 4 KiB to 64 KiB; 64 KiB when the node has no
+    cluster size.
     """
     persistent: bool | None = None
     """when true, the bitmap is written to the image file
-        when the node is closed and comes back when the image is opened
-        again.  Not every image format can store bitmaps; qcow2 can.
-        Defaults to false.  (since 2.10)
+    when the node is closed and comes back when the image is opened
+    again.  Not every image format can store bitmaps; qcow2 can.
+    Defaults to false.  (since 2.10)
     """
     disabled: bool | None = None
     """when true, the bitmap starts out disabled and records
-        nothing until it is enabled.  Defaults to false.  (since 4.0)
+    nothing until it is enabled.  Defaults to false.  (since 4.0)
     """
 
     @classmethod
@@ -183,13 +183,13 @@ class BlockDirtyBitmapMerge:
     WIRE_MEMBERS: ClassVar[frozenset[str]] = frozenset({"node", "target", "bitmaps"})
     node: str
     """the node of the target bitmap, given by node name or by the
-        device name of a block backend
+    device name of a block backend
     """
     target: str
     """the name of the bitmap that receives the merged bits"""
     bitmaps: list[BlockDirtyBitmapOrStr]
     """the bitmaps whose bits are added to the target, in the
-        order they are merged (since 4.1)
+    order they are merged (since 4.1)
     """
 
     @classmethod
@@ -237,13 +237,13 @@ class XBlockDirtyBitmapMerge:
     WIRE_MEMBERS: ClassVar[frozenset[str]] = frozenset({"node", "dst_name", "src_name"})
     node: str
     """the node both bitmaps belong to, given by node name or by
-        the device name of a block backend
+    the device name of a block backend
     """
     dst_name: str
     """the name of the bitmap that receives the merged bits"""
     src_name: str
     """the name of the bitmap whose bits are added; it is left
-        unchanged
+    unchanged
     """
 
     @classmethod

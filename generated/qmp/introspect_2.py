@@ -54,7 +54,7 @@ class SchemaInfoEnum:
     WIRE_MEMBERS: ClassVar[frozenset[str]] = frozenset({"members", "values"})
     members: list[SchemaInfoEnumMember]
     """the accepted values with their feature flags, in no
-        particular order.  (since 6.2)
+    particular order.  (since 6.2)
     """
     values: list[str]
     """the accepted values only, in no particular order"""
@@ -159,17 +159,17 @@ class SchemaInfoObject:
     WIRE_MEMBERS: ClassVar[frozenset[str]] = frozenset({"members", "tag", "variants"})
     members: list[SchemaInfoObjectMember]
     """the members that every such object may have, whatever
-        its variant.  A variant's own members are described by the type
-        its branch points to.
+    its variant.  A variant's own members are described by the type
+    its branch points to.
     """
     tag: str | None = None
     """for an object with variants, the name of the member whose
-        value selects the variant; it is always one of @members and of
-        enumeration type
+    value selects the variant; it is always one of @members and of
+    enumeration type
     """
     variants: list[SchemaInfoObjectVariant] | None = None
     """for an object with variants, the type that applies for
-        each value of @tag.  Tag values missing here add no members.
+    each value of @tag.  Tag values missing here add no members.
     """
 
     @classmethod
@@ -239,8 +239,8 @@ class SchemaInfoObjectMember:
     """the name of the member's type"""
     default: Any | None = None
     """present when the member is optional.  It is always null
-        today, which means that no default value is documented here;
-        the member's own description says what its absence means.
+    today, which means that no default value is documented here;
+    the member's own description says what its absence means.
     """
     features: list[str] | None = None
     """the member's feature flags, if any.  (since 5.0)"""
@@ -319,7 +319,7 @@ class SchemaInfoAlternate:
     WIRE_MEMBERS: ClassVar[frozenset[str]] = frozenset({"members"})
     members: list[SchemaInfoAlternateMember]
     """the types a value may have.  No two of them share a JSON
-        type, so the value's JSON type tells which one applies.
+    type, so the value's JSON type tells which one applies.
     """
 
     @classmethod
@@ -386,13 +386,13 @@ class SchemaInfoCommand:
     )
     arg_type: str
     """names the object type that describes the command's
-        arguments
+    arguments
     """
     ret_type: str
     """the name of the type of a successful reply's value"""
     allow_oob: bool | None = None
     """true when the command may be sent with "exec-oob";
-        absent means false.  (since 2.12)
+    absent means false.  (since 2.12)
     """
 
     @classmethod
@@ -443,7 +443,7 @@ class SchemaInfoEvent:
     WIRE_MEMBERS: ClassVar[frozenset[str]] = frozenset({"arg-type"})
     arg_type: str
     """names the object type that describes the event's data
-        member
+    member
     """
 
     @classmethod

@@ -323,18 +323,18 @@ class JobInfo:
     """the job's current state"""
     current_progress: int
     """how far the job has got, in units that only
-        make sense relative to @total-progress
+    make sense relative to @total-progress
     """
     total_progress: int
     """where @current-progress will stand when the job
-        is done.  This estimate may grow or shrink while the job runs.
-        The two values only ever give a ratio; for a backup they happen
-        to be byte counts.
+    is done.  This estimate may grow or shrink while the job runs.
+    The two values only ever give a ratio; for a backup they happen
+    to be byte counts.
     """
     error: str | None = None
     """a human-readable message, present once the job has failed
-        or been cancelled.  A concluded job without it has succeeded.
-        The text is meant for people; do not parse it.
+    or been cancelled.  A concluded job without it has succeeded.
+    The text is meant for people; do not parse it.
     """
 
     @classmethod

@@ -39,7 +39,7 @@ class BlockdevSnapshotSync:
     )
     device: str | None = None
     """the device name of the block backend whose node is
-        snapshotted
+    snapshotted
     """
     node_name: str | None = None
     """the name of the node to snapshot (since 2.0)"""
@@ -47,18 +47,18 @@ class BlockdevSnapshotSync:
     """the file name of the overlay image"""
     snapshot_node_name: str | None = None
     """the node name to give the overlay.  Required
-        when @node-name is used.  (since 2.0)
+    when @node-name is used.  (since 2.0)
     """
     format: str | None = None
     """the image format to use for the overlay.  Defaults to
-        qcow2.
+    qcow2.
     """
     mode: NewImageMode | None = None
     """whether to create the overlay image.  Defaults to
-        absolute-paths, which creates it with the snapshotted image as
-        its backing file.  With existing, the file must already hold
-        the same data as the snapshotted node, usually by naming it as
-        backing file.
+    absolute-paths, which creates it with the snapshotted image as
+    its backing file.  With existing, the file must already hold
+    the same data as the snapshotted node, usually by naming it as
+    backing file.
     """
 
     @classmethod
@@ -148,13 +148,13 @@ class BlockdevSnapshot:
     WIRE_MEMBERS: ClassVar[frozenset[str]] = frozenset({"node", "overlay"})
     node: str
     """the node to snapshot, given by node name or by the device
-        name of a block backend
+    name of a block backend
     """
     overlay: str
     """the name of the node that becomes the overlay.  It must
-        not be in use and must have no backing image, which can be
-        arranged by passing null as its backing option to
-        `blockdev-add`.
+    not be in use and must have no backing image, which can be
+    arranged by passing null as its backing option to
+    `blockdev-add`.
     """
 
     @classmethod
@@ -191,11 +191,11 @@ class BlockdevSnapshotInternal:
     WIRE_MEMBERS: ClassVar[frozenset[str]] = frozenset({"device", "name"})
     device: str
     """the node to snapshot, given by the device name of a block
-        backend or by the name of a node that is the top of one
+    backend or by the name of a node that is the top of one
     """
     name: str
     """the name of the new snapshot.  It must not be empty, and no
-        other snapshot of the image may have it.
+    other snapshot of the image may have it.
     """
 
     @classmethod

@@ -444,7 +444,7 @@ class TransactionProperties:
     WIRE_MEMBERS: ClassVar[frozenset[str]] = frozenset({"completion-mode"})
     completion_mode: ActionCompletionMode | None = None
     """how the jobs that the transaction starts end.
-        Defaults to individual.
+    Defaults to individual.
     """
 
     @classmethod

@@ -9,6 +9,7 @@ module imports exactly what it uses (the approach betterproto takes).
 from __future__ import annotations
 
 import functools
+import inspect
 from pathlib import Path
 
 import jinja2
@@ -143,8 +144,9 @@ INT_RANGES = {
 
 
 def _docstring(text: str, indent: int = 4) -> str:
-    """*text* as the body of a triple-quoted docstring."""
-    text = text.replace("\\", "\\\\").replace('"""', '\\"\\"\\"').strip()
+    """*text* as the body of a triple-quoted docstring.  Doc comments
+    indent a description's continuation lines; cleandoc removes that."""
+    text = inspect.cleandoc(text).replace("\\", "\\\\").replace('"""', '\\"\\"\\"').strip()
     if not text:
         return '""""""'
     pad = " " * indent
