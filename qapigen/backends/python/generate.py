@@ -14,7 +14,12 @@ from qapigen.backends.introspect import introspect
 from qapigen.backends.python.formatting import FormatCache
 from qapigen.backends.python.model import PackageModel, build_model
 from qapigen.backends.python.output import Manifest, WriteReport, digest, sync_tree
-from qapigen.backends.python.render import PACKAGE_TEMPLATES, Imports, environment
+from qapigen.backends.python.render import (
+    PACKAGE_TEMPLATES,
+    Imports,
+    PackageImports,
+    environment,
+)
 from qapigen.dialect import Dialect, DocComments
 from qapigen.errors import QAPIError
 
@@ -138,9 +143,11 @@ def render_package(model: PackageModel, templates: Path | None = None) -> dict[s
         ("__init__.py", "package_init.py.jinja"),
         ("registry.py", "registry.py.jinja"),
         ("handlers.py", "handlers.py.jinja"),
-        ("skeleton.py", "skeleton.py.jinja"),
     ):
         sources[name] = env.get_template(template).render(model=model, arrays=arrays, links=links)
+    sources["skeleton.py"] = env.get_template("skeleton.py.jinja").render(
+        model=model, imports=PackageImports()
+    )
     return sources
 
 

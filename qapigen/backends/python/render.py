@@ -110,6 +110,30 @@ class Imports:
         return sorted(self.late_modules)
 
 
+class PackageImports(Imports):
+    """Imports for a module that lives outside the generated package (the
+    skeleton users copy): every schema type comes from the package root."""
+
+    def __init__(self) -> None:
+        super().__init__("")
+        self.from_package: set[str] = set()
+
+    def annotation(self, ref: TypeRef) -> str:
+        if ref.kind in ("builtin", "array"):
+            return super().annotation(ref)
+        self.from_package.add(ref.py)
+        return ref.py
+
+    def package_names(self) -> list[str]:
+        return sorted(self.from_package)
+
+    def typing_names(self) -> list[str]:
+        return sorted(self.from_imports.get("typing", set()))
+
+    def support_names(self) -> list[str]:
+        return sorted(self.from_imports.get("qapigen.support.wire", set()))
+
+
 _STDLIB = frozenset({"__future__", "dataclasses", "enum", "typing", "collections.abc", "json"})
 
 _SUPPORT_HOME = {
