@@ -14,6 +14,7 @@ from qapigen.support.enums import WireEnum
 from qapigen.support.wire import (
     Path,
     alternate_mismatch,
+    bad_enum,
     bool_value,
     int_value,
     new_object,
@@ -228,12 +229,15 @@ class BlockdevQcow2EncryptionAes(BlockdevQcow2EncryptionBase):
     ) -> BlockdevQcow2EncryptionAes:
         if type(value) is not dict:
             raise not_an_object(path)
-        (
+        tag = (
             e_format
             if type(v := value.get("format")) is str
             and (e_format := BlockdevQcow2EncryptionFormat_BY_WIRE.get(v)) is not None
             else req_enum(value, "format", path, BlockdevQcow2EncryptionFormat)
         )
+        if tag is not cls.TAG:
+            # A valid tag, but another branch's: not a value of this class.
+            raise bad_enum("format", tag.value)
         return cls.from_branch(value, path)
 
     @classmethod
@@ -281,12 +285,15 @@ class BlockdevQcow2EncryptionLuks(BlockdevQcow2EncryptionBase):
     ) -> BlockdevQcow2EncryptionLuks:
         if type(value) is not dict:
             raise not_an_object(path)
-        (
+        tag = (
             e_format
             if type(v := value.get("format")) is str
             and (e_format := BlockdevQcow2EncryptionFormat_BY_WIRE.get(v)) is not None
             else req_enum(value, "format", path, BlockdevQcow2EncryptionFormat)
         )
+        if tag is not cls.TAG:
+            # A valid tag, but another branch's: not a value of this class.
+            raise bad_enum("format", tag.value)
         return cls.from_branch(value, path)
 
     @classmethod
@@ -852,9 +859,11 @@ class BlockdevOptionsFile_(BlockdevOptionsBase):
     ) -> BlockdevOptionsFile_:
         if type(value) is not dict:
             raise not_an_object(path)
-        return cls.from_branch(
-            value, path, BlockdevOptionsBase.wire_fields(value, path)
-        )
+        base = BlockdevOptionsBase.wire_fields(value, path)
+        if base["driver"] is not cls.TAG:
+            # A valid tag, but another branch's: not a value of this class.
+            raise bad_enum("driver", base["driver"].value)
+        return cls.from_branch(value, path, base)
 
     @classmethod
     def from_branch(
@@ -979,9 +988,11 @@ class BlockdevOptionsNullCo(BlockdevOptionsBase):
     ) -> BlockdevOptionsNullCo:
         if type(value) is not dict:
             raise not_an_object(path)
-        return cls.from_branch(
-            value, path, BlockdevOptionsBase.wire_fields(value, path)
-        )
+        base = BlockdevOptionsBase.wire_fields(value, path)
+        if base["driver"] is not cls.TAG:
+            # A valid tag, but another branch's: not a value of this class.
+            raise bad_enum("driver", base["driver"].value)
+        return cls.from_branch(value, path, base)
 
     @classmethod
     def from_branch(

@@ -14,6 +14,7 @@ from qapigen.support.wire import (
     Null,
     Path,
     alternate_mismatch,
+    bad_enum,
     int_value,
     new_object,
     not_an_object,
@@ -91,9 +92,11 @@ class BlockdevOptionsQcow2_(BlockdevOptionsBase):
     ) -> BlockdevOptionsQcow2_:
         if type(value) is not dict:
             raise not_an_object(path)
-        return cls.from_branch(
-            value, path, BlockdevOptionsBase.wire_fields(value, path)
-        )
+        base = BlockdevOptionsBase.wire_fields(value, path)
+        if base["driver"] is not cls.TAG:
+            # A valid tag, but another branch's: not a value of this class.
+            raise bad_enum("driver", base["driver"].value)
+        return cls.from_branch(value, path, base)
 
     @classmethod
     def from_branch(
@@ -285,9 +288,11 @@ class BlockdevOptionsRaw_(BlockdevOptionsBase):
     ) -> BlockdevOptionsRaw_:
         if type(value) is not dict:
             raise not_an_object(path)
-        return cls.from_branch(
-            value, path, BlockdevOptionsBase.wire_fields(value, path)
-        )
+        base = BlockdevOptionsBase.wire_fields(value, path)
+        if base["driver"] is not cls.TAG:
+            # A valid tag, but another branch's: not a value of this class.
+            raise bad_enum("driver", base["driver"].value)
+        return cls.from_branch(value, path, base)
 
     @classmethod
     def from_branch(

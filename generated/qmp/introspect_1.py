@@ -18,6 +18,7 @@ from qapigen.support.dispatch import (
 from qapigen.support.enums import WireEnum
 from qapigen.support.wire import (
     Path,
+    bad_enum,
     list_decoder,
     new_object,
     not_an_object,
@@ -138,7 +139,11 @@ class SchemaInfoBuiltin_(SchemaInfoBase):
     ) -> SchemaInfoBuiltin_:
         if type(value) is not dict:
             raise not_an_object(path)
-        return cls.from_branch(value, path, SchemaInfoBase.wire_fields(value, path))
+        base = SchemaInfoBase.wire_fields(value, path)
+        if base["meta_type"] is not cls.TAG:
+            # A valid tag, but another branch's: not a value of this class.
+            raise bad_enum("meta-type", base["meta_type"].value)
+        return cls.from_branch(value, path, base)
 
     @classmethod
     def from_branch(
@@ -187,7 +192,11 @@ class SchemaInfoEnum_(SchemaInfoBase):
     ) -> SchemaInfoEnum_:
         if type(value) is not dict:
             raise not_an_object(path)
-        return cls.from_branch(value, path, SchemaInfoBase.wire_fields(value, path))
+        base = SchemaInfoBase.wire_fields(value, path)
+        if base["meta_type"] is not cls.TAG:
+            # A valid tag, but another branch's: not a value of this class.
+            raise bad_enum("meta-type", base["meta_type"].value)
+        return cls.from_branch(value, path, base)
 
     @classmethod
     def from_branch(
@@ -241,7 +250,11 @@ class SchemaInfoArray_(SchemaInfoBase):
     ) -> SchemaInfoArray_:
         if type(value) is not dict:
             raise not_an_object(path)
-        return cls.from_branch(value, path, SchemaInfoBase.wire_fields(value, path))
+        base = SchemaInfoBase.wire_fields(value, path)
+        if base["meta_type"] is not cls.TAG:
+            # A valid tag, but another branch's: not a value of this class.
+            raise bad_enum("meta-type", base["meta_type"].value)
+        return cls.from_branch(value, path, base)
 
     @classmethod
     def from_branch(
@@ -290,7 +303,11 @@ class SchemaInfoObject_(SchemaInfoBase):
     ) -> SchemaInfoObject_:
         if type(value) is not dict:
             raise not_an_object(path)
-        return cls.from_branch(value, path, SchemaInfoBase.wire_fields(value, path))
+        base = SchemaInfoBase.wire_fields(value, path)
+        if base["meta_type"] is not cls.TAG:
+            # A valid tag, but another branch's: not a value of this class.
+            raise bad_enum("meta-type", base["meta_type"].value)
+        return cls.from_branch(value, path, base)
 
     @classmethod
     def from_branch(
@@ -368,7 +385,11 @@ class SchemaInfoAlternate_(SchemaInfoBase):
     ) -> SchemaInfoAlternate_:
         if type(value) is not dict:
             raise not_an_object(path)
-        return cls.from_branch(value, path, SchemaInfoBase.wire_fields(value, path))
+        base = SchemaInfoBase.wire_fields(value, path)
+        if base["meta_type"] is not cls.TAG:
+            # A valid tag, but another branch's: not a value of this class.
+            raise bad_enum("meta-type", base["meta_type"].value)
+        return cls.from_branch(value, path, base)
 
     @classmethod
     def from_branch(
@@ -425,7 +446,11 @@ class SchemaInfoCommand_(SchemaInfoBase):
     ) -> SchemaInfoCommand_:
         if type(value) is not dict:
             raise not_an_object(path)
-        return cls.from_branch(value, path, SchemaInfoBase.wire_fields(value, path))
+        base = SchemaInfoBase.wire_fields(value, path)
+        if base["meta_type"] is not cls.TAG:
+            # A valid tag, but another branch's: not a value of this class.
+            raise bad_enum("meta-type", base["meta_type"].value)
+        return cls.from_branch(value, path, base)
 
     @classmethod
     def from_branch(
@@ -489,7 +514,11 @@ class SchemaInfoEvent_(SchemaInfoBase):
     ) -> SchemaInfoEvent_:
         if type(value) is not dict:
             raise not_an_object(path)
-        return cls.from_branch(value, path, SchemaInfoBase.wire_fields(value, path))
+        base = SchemaInfoBase.wire_fields(value, path)
+        if base["meta_type"] is not cls.TAG:
+            # A valid tag, but another branch's: not a value of this class.
+            raise bad_enum("meta-type", base["meta_type"].value)
+        return cls.from_branch(value, path, base)
 
     @classmethod
     def from_branch(

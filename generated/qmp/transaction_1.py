@@ -11,6 +11,7 @@ from typing import Any, ClassVar, Literal, TYPE_CHECKING
 from qapigen.support.enums import WireEnum
 from qapigen.support.wire import (
     Path,
+    bad_enum,
     new_object,
     not_an_object,
     report_extra,
@@ -484,12 +485,15 @@ class TransactionActionAbort(TransactionActionBase):
     ) -> TransactionActionAbort:
         if type(value) is not dict:
             raise not_an_object(path)
-        (
+        tag = (
             e_type
             if type(v := value.get("type")) is str
             and (e_type := TransactionActionKind_BY_WIRE.get(v)) is not None
             else req_enum(value, "type", path, TransactionActionKind)
         )
+        if tag is not cls.TAG:
+            # A valid tag, but another branch's: not a value of this class.
+            raise bad_enum("type", tag.value)
         return cls.from_branch(value, path)
 
     @classmethod
@@ -536,12 +540,15 @@ class TransactionActionBlockDirtyBitmapAdd(TransactionActionBase):
     ) -> TransactionActionBlockDirtyBitmapAdd:
         if type(value) is not dict:
             raise not_an_object(path)
-        (
+        tag = (
             e_type
             if type(v := value.get("type")) is str
             and (e_type := TransactionActionKind_BY_WIRE.get(v)) is not None
             else req_enum(value, "type", path, TransactionActionKind)
         )
+        if tag is not cls.TAG:
+            # A valid tag, but another branch's: not a value of this class.
+            raise bad_enum("type", tag.value)
         return cls.from_branch(value, path)
 
     @classmethod
@@ -590,12 +597,15 @@ class TransactionActionBlockDirtyBitmapRemove(TransactionActionBase):
     ) -> TransactionActionBlockDirtyBitmapRemove:
         if type(value) is not dict:
             raise not_an_object(path)
-        (
+        tag = (
             e_type
             if type(v := value.get("type")) is str
             and (e_type := TransactionActionKind_BY_WIRE.get(v)) is not None
             else req_enum(value, "type", path, TransactionActionKind)
         )
+        if tag is not cls.TAG:
+            # A valid tag, but another branch's: not a value of this class.
+            raise bad_enum("type", tag.value)
         return cls.from_branch(value, path)
 
     @classmethod
@@ -644,12 +654,15 @@ class TransactionActionBlockDirtyBitmapClear(TransactionActionBase):
     ) -> TransactionActionBlockDirtyBitmapClear:
         if type(value) is not dict:
             raise not_an_object(path)
-        (
+        tag = (
             e_type
             if type(v := value.get("type")) is str
             and (e_type := TransactionActionKind_BY_WIRE.get(v)) is not None
             else req_enum(value, "type", path, TransactionActionKind)
         )
+        if tag is not cls.TAG:
+            # A valid tag, but another branch's: not a value of this class.
+            raise bad_enum("type", tag.value)
         return cls.from_branch(value, path)
 
     @classmethod
@@ -698,12 +711,15 @@ class TransactionActionBlockDirtyBitmapEnable(TransactionActionBase):
     ) -> TransactionActionBlockDirtyBitmapEnable:
         if type(value) is not dict:
             raise not_an_object(path)
-        (
+        tag = (
             e_type
             if type(v := value.get("type")) is str
             and (e_type := TransactionActionKind_BY_WIRE.get(v)) is not None
             else req_enum(value, "type", path, TransactionActionKind)
         )
+        if tag is not cls.TAG:
+            # A valid tag, but another branch's: not a value of this class.
+            raise bad_enum("type", tag.value)
         return cls.from_branch(value, path)
 
     @classmethod
@@ -752,12 +768,15 @@ class TransactionActionBlockDirtyBitmapDisable(TransactionActionBase):
     ) -> TransactionActionBlockDirtyBitmapDisable:
         if type(value) is not dict:
             raise not_an_object(path)
-        (
+        tag = (
             e_type
             if type(v := value.get("type")) is str
             and (e_type := TransactionActionKind_BY_WIRE.get(v)) is not None
             else req_enum(value, "type", path, TransactionActionKind)
         )
+        if tag is not cls.TAG:
+            # A valid tag, but another branch's: not a value of this class.
+            raise bad_enum("type", tag.value)
         return cls.from_branch(value, path)
 
     @classmethod
@@ -806,12 +825,15 @@ class TransactionActionBlockDirtyBitmapMerge(TransactionActionBase):
     ) -> TransactionActionBlockDirtyBitmapMerge:
         if type(value) is not dict:
             raise not_an_object(path)
-        (
+        tag = (
             e_type
             if type(v := value.get("type")) is str
             and (e_type := TransactionActionKind_BY_WIRE.get(v)) is not None
             else req_enum(value, "type", path, TransactionActionKind)
         )
+        if tag is not cls.TAG:
+            # A valid tag, but another branch's: not a value of this class.
+            raise bad_enum("type", tag.value)
         return cls.from_branch(value, path)
 
     @classmethod
@@ -860,12 +882,15 @@ class TransactionActionBlockdevBackup(TransactionActionBase):
     ) -> TransactionActionBlockdevBackup:
         if type(value) is not dict:
             raise not_an_object(path)
-        (
+        tag = (
             e_type
             if type(v := value.get("type")) is str
             and (e_type := TransactionActionKind_BY_WIRE.get(v)) is not None
             else req_enum(value, "type", path, TransactionActionKind)
         )
+        if tag is not cls.TAG:
+            # A valid tag, but another branch's: not a value of this class.
+            raise bad_enum("type", tag.value)
         return cls.from_branch(value, path)
 
     @classmethod
@@ -914,12 +939,15 @@ class TransactionActionBlockdevSnapshot(TransactionActionBase):
     ) -> TransactionActionBlockdevSnapshot:
         if type(value) is not dict:
             raise not_an_object(path)
-        (
+        tag = (
             e_type
             if type(v := value.get("type")) is str
             and (e_type := TransactionActionKind_BY_WIRE.get(v)) is not None
             else req_enum(value, "type", path, TransactionActionKind)
         )
+        if tag is not cls.TAG:
+            # A valid tag, but another branch's: not a value of this class.
+            raise bad_enum("type", tag.value)
         return cls.from_branch(value, path)
 
     @classmethod

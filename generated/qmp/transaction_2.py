@@ -12,6 +12,7 @@ from typing import Any, ClassVar, Literal, TYPE_CHECKING, TypeAlias
 from qapigen.support.codec import Codec, encode_object
 from qapigen.support.wire import (
     Path,
+    bad_enum,
     new_object,
     not_an_object,
     opt_enum,
@@ -65,13 +66,16 @@ class TransactionActionBlockdevSnapshotInternalSync(TransactionActionBase):
     ) -> TransactionActionBlockdevSnapshotInternalSync:
         if type(value) is not dict:
             raise not_an_object(path)
-        (
+        tag = (
             e_type
             if type(v := value.get("type")) is str
             and (e_type := _transaction_1.TransactionActionKind_BY_WIRE.get(v))
             is not None
             else req_enum(value, "type", path, _transaction_1.TransactionActionKind)
         )
+        if tag is not cls.TAG:
+            # A valid tag, but another branch's: not a value of this class.
+            raise bad_enum("type", tag.value)
         return cls.from_branch(value, path)
 
     @classmethod
@@ -120,13 +124,16 @@ class TransactionActionBlockdevSnapshotSync(TransactionActionBase):
     ) -> TransactionActionBlockdevSnapshotSync:
         if type(value) is not dict:
             raise not_an_object(path)
-        (
+        tag = (
             e_type
             if type(v := value.get("type")) is str
             and (e_type := _transaction_1.TransactionActionKind_BY_WIRE.get(v))
             is not None
             else req_enum(value, "type", path, _transaction_1.TransactionActionKind)
         )
+        if tag is not cls.TAG:
+            # A valid tag, but another branch's: not a value of this class.
+            raise bad_enum("type", tag.value)
         return cls.from_branch(value, path)
 
     @classmethod
@@ -175,13 +182,16 @@ class TransactionActionDriveBackup(TransactionActionBase):
     ) -> TransactionActionDriveBackup:
         if type(value) is not dict:
             raise not_an_object(path)
-        (
+        tag = (
             e_type
             if type(v := value.get("type")) is str
             and (e_type := _transaction_1.TransactionActionKind_BY_WIRE.get(v))
             is not None
             else req_enum(value, "type", path, _transaction_1.TransactionActionKind)
         )
+        if tag is not cls.TAG:
+            # A valid tag, but another branch's: not a value of this class.
+            raise bad_enum("type", tag.value)
         return cls.from_branch(value, path)
 
     @classmethod
@@ -228,13 +238,16 @@ class TransactionActionXBlockDirtyBitmapEnable(TransactionActionBase):
     ) -> TransactionActionXBlockDirtyBitmapEnable:
         if type(value) is not dict:
             raise not_an_object(path)
-        (
+        tag = (
             e_type
             if type(v := value.get("type")) is str
             and (e_type := _transaction_1.TransactionActionKind_BY_WIRE.get(v))
             is not None
             else req_enum(value, "type", path, _transaction_1.TransactionActionKind)
         )
+        if tag is not cls.TAG:
+            # A valid tag, but another branch's: not a value of this class.
+            raise bad_enum("type", tag.value)
         return cls.from_branch(value, path)
 
     @classmethod
@@ -283,13 +296,16 @@ class TransactionActionXBlockDirtyBitmapDisable(TransactionActionBase):
     ) -> TransactionActionXBlockDirtyBitmapDisable:
         if type(value) is not dict:
             raise not_an_object(path)
-        (
+        tag = (
             e_type
             if type(v := value.get("type")) is str
             and (e_type := _transaction_1.TransactionActionKind_BY_WIRE.get(v))
             is not None
             else req_enum(value, "type", path, _transaction_1.TransactionActionKind)
         )
+        if tag is not cls.TAG:
+            # A valid tag, but another branch's: not a value of this class.
+            raise bad_enum("type", tag.value)
         return cls.from_branch(value, path)
 
     @classmethod
@@ -338,13 +354,16 @@ class TransactionActionXBlockDirtyBitmapMerge(TransactionActionBase):
     ) -> TransactionActionXBlockDirtyBitmapMerge:
         if type(value) is not dict:
             raise not_an_object(path)
-        (
+        tag = (
             e_type
             if type(v := value.get("type")) is str
             and (e_type := _transaction_1.TransactionActionKind_BY_WIRE.get(v))
             is not None
             else req_enum(value, "type", path, _transaction_1.TransactionActionKind)
         )
+        if tag is not cls.TAG:
+            # A valid tag, but another branch's: not a value of this class.
+            raise bad_enum("type", tag.value)
         return cls.from_branch(value, path)
 
     @classmethod
