@@ -325,7 +325,8 @@ def _check_if_operands(operator: str, operands: object, info: SourceInfo, source
         _check_if_cond(operand, info, source)
 
 
-def _check_features(features: object, info: SourceInfo) -> None:
+def _check_features(features: object, info: SourceInfo, legacy: bool = False) -> None:
+    """The 'features' list; *legacy* checks names and 'if' as QEMU <= 5.2."""
     if features is None:
         return
     if not isinstance(features, list):
@@ -336,8 +337,13 @@ def _check_features(features: object, info: SourceInfo) -> None:
         _check_keys(feature, info, source, ["name"], ["if"])
         name = _check_name_is_str(feature["name"], info, source)
         source = f"{source} '{name}'"
-        _check_name_lower(name, info, source)
-        _check_if(feature, info, source)
+        if legacy:
+            if not _legacy_name_ok(name):
+                raise _error(info, f"{source} has an invalid name")
+            _check_legacy_if(feature, info, source)
+        else:
+            _check_name_lower(name, info, source)
+            _check_if(feature, info, source)
 
 
 def _check_type_name(value: object, info: SourceInfo, source: str) -> None:
@@ -577,22 +583,6 @@ def _check_legacy_if(expr: JSONObject, info: SourceInfo, source: str) -> None:
             raise _error(info, f"'if' condition '' of {source} makes no sense")
 
 
-def _check_legacy_features(features: object, info: SourceInfo) -> None:
-    if features is None:
-        return
-    if not isinstance(features, list):
-        raise _error(info, "'features' must be an array")
-    for raw in features:
-        feature = _as_named(raw)
-        source = "'features' member"
-        _check_keys(feature, info, source, ["name"], ["if"])
-        name = _check_name_is_str(feature["name"], info, source)
-        source = f"{source} '{name}'"
-        if not _legacy_name_ok(name):
-            raise _error(info, f"{source} has an invalid name")
-        _check_legacy_if(feature, info, source)
-
-
 def _legacy_meta(expr: JSONObject) -> str | None:
     return next((meta for meta in DEFINITION_KEYS if meta in expr), None)
 
@@ -734,7 +724,7 @@ class _LegacyChecker:
             "event": self._check_event,
         }[meta]
         body_check(expr, info)
-        _check_legacy_features(expr.get("features"), info)
+        _check_features(expr.get("features"), info, legacy=True)
 
     def _describe(self, name: str) -> str:
         meta = self.names[name]
@@ -762,7 +752,7 @@ class _LegacyChecker:
             member = _as_member(raw)
             _check_keys(member, info, key_source, ["type"], ["if", "features"])
             _check_legacy_if(member, info, key_source)
-            _check_legacy_features(member.get("features"), info)
+            _check_features(member.get("features"), info, legacy=True)
             self._check_member_type(member["type"], info, key_source, f"{role} '{name}'")
 
     def _check_member_type(self, value: object, info: SourceInfo, source: str, what: str) -> None:

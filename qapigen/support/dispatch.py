@@ -113,10 +113,8 @@ class Dispatcher:
                     f"The command {prepared.spec.name} has an asynchronous handler; "
                     "dispatch it with dispatch_async()"
                 )
-        except QMPError as err:
-            return self._error(err, prepared.request_id)
-        except NotImplementedCommand as err:
-            return self._error(_not_implemented(err.command), prepared.request_id)
+        except (QMPError, NotImplementedCommand) as err:
+            return self._error(_qmp_error(err), prepared.request_id)
         return self._success(prepared, result)
 
     async def dispatch_async(self, request: object) -> Response | None:
@@ -128,10 +126,8 @@ class Dispatcher:
             result = self._invoke(prepared)
             if inspect.isawaitable(result):
                 result = await result
-        except QMPError as err:
-            return self._error(err, prepared.request_id)
-        except NotImplementedCommand as err:
-            return self._error(_not_implemented(err.command), prepared.request_id)
+        except (QMPError, NotImplementedCommand) as err:
+            return self._error(_qmp_error(err), prepared.request_id)
         return self._success(prepared, result)
 
     def reset(self) -> None:
@@ -281,8 +277,12 @@ def _capability_name(value: object) -> str:
     return str(to_wire()) if to_wire is not None else str(value)
 
 
-def _not_implemented(command: str) -> QMPError:
-    return QMPError(f"The command {command} has not been implemented")
+def _qmp_error(err: QMPError | NotImplementedCommand) -> QMPError:
+    """What a failed handler call answers; an unimplemented command is a
+    GenericError like any other."""
+    if isinstance(err, NotImplementedCommand):
+        return QMPError(f"The command {err.command} has not been implemented")
+    return err
 
 
 def _decode_capabilities(value: object, path: Path, name: str) -> Any:
