@@ -5,12 +5,13 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
-from typing import NoReturn
+from pathlib import Path
+from typing import NoReturn, TextIO
 
 from qapigen.api import load_schema
 from qapigen.config import FORMATTERS, Config, load_config
 from qapigen.dialect import Dialect, DocComments
-from qapigen.errors import QAPIError
+from qapigen.errors import QAPIError, UsageError, printable
 
 
 class _Parser(argparse.ArgumentParser):
@@ -20,8 +21,18 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message}\n")
 
 
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("qapigen")
+    except PackageNotFoundError:  # run from a source tree that isn't installed
+        return "unknown version"
+
+
 def _build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="qapigen", description="QAPI schema compiler for Python.")
+    parser.add_argument("--version", action="version", version=f"qapigen {_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
 
@@ -67,56 +78,113 @@ def _settings(args: argparse.Namespace, config: Config) -> tuple[Dialect, DocCom
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _build_parser().parse_args(argv)
+    dialect, docs = Dialect.QEMU, DocComments.PARSE
+    schema: str | None = args.schema
     try:
         config = load_config()
         dialect, docs = _settings(args, config)
         if args.command == "generate":
+            if schema is None and config.schema is not None:
+                schema = str(config.schema)
             return _generate(args, config, dialect, docs)
-        schema = load_schema(args.schema, dialect, docs)
+        loaded = load_schema(args.schema, dialect, docs)
         if args.command == "dump":
             from qapigen.backends.dump import dump_schema
 
-            sys.stdout.write(dump_schema(schema))
+            sys.stdout.write(dump_schema(loaded))
+    except UsageError as err:
+        _say(f"qapigen: error: {err}")
+        return 1
     except QAPIError as err:
-        print(err, file=sys.stderr)
+        _say(str(err))
+        if dialect is Dialect.QEMU and schema is not None:
+            from qapigen.hints import legacy_hint
+
+            hint = legacy_hint(schema, docs)
+            if hint:
+                _say(hint)
         return 1
     return 0
+
+
+def _say(text: str, stream: TextIO | None = None) -> None:
+    """Print a message, with non-printable characters escaped."""
+    print(printable(text), file=stream or sys.stderr)
 
 
 def _generate(
     args: argparse.Namespace, config: Config, dialect: Dialect, docs: DocComments
 ) -> int:
-    from pathlib import Path
-
     from qapigen.backends.python.generate import GenerateOptions, generate
 
     schema = Path(args.schema) if args.schema else config.schema
     if schema is None:
-        raise QAPIError("no schema given, and [tool.qapigen] sets none")
+        raise UsageError("no schema given, and [tool.qapigen] sets none")
+    templates = _templates(args, config)
     options = GenerateOptions(
         schema=schema,
         output=Path(args.output) if args.output else config.output,
-        package=args.package or config.package,
+        package=args.package if args.package is not None else config.package,
         dialect=dialect,
         doc_comments=docs,
         formatter=args.formatter or config.formatter,
-        templates=Path(args.templates) if args.templates else config.templates,
+        templates=templates,
         conditions=config.conditions,
     )
-    if not options.package.isidentifier():
-        raise QAPIError(f"package name '{options.package}' is not a Python identifier")
-    result = generate(options, check=args.check)
+    progress = _Progress(options.formatter) if sys.stderr.isatty() else None
+    try:
+        result = generate(options, check=args.check, progress=progress)
+    finally:
+        if progress is not None:
+            progress.close()
     if args.check:
         stale = result.report.stale
         if stale:
             root = options.output / options.package
-            print(f"qapigen: {len(stale)} generated files are out of date:", file=sys.stderr)
+            files = "file is" if len(stale) == 1 else "files are"
+            _say(f"qapigen: {len(stale)} generated {files} out of date:")
             for rel in stale:
-                print(f"  {root / rel}", file=sys.stderr)
+                _say(f"  {root / rel}")
             return 1
         return 0
-    print(result.summary())
+    _say(result.summary(), sys.stdout)
     return 0
+
+
+def _templates(args: argparse.Namespace, config: Config) -> Path | None:
+    """The user's templates folder, which must exist: a typo would
+    otherwise silently generate with the shipped templates only."""
+    if args.templates is not None:
+        templates = Path(args.templates)
+        if not templates.is_dir():
+            raise UsageError(f"--templates: folder '{templates}' does not exist")
+        return templates
+    if config.templates is not None and not config.templates.is_dir():
+        raise UsageError(
+            f"{config.source}: [tool.qapigen] templates: folder '{config.templates}' "
+            "does not exist"
+        )
+    return config.templates
+
+
+class _Progress:
+    """``formatting with black: 12/40 modules`` on one terminal line,
+    redrawn as modules finish; a cold black run of a big schema takes
+    tens of seconds."""
+
+    def __init__(self, formatter: str) -> None:
+        self.formatter = formatter
+        self.shown = False
+
+    def __call__(self, done: int, total: int) -> None:
+        sys.stderr.write(f"\rqapigen: formatting with {self.formatter}: {done}/{total} modules")
+        sys.stderr.flush()
+        self.shown = True
+
+    def close(self) -> None:
+        if self.shown:
+            sys.stderr.write("\n")
+            sys.stderr.flush()
 
 
 if __name__ == "__main__":

@@ -43,3 +43,24 @@ class QAPISourceError(QAPIError):
         if self.col is not None:
             loc += f":{self.col}"
         return f"{loc}: {self.msg}"
+
+
+class UsageError(QAPIError):
+    """A problem with how qapigen was asked to run (an option, the output
+    folder, a template), not with the schema.  The command prints it as
+    ``qapigen: error: MESSAGE``, the way it prints a bad command line."""
+
+
+def printable(text: str) -> str:
+    """*text* with every non-printable character but newline escaped.
+
+    Messages quote schema text, and a byte order mark, a NUL or a stray
+    escape sequence printed raw is invisible or garbles the terminal;
+    ``\\ufeff`` shows what is there.
+    """
+    if text.isprintable():
+        return text
+    return "".join(
+        ch if ch == "\n" or ch.isprintable() else ch.encode("unicode_escape").decode("ascii")
+        for ch in text
+    )

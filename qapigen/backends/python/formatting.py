@@ -4,6 +4,11 @@ black is by far the slowest step of generation (about 22 s per MB of
 output), so a module whose rendered text has been formatted before is never
 formatted again: the result is looked up by a hash of the formatter's name
 and version and the unformatted text.
+
+black runs in this process (in a process pool for big packages) and reports
+progress module by module.  ruff is a separate program that formats many
+files in parallel by itself, and starting it costs more than formatting a
+module, so all of a package's modules go to one ``ruff format`` run.
 """
 
 from __future__ import annotations
@@ -12,8 +17,9 @@ import hashlib
 import os
 import subprocess
 import sys
+import tempfile
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
 from qapigen.errors import QAPIError
@@ -33,24 +39,41 @@ def _black(source: str) -> str:
         raise QAPIError(f"black could not format generated code: {err}") from err
 
 
-def _ruff(source: str) -> str:
-    proc = subprocess.run(
-        [sys.executable, "-m", "ruff", "format", "--line-length", str(BLACK_LINE_LENGTH), "-"],
-        input=source,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if proc.returncode != 0:
-        raise QAPIError(f"ruff could not format generated code: {proc.stderr.strip()}")
-    return proc.stdout
+#: ruff's options, all on the command line: ``--isolated`` keeps a
+#: pyproject.toml near the temporary folder from changing the output.
+RUFF_OPTIONS = (
+    "--isolated", "--no-cache", "--quiet",
+    "--line-length", str(BLACK_LINE_LENGTH), "--target-version", "py311",
+)
+
+
+def ruff_format_many(sources: list[str]) -> list[str]:
+    """Format *sources* with one ``ruff format`` process over a temporary
+    folder holding one file per source."""
+    if not sources:
+        return []
+    with tempfile.TemporaryDirectory(prefix="qapigen-ruff-") as tmp:
+        paths = [Path(tmp) / f"m{i}.py" for i in range(len(sources))]
+        for path, source in zip(paths, sources, strict=True):
+            path.write_bytes(source.encode("utf-8"))
+        proc = subprocess.run(
+            [sys.executable, "-m", "ruff", "format", *RUFF_OPTIONS, tmp],
+            capture_output=True, text=True, check=False,
+        )
+        if proc.returncode != 0:
+            raise QAPIError(f"ruff could not format generated code: {proc.stderr.strip()}")
+        return [path.read_bytes().decode("utf-8") for path in paths]
 
 
 def _identity(source: str) -> str:
     return source
 
 
-_FORMATTERS: dict[str, Callable[[str], str]] = {"black": _black, "ruff": _ruff, "none": _identity}
+_FORMATTERS: dict[str, Callable[[str], str]] = {"black": _black, "none": _identity}
+FORMATTER_NAMES = ("black", "ruff", "none")
+
+#: ``progress(done, total)``: called as modules finish formatting.
+Progress = Callable[[int, int], None]
 
 
 def _version(name: str) -> str:
@@ -73,11 +96,12 @@ class FormatCache:
     """Formats sources with one formatter, remembering every result."""
 
     def __init__(self, formatter: str, cache_dir: Path | None = None) -> None:
-        if formatter not in _FORMATTERS:
+        if formatter not in FORMATTER_NAMES:
             raise QAPIError(f"unknown formatter '{formatter}' (choose black, ruff or none)")
         self.formatter = formatter
         self.cache_dir = cache_dir or default_cache_dir()
-        self._salt = f"{formatter} {_version(formatter)} {BLACK_LINE_LENGTH}\n".encode()
+        options = " ".join(RUFF_OPTIONS) if formatter == "ruff" else str(BLACK_LINE_LENGTH)
+        self._salt = f"{formatter} {_version(formatter)} {options}\n".encode()
         self.hits = 0
         self.misses = 0
 
@@ -85,8 +109,11 @@ class FormatCache:
         digest = hashlib.sha256(self._salt + source.encode()).hexdigest()
         return self.cache_dir / digest[:2] / digest[2:]
 
-    def format_all(self, sources: dict[str, str]) -> dict[str, str]:
-        """Format every source (name -> text); uncached ones in parallel."""
+    def format_all(
+        self, sources: dict[str, str], progress: Progress | None = None
+    ) -> dict[str, str]:
+        """Format every source (name -> text); uncached ones in parallel.
+        *progress* hears of each module formatted (cache misses only)."""
         if self.formatter == "none":
             return dict(sources)
         done: dict[str, str] = {}
@@ -98,25 +125,35 @@ class FormatCache:
             except OSError:
                 todo[name] = source
         self.misses += len(todo)
-        for name, formatted in zip(todo, self._run(list(todo.values())), strict=True):
+        results = self._run(list(todo.values()), progress or _quiet)
+        for name, formatted in zip(todo, results, strict=True):
             done[name] = formatted
             self._store(todo[name], formatted)
         return done
 
-    def _run(self, sources: list[str]) -> list[str]:
+    def _run(self, sources: list[str], progress: Progress) -> list[str]:
+        if self.formatter == "ruff":
+            out = ruff_format_many(sources)
+            progress(len(out), len(out))
+            return out
         fmt = _FORMATTERS[self.formatter]
+        total = len(sources)
         big = sum(len(s) for s in sources)
-        workers = min(os.cpu_count() or 1, len(sources))
+        workers = min(os.cpu_count() or 1, total)
+        results = [""] * total
         if workers < 2 or big < 200_000:
-            return [fmt(s) for s in sources]
+            for i, source in enumerate(sources):
+                results[i] = fmt(source)
+                progress(i + 1, total)
+            return results
         # Largest first, so the pool's workers finish at about the same time.
-        order = sorted(range(len(sources)), key=lambda i: -len(sources[i]))
+        order = sorted(range(total), key=lambda i: -len(sources[i]))
         with ProcessPoolExecutor(max_workers=workers) as pool:
-            results = list(pool.map(fmt, [sources[i] for i in order], chunksize=1))
-        out = [""] * len(sources)
-        for i, text in zip(order, results, strict=True):
-            out[i] = text
-        return out
+            futures = {pool.submit(fmt, sources[i]): i for i in order}
+            for count, future in enumerate(as_completed(futures), 1):
+                results[futures[future]] = future.result()
+                progress(count, total)
+        return results
 
     def _store(self, source: str, formatted: str) -> None:
         path = self._key(source)
@@ -127,3 +164,7 @@ class FormatCache:
             os.replace(tmp, path)
         except OSError:
             pass  # a cache that cannot be written only costs time
+
+
+def _quiet(done: int, total: int) -> None:
+    """The progress callback that says nothing."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import keyword
 import os
 import time
 from dataclasses import dataclass
@@ -11,7 +12,7 @@ from pathlib import Path
 
 from qapigen.api import load_schema
 from qapigen.backends.introspect import introspect
-from qapigen.backends.python.formatting import FormatCache
+from qapigen.backends.python.formatting import FormatCache, Progress
 from qapigen.backends.python.model import PackageModel, build_model
 from qapigen.backends.python.output import Manifest, WriteReport, digest, sync_tree
 from qapigen.backends.python.render import (
@@ -19,9 +20,10 @@ from qapigen.backends.python.render import (
     Imports,
     PackageImports,
     environment,
+    template_problem,
 )
 from qapigen.dialect import Dialect, DocComments
-from qapigen.errors import QAPIError
+from qapigen.errors import QAPIError, UsageError
 
 
 @dataclass
@@ -43,17 +45,63 @@ class GenerateResult:
     seconds: float
     skipped: bool  # nothing to do: inputs and outputs as last recorded
     formatted: int = 0  # modules that had to be formatted (cache misses)
+    cached: int = 0  # modules whose formatted text came from the cache
+    formatter: str = "none"
 
     def summary(self) -> str:
         r = self.report
+        took = f"({self.seconds:.2f} s)"
         if self.skipped:
-            return f"qapigen: {len(r.unchanged)} files up to date ({self.seconds:.2f} s)"
+            return f"qapigen: {_count(len(r.unchanged), 'file')} up to date, nothing to do {took}"
         parts = [f"{len(r.written)} written", f"{len(r.unchanged)} unchanged"]
         if r.deleted:
             parts.append(f"{len(r.deleted)} deleted")
-        return (
-            f"qapigen: {', '.join(parts)}; {self.formatted} formatted ({self.seconds:.2f} s)"
-        )
+        text = f"qapigen: {', '.join(parts)}"
+        if self.formatter != "none":
+            text += f"; {self.formatter}: {self.formatting()}"
+        return f"{text} {took}"
+
+    def formatting(self) -> str:
+        """What the formatter did, saying so when it had nothing to do."""
+        if not self.formatted:
+            return f"all {_count(self.cached, 'module')} from cache"
+        if not self.cached:
+            return f"{_count(self.formatted, 'module')} formatted"
+        return f"{_count(self.formatted, 'module')} formatted, {self.cached} from cache"
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
+def check_package_name(name: str) -> None:
+    """Refuse a package name that ``import`` could not spell."""
+    if not name:
+        raise UsageError("the package name is empty")
+    if not name.isidentifier():
+        raise UsageError(f"package name '{name}' is not a Python identifier")
+    if keyword.iskeyword(name):
+        raise UsageError(f"package name '{name}' is a Python keyword; it could not be imported")
+
+
+def prepare_output(root: Path, check: bool) -> None:
+    """Make sure the package folder *root* can be written (created unless
+    *check*), with one clear error when it can't."""
+    existing = root
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if existing.exists() and not existing.is_dir():
+        if existing == root:
+            raise UsageError(f"'{root}' exists and is not a folder; the package goes there")
+        raise UsageError(f"output folder '{existing}' is a file, not a folder")
+    if check:
+        return
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise UsageError(f"can't create output folder '{root}': {err.strerror}") from err
+    if not os.access(root, os.W_OK):
+        raise UsageError(f"output folder '{root}' is not writable")
 
 
 def _fingerprint(options: GenerateOptions, root: Path) -> str:
@@ -82,9 +130,17 @@ def _fingerprint(options: GenerateOptions, root: Path) -> str:
     return h.hexdigest()
 
 
-def generate(options: GenerateOptions, check: bool = False) -> GenerateResult:
+def generate(
+    options: GenerateOptions, check: bool = False, progress: Progress | None = None
+) -> GenerateResult:
+    """Write (or with *check*, compare) the package; *progress* hears how
+    formatting goes, module by module."""
     start = time.perf_counter()
+    check_package_name(options.package)
+    if options.templates is not None and not options.templates.is_dir():
+        raise UsageError(f"templates folder '{options.templates}' does not exist")
     root = options.output / options.package
+    prepare_output(root, check)
     fingerprint = _fingerprint(options, root)
     previous = Manifest.load(root)
     if previous.up_to_date(root, fingerprint):
@@ -95,7 +151,7 @@ def generate(options: GenerateOptions, check: bool = False) -> GenerateResult:
     model = build_model(schema, options.package, options.conditions)
     sources = render_package(model, options.templates)
     formatter = FormatCache(options.formatter, options.cache_dir)
-    files = formatter.format_all(sources)
+    files = formatter.format_all(sources, progress)
     info = introspect(schema, set(options.conditions) if options.conditions is not None else None)
     files["schema_info.json"] = "[\n" + ",\n".join(json.dumps(e, sort_keys=False) for e in info) + "\n]\n"
     files["py.typed"] = ""
@@ -111,12 +167,33 @@ def generate(options: GenerateOptions, check: bool = False) -> GenerateResult:
         except OSError:
             continue
     manifest = Manifest(fingerprint, inputs)
-    report = sync_tree(root, files, manifest, check)
-    return GenerateResult(report, time.perf_counter() - start, False, formatter.misses)
+    try:
+        report = sync_tree(root, files, manifest, check)
+    except OSError as err:
+        raise UsageError(f"can't write '{err.filename}': {err.strerror}") from err
+    return GenerateResult(
+        report, time.perf_counter() - start, False, formatter.misses,
+        formatter.hits, options.formatter,
+    )
 
 
 def render_package(model: PackageModel, templates: Path | None = None) -> dict[str, str]:
-    """Every Python module of the package, unformatted (path -> text)."""
+    """Every Python module of the package, unformatted (path -> text).
+
+    With user *templates*, a mistake in one (a syntax error, an undefined
+    name) is the user's: it becomes one line with the template's
+    ``file:line`` and jinja2's message.
+    """
+    try:
+        return _render(model, templates)
+    except Exception as err:
+        problem = template_problem(err) if templates is not None else None
+        if problem is None:
+            raise
+        raise UsageError(problem) from err
+
+
+def _render(model: PackageModel, templates: Path | None) -> dict[str, str]:
     env = environment(templates)
     header = env.get_template("_header.py.jinja")
     footer = env.get_template("_footer.py.jinja")
@@ -151,4 +228,4 @@ def render_package(model: PackageModel, templates: Path | None = None) -> dict[s
     return sources
 
 
-__all__ = ["GenerateOptions", "GenerateResult", "QAPIError", "generate"]
+__all__ = ["GenerateOptions", "GenerateResult", "QAPIError", "UsageError", "generate"]

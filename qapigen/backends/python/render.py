@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import traceback
 from pathlib import Path
 
 import jinja2
@@ -183,6 +184,22 @@ def _docstring(text: str, indent: int = 4) -> str:
 
 def _pyrepr(value: object) -> str:
     return repr(value)
+
+
+def template_problem(err: BaseException) -> str | None:
+    """``file:line: message`` for an error in a template, or None when
+    *err* did not happen in one.  jinja2 rewrites tracebacks so that
+    template code shows as frames of the template file, at its lines."""
+    if isinstance(err, jinja2.TemplateSyntaxError):
+        return f"{err.filename or err.name}:{err.lineno}: {err.message}"
+    frames = [
+        frame for frame in traceback.extract_tb(err.__traceback__)
+        if frame.filename.endswith(".jinja")
+    ]
+    if not frames:
+        return None
+    message = f"template '{err}' not found" if isinstance(err, jinja2.TemplateNotFound) else str(err)
+    return f"{frames[-1].filename}:{frames[-1].lineno}: {message}"
 
 
 @functools.cache
