@@ -420,3 +420,11 @@ def test_ruff_formats_the_whole_package_in_one_process(
         [*calls[0][:-1], "-"], input=text, capture_output=True, text=True, check=True
     ).stdout
     assert text == alone and "'" not in text.split('"""', 2)[2].replace("\"'\"", "")
+
+
+def test_dump_prints_qemus_text_alone(run: Callable[..., tuple[int, str, str]]) -> None:
+    """``dump`` reproduces QEMU's test-suite output: no hint added."""
+    Path("s.json").write_text(OLD_STYLE["simple union"])
+    assert run("dump", "s.json") == (
+        1, "", "s.json: In union 'Uni':\ns.json:2: union misses keys 'base', 'discriminator'\n"
+    )
