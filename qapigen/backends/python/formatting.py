@@ -14,6 +14,7 @@ module, so all of a package's modules go to one ``ruff format`` run.
 from __future__ import annotations
 
 import hashlib
+import importlib
 import os
 import subprocess
 import sys
@@ -47,6 +48,17 @@ RUFF_OPTIONS = (
 )
 
 
+def _ruff_command() -> list[str]:
+    """ruff's binary, run directly: ``python -m ruff`` would start a
+    second interpreter only to exec it."""
+    try:
+        # ruff ships no type information; its locator is looked up by name.
+        find_ruff_bin = importlib.import_module("ruff.__main__").find_ruff_bin
+        return [os.fsdecode(find_ruff_bin())]
+    except (ImportError, AttributeError, FileNotFoundError):
+        return [sys.executable, "-m", "ruff"]
+
+
 def ruff_format_many(sources: list[str]) -> list[str]:
     """Format *sources* with one ``ruff format`` process over a temporary
     folder holding one file per source."""
@@ -57,7 +69,7 @@ def ruff_format_many(sources: list[str]) -> list[str]:
         for path, source in zip(paths, sources, strict=True):
             path.write_bytes(source.encode("utf-8"))
         proc = subprocess.run(
-            [sys.executable, "-m", "ruff", "format", *RUFF_OPTIONS, tmp],
+            [*_ruff_command(), "format", *RUFF_OPTIONS, tmp],
             capture_output=True, text=True, check=False,
         )
         if proc.returncode != 0:
