@@ -122,9 +122,11 @@ def _generate(
     if schema is None:
         raise UsageError("no schema given, and [tool.qapigen] sets none")
     templates = _templates(args, config)
+    if args.output == "":
+        raise UsageError("-o: the output folder is empty")
     options = GenerateOptions(
         schema=schema,
-        output=Path(args.output) if args.output else config.output,
+        output=Path(args.output) if args.output is not None else config.output,
         package=args.package if args.package is not None else config.package,
         dialect=dialect,
         doc_comments=docs,
@@ -157,15 +159,20 @@ def _templates(args: argparse.Namespace, config: Config) -> Path | None:
     otherwise silently generate with the shipped templates only."""
     if args.templates is not None:
         templates = Path(args.templates)
-        if not templates.is_dir():
-            raise UsageError(f"--templates: folder '{templates}' does not exist")
+        if problem := _folder_problem(templates):
+            raise UsageError(f"--templates: {problem}")
         return templates
-    if config.templates is not None and not config.templates.is_dir():
-        raise UsageError(
-            f"{config.source}: [tool.qapigen] templates: folder '{config.templates}' "
-            "does not exist"
-        )
+    if config.templates is not None and (problem := _folder_problem(config.templates)):
+        raise UsageError(f"{config.source}: [tool.qapigen] templates: {problem}")
     return config.templates
+
+
+def _folder_problem(folder: Path) -> str | None:
+    if folder.is_dir():
+        return None
+    if folder.exists():
+        return f"'{folder}' is not a folder"
+    return f"folder '{folder}' does not exist"
 
 
 class _Progress:

@@ -176,6 +176,20 @@ def test_missing_templates_folder(run: Callable[..., tuple[int, str, str]], sche
     )
 
 
+def test_templates_path_is_a_file(run: Callable[..., tuple[int, str, str]], schema: Path) -> None:
+    Path("mine").write_text("")
+    assert run(*_generate(schema, "-o", "out", "--templates", "mine")) == (
+        1, "", "qapigen: error: --templates: 'mine' is not a folder\n"
+    )
+
+
+def test_empty_output_folder(run: Callable[..., tuple[int, str, str]], schema: Path) -> None:
+    assert run(*_generate(schema, "-o", "")) == (
+        1, "", "qapigen: error: -o: the output folder is empty\n"
+    )
+    assert not Path("generated").exists()
+
+
 def test_missing_templates_setting(
     run: Callable[..., tuple[int, str, str]], schema: Path, tmp_path: Path
 ) -> None:
