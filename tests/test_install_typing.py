@@ -17,6 +17,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
+import tarfile
 import textwrap
 import tomllib
 from pathlib import Path
@@ -26,12 +27,17 @@ import pytest
 from qapigen.backends.python.generate import GenerateOptions, generate
 from tests.conftest import REPO
 
-PROJECT_FILES = ["pyproject.toml", "README.md", "qapigen", "templates", "generated", "build_backend"]
+PROJECT_FILES = [
+    "pyproject.toml", "README.md", "MANIFEST.in", "qapigen", "templates", "generated",
+    "build_backend",
+]
 
 
 def _copy_project(dest: Path) -> None:
     for name in PROJECT_FILES:
         source = REPO / name
+        if not source.exists():
+            continue
         if source.is_dir():
             shutil.copytree(
                 source, dest / name, symlinks=True,
@@ -117,3 +123,22 @@ def test_generated_package_type_checks_from_a_foreign_folder(
     assert imported.returncode == 0, imported.stderr
     where = Path(imported.stdout.strip()).resolve()
     assert where.is_relative_to(project) == editable
+
+
+def test_sdist_ships_the_build_backend(tmp_path: Path) -> None:
+    """pyproject.toml names an in-tree backend; an sdist without it could
+    not be built into a wheel."""
+    project = tmp_path / "project"
+    project.mkdir()
+    _copy_project(project)
+    built = _run(
+        sys.executable, "-c",
+        "import sys; sys.path.insert(0, 'build_backend'); import qapigen_build; "
+        "print(qapigen_build.build_sdist('dist'))",
+        cwd=project,
+    )
+    assert built.returncode == 0, built.stderr
+    name = built.stdout.strip().splitlines()[-1]
+    with tarfile.open(project / "dist" / name) as sdist:
+        names = sdist.getnames()
+    assert f"{name.removesuffix('.tar.gz')}/build_backend/qapigen_build.py" in names
