@@ -28,10 +28,13 @@ Point = tuple[int, tuple[int, ...]]
 def legacy_hint(schema: str, doc_comments: DocComments) -> str | None:
     """The hint for a *schema* that failed under the default dialect, if
     the legacy dialect gets further through it."""
-    default = failure_point(schema, Dialect.QEMU, doc_comments)
-    if default is None:
+    try:
+        default = failure_point(schema, Dialect.QEMU, doc_comments)
+        if default is None:
+            return None
+        legacy = failure_point(schema, Dialect.LEGACY, doc_comments)
+    except Exception:  # a hint is optional: never trade the error for a crash
         return None
-    legacy = failure_point(schema, Dialect.LEGACY, doc_comments)
     if legacy is None or legacy > default:
         return LEGACY_HINT
     return None

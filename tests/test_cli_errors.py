@@ -442,3 +442,16 @@ def test_dump_prints_qemus_text_alone(run: Callable[..., tuple[int, str, str]]) 
     assert run("dump", "s.json") == (
         1, "", "s.json: In union 'Uni':\ns.json:2: union misses keys 'base', 'discriminator'\n"
     )
+
+
+def test_a_failing_hint_never_hides_the_error(
+    run: Callable[..., tuple[int, str, str]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*args: object) -> None:
+        raise RuntimeError("bug in a dialect")
+
+    monkeypatch.setattr("qapigen.hints.failure_point", broken)
+    Path("s.json").write_text(OLD_STYLE["simple union"])
+    assert run("check", "s.json") == (
+        1, "", "s.json: In union 'Uni':\ns.json:2: union misses keys 'base', 'discriminator'\n"
+    )
