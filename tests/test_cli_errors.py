@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from qapigen import QAPIError, load_schema
+from qapigen.backends.python import formatting
 from qapigen.backends.python.generate import GenerateOptions, GenerateResult, generate
 from qapigen.backends.python.output import WriteReport
 from qapigen.cli import main
@@ -427,7 +428,7 @@ def test_ruff_formats_the_whole_package_in_one_process(
     )
     result = generate(options)
     assert (result.formatted, len(calls)) == (6, 1)
-    assert calls[0][-1].startswith(tempfile.gettempdir())
+    assert Path(calls[0][-1]).parent == Path(formatting.scratch_dir() or tempfile.gettempdir())
     # Each module is formatted as ruff formats it alone.
     text = (tmp_path / "out" / "qmp" / "schema.py").read_text()
     alone = real_run(
@@ -455,3 +456,13 @@ def test_a_failing_hint_never_hides_the_error(
     assert run("check", "s.json") == (
         1, "", "s.json: In union 'Uni':\ns.json:2: union misses keys 'base', 'discriminator'\n"
     )
+
+
+def test_ruff_scratch_files_go_to_memory_unless_tmpdir_says_otherwise(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    assert formatting.scratch_dir() is None
+    monkeypatch.delenv("TMPDIR")
+    expected = "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else None
+    assert formatting.scratch_dir() == expected
