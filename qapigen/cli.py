@@ -30,9 +30,27 @@ def _version() -> str:
         return "unknown version"
 
 
+class _VersionAction(argparse.Action):
+    """``--version``, looking the version up only when asked: reading the
+    installed metadata costs tens of milliseconds on every start."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: object) -> None:
+        super().__init__(
+            option_strings, dest=argparse.SUPPRESS, default=argparse.SUPPRESS, nargs=0,
+            help="print qapigen's version and exit",
+        )
+
+    def __call__(
+        self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
+        values: object, option_string: str | None = None,
+    ) -> None:
+        sys.stdout.write(f"qapigen {_version()}\n")
+        parser.exit(0)
+
+
 def _build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="qapigen", description="QAPI schema compiler for Python.")
-    parser.add_argument("--version", action="version", version=f"qapigen {_version()}")
+    parser.add_argument("--version", action=_VersionAction)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
 
