@@ -37,7 +37,8 @@ at the same place, the legacy checks keep 3.1's order:
 4. every definition in turn: the checks 3.1 made only when building its
    schema but which 10.2 makes in ``expr.py`` (so the IR doesn't): member
    names in uppercase (unless the owner is listed in the
-   ``name-case-whitelist`` pragma), ``'boxed'`` without ``'data'``, and
+   ``name-case-whitelist`` pragma; a union's inline base also by the
+   union's name, as from QEMU 5.0), ``'boxed'`` without ``'data'``, and
    ``'boxed'`` with a type without members.
 
 Legacy differences from 10.2 implemented here:
@@ -83,6 +84,7 @@ from typing import Any
 from qapigen.dialect import Dialect
 from qapigen.errors import QAPISourceError
 from qapigen.frontend.expression import Expression
+from qapigen.frontend.legacy_exceptions import case_exempt
 from qapigen.frontend.source import SourceInfo
 
 __all__ = ["check_exprs"]
@@ -984,7 +986,7 @@ class _LegacyChecker:
         if meta in ("command", "event"):
             self._check_boxed(expr, info)
         for source, owner, member_name in self._case_checked_names(expr, meta, name):
-            if owner in info.pragma.member_name_exceptions:
+            if case_exempt(owner, info.pragma.member_name_exceptions):
                 continue
             c_name = _legacy_c_name(member_name)
             if c_name.lower() != c_name:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, ClassVar
 
 from qapigen.errors import QAPISourceError
+from qapigen.frontend.legacy_exceptions import case_exempt
 from qapigen.ir.naming import c_name
 
 if TYPE_CHECKING:
@@ -64,7 +65,7 @@ class Member:
         cname = self.c_name()
         if self._legacy and cname.lower() != cname:
             exceptions = info.pragma.member_name_exceptions if info else []
-            if self.defined_in not in exceptions:
+            if not case_exempt(self.defined_in, exceptions):
                 raise QAPISourceError(info, f"{self.describe(info)} should not use uppercase")
         other = seen.get(cname)
         if other is not None:
