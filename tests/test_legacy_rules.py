@@ -19,6 +19,7 @@ from __future__ import annotations
 import importlib
 import os
 import re
+import subprocess
 import sys
 import textwrap
 from collections.abc import Iterator
@@ -34,6 +35,7 @@ from qapigen.backends.dump import dump_schema
 from qapigen.backends.python.generate import GenerateOptions, generate
 from qapigen.dialect import Dialect, DocComments
 from qapigen.frontend.legacy_exceptions import NAME_CASE_EXCEPTIONS, RETURNS_EXCEPTIONS
+from tests.conftest import REPO
 
 
 def write(folder: Path, text: str, name: str = "schema.json") -> Path:
@@ -308,6 +310,25 @@ def test_boxed_alternate_event_encodes_each_branch(boxed_package: Any) -> None:
     assert pkg.EvAlt.from_wire(7) == pkg.EvAlt(data=7)
     union_event = pkg.EvUnion.from_wire({"kind": "x", "a": 1})
     assert union_event.to_wire() == {"kind": "x", "a": 1}
+
+
+MYPY = [sys.executable, "-m", "mypy", "--strict"]
+
+
+def test_boxed_package_passes_mypy_strict(boxed_package: Any, tmp_path: Path) -> None:
+    """The alternate event's ``to_wire() -> object`` and the handlers'
+    ``arguments: Alt`` type-check like the rest of the package."""
+    out = Path(boxed_package.__file__).parent.parent
+    env = dict(os.environ, MYPYPATH=str(REPO))
+    proc = subprocess.run(
+        [*MYPY, "--cache-dir", str(tmp_path / "mypy"), "-p", "boxedpkg"],
+        cwd=out,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
 
 
 # ------------------------------------------- real old schemas, if given
