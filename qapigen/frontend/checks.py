@@ -58,7 +58,7 @@ Legacy differences from 10.2 implemented here:
   none is "missing metatype";
 - alternates need at least two branches and can't have array branches;
   a command or event takes an alternate (as well as a union) with
-  ``'boxed': true``;
+  ``'boxed': true`` (QEMU 2.7 to 3.1 allowed it; 4.0 dropped alternates);
 - enum values can't carry ``'features'``;
 - ``null`` (which the legacy parser accepts) counts as absent where 3.1's
   ``expr.get(key) is None`` tests made it so (``'if'``, ``'base'``,
