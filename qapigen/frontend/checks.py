@@ -1016,10 +1016,12 @@ class _LegacyChecker:
     @staticmethod
     def _case_checked_names(
         expr: JSONObject, meta: str, name: str
-    ) -> Iterable[tuple[str, str, str]]:
+    ) -> Iterable[tuple[str, str | None, str]]:
         """(message source, owner for the whitelist, name) of everything
-        3.1 required to be lower case.  Owners are 3.1's entity names,
-        implicit ones included, because the whitelist names those."""
+        3.1 required to be lower case, and of features (see
+        ``_member_features``).  Owners are 3.1's entity names, implicit
+        ones included, because the whitelist names those; None: not
+        exempt whatever the whitelist says."""
         data = expr.get("data")
         if meta == "enum" and isinstance(data, list):
             for value in data:
@@ -1027,21 +1029,40 @@ class _LegacyChecker:
                 yield f"'data' member '{value_name}'", name, str(value_name)
         elif meta in ("struct", "command", "event") and isinstance(data, dict):
             owner = name if meta == "struct" else f"q_obj_{name}-arg"
-            for key in data:
+            for key, member in data.items():
                 yield f"'data' member '{key}'", owner, key.removeprefix("*")
+                yield from _member_features(member)
         elif meta == "union":
             base = expr.get("base")
             if isinstance(base, dict):
-                for key in base:
-                    yield f"'base' member '{key}'", f"q_obj_{name}-base", key.removeprefix("*")
+                for key, member in base.items():
+                    owner = f"q_obj_{name}-base"
+                    yield f"'base' member '{key}'", owner, key.removeprefix("*")
+                    yield from _member_features(member)
             if expr.get("discriminator") is None and isinstance(data, dict):
                 for key in data:
                     yield f"'data' member '{key}'", f"{name}Kind", key
         elif meta == "alternate" and isinstance(data, dict):
             for key in data:
                 yield f"'data' member '{key}'", name, key
-        features = expr.get("features")
-        if isinstance(features, list):
-            for feature in features:
-                feature_name = str(_as_named(feature)["name"])
-                yield f"'features' member '{feature_name}'", name, feature_name
+        yield from _feature_names(expr.get("features"), name)
+
+
+def _feature_names(features: object, owner: str | None) -> Iterable[tuple[str, str | None, str]]:
+    """The case-checked names (see ``_case_checked_names``) of a
+    'features' list; *owner* None: no pragma exempts them."""
+    if isinstance(features, list):
+        for feature in features:
+            feature_name = str(_as_named(feature)["name"])
+            yield f"'features' member '{feature_name}'", owner, feature_name
+
+
+def _member_features(member: object) -> Iterable[tuple[str, str | None, str]]:
+    """The features of an object member written ``{'type': ..., 'features':
+    [...]}`` (QEMU 5.0-5.2), checked right after the member's own name, as
+    5.2 did.  No release exempted them from the case rule: 5.2 checked
+    them with the expressions, ignoring the name-case pragma (unlike a
+    definition's features, which 4.x checked with the members, pragma
+    and all)."""
+    if isinstance(member, dict):
+        yield from _feature_names(member.get("features"), None)
