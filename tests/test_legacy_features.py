@@ -247,3 +247,62 @@ def test_introspection_lists_member_features(tmp_path: Path) -> None:
         ],
         "features": ["fresh"],
     }
+
+
+def test_described_feature_of_a_command_without_arguments_must_exist(tmp_path: Path) -> None:
+    """3.1 never checked the doc of a command without arguments; 5.x
+    checked every doc's features, and so does the legacy dialect."""
+    text = """
+        ##
+        # @press:
+        #
+        # Features:
+        # @old: nobody has it
+        ##
+        { 'command': 'press' }
+    """
+    assert load_error(tmp_path, text) == "schema.json:1: documented feature 'old' does not exist"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # an enum's doc (3.1 never checked it)
+        """
+        ##
+        # @Sort:
+        # @one: a value
+        # @two: no such value
+        ##
+        { 'enum': 'Sort', 'data': [ 'one' ] }
+        """,
+        # an event without arguments
+        """
+        ##
+        # @PRESSED:
+        # @force: no such argument
+        ##
+        { 'event': 'PRESSED' }
+        """,
+        # a boxed command: its doc is not its argument type's doc
+        """
+        ##
+        # @Args:
+        # @force: how hard
+        ##
+        { 'struct': 'Args', 'data': { 'force': 'int' } }
+        ##
+        # @press:
+        # @force: described again here
+        ##
+        { 'command': 'press', 'boxed': true, 'data': 'Args' }
+        """,
+    ],
+    ids=["enum", "event", "boxed-command"],
+)
+def test_described_members_are_checked_only_where_3_1_checked_them(
+    tmp_path: Path, text: str
+) -> None:
+    """5.x refuses each of these ("documented member ... does not exist");
+    3.1 accepted them, so schemas of its era may have them."""
+    load(tmp_path, text)
