@@ -189,8 +189,7 @@ def test_member_feature_clash_is_worded_as_5_2_did(tmp_path: Path) -> None:
 def test_definition_feature_clash_is_worded_as_5_2_did(tmp_path: Path) -> None:
     text = "{ 'command': 'press', 'features': [ 'old', { 'name': 'old' } ] }\n"
     assert load_error(tmp_path, text) == (
-        "schema.json: In command 'press':\n"
-        "schema.json:1: feature 'old' collides with feature 'old'"
+        "schema.json: In command 'press':\nschema.json:1: feature 'old' collides with feature 'old'"
     )
 
 

@@ -10,15 +10,14 @@
 - QEMU 2.7-3.1 let a boxed command or event take an alternate (and a union),
   and the Python back end generates working code for that.
 
-Every schema here is written for this test.  The last test reads real old
-QEMU schemas, but only from a folder named by ``QAPIGEN_OLD_SCHEMAS``.
+Every schema here is written for this test.  Whole real old QEMU schemas
+are read by ``tests/test_old_releases.py``.
 """
 
 from __future__ import annotations
 
 import importlib
 import os
-import re
 import subprocess
 import sys
 import textwrap
@@ -33,7 +32,7 @@ import qapigen
 from qapigen import QAPIError
 from qapigen.backends.dump import dump_schema
 from qapigen.backends.python.generate import GenerateOptions, generate
-from qapigen.dialect import Dialect, DocComments
+from qapigen.dialect import Dialect
 from qapigen.frontend.legacy_exceptions import NAME_CASE_EXCEPTIONS, RETURNS_EXCEPTIONS
 from tests.conftest import REPO
 
@@ -329,74 +328,3 @@ def test_boxed_package_passes_mypy_strict(boxed_package: Any, tmp_path: Path) ->
         check=False,
     )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
-
-
-# ------------------------------------------- real old schemas, if given
-
-OLD_SCHEMAS_VAR = "QAPIGEN_OLD_SCHEMAS"
-_RELEASE = re.compile(r"qemu-(\d+)\.(\d+)")
-
-
-def _old_schemas() -> list[Path]:
-    """``$QAPIGEN_OLD_SCHEMAS/qemu-X.Y/`` folders, each holding a release's
-    ``qapi-schema.json`` (at its top, as in 2.x, or under ``qapi/``)."""
-    root = os.environ.get(OLD_SCHEMAS_VAR)
-    if not root:
-        return []
-    found = []
-    for folder in sorted(Path(root).iterdir()):
-        if not _RELEASE.fullmatch(folder.name):
-            continue
-        for candidate in (folder / "qapi-schema.json", folder / "qapi" / "qapi-schema.json"):
-            if candidate.is_file():
-                found.append(candidate)
-                break
-    return found
-
-
-def _release_of(schema: Path) -> tuple[int, int]:
-    for part in schema.parts:
-        match = _RELEASE.fullmatch(part)
-        if match:
-            return int(match.group(1)), int(match.group(2))
-    raise AssertionError(f"no qemu-X.Y folder in {schema}")
-
-
-OLD_SCHEMAS = _old_schemas()
-
-
-@pytest.mark.skipif(
-    not os.environ.get(OLD_SCHEMAS_VAR),
-    reason=f"{OLD_SCHEMAS_VAR} does not name a folder of QEMU 2.5-5.2 schemas (qemu-X.Y/...)",
-)
-def test_old_schemas_folder_is_not_empty() -> None:
-    assert OLD_SCHEMAS, f"no qemu-X.Y/qapi-schema.json under ${OLD_SCHEMAS_VAR}"
-
-
-@pytest.mark.skipif(
-    not OLD_SCHEMAS,
-    reason=f"{OLD_SCHEMAS_VAR} does not name a folder of QEMU 2.5-5.2 schemas (qemu-X.Y/...)",
-)
-@pytest.mark.parametrize("schema", OLD_SCHEMAS, ids=lambda p: _RELEASE.search(str(p)).group(0))  # type: ignore[union-attr]
-def test_old_release_schema_loads_and_generates(schema: Path, tmp_path: Path) -> None:
-    """A whole real schema of a 2.5-5.2 release: checked, generated, imported."""
-    doc_comments = "ignore" if _release_of(schema) < (2, 9) else "parse"
-    qapigen.load_schema(str(schema), dialect="legacy", doc_comments=doc_comments)
-    package = "old" + _RELEASE.search(str(schema)).group(0).replace("-", "").replace(".", "_")  # type: ignore[union-attr]
-    generate(
-        GenerateOptions(
-            schema=schema,
-            output=tmp_path,
-            package=package,
-            dialect=Dialect.LEGACY,
-            doc_comments=DocComments(doc_comments),
-            formatter="none",
-            cache_dir=tmp_path / ".cache",
-        )
-    )
-    sys.path.insert(0, str(tmp_path))
-    try:
-        module = importlib.import_module(package)
-        assert module.TYPES
-    finally:
-        sys.path.remove(str(tmp_path))
