@@ -38,8 +38,10 @@ at the same place, the legacy checks keep 3.1's order:
    schema but which 10.2 makes in ``expr.py`` (so the IR doesn't): member
    names in uppercase (unless the owner is listed in the
    ``name-case-whitelist`` pragma; a union's inline base also by the
-   union's name, as from QEMU 5.0), ``'boxed'`` without ``'data'``, and
-   ``'boxed'`` with a type without members.
+   union's name, as from QEMU 5.0), feature names in uppercase (a
+   member's features right after the member, never exempt, as 5.2),
+   ``'boxed'`` without ``'data'``, and ``'boxed'`` with a type without
+   members.
 
 Legacy differences from 10.2 implemented here:
 
