@@ -19,7 +19,12 @@ class Dialect(enum.Enum):
 
 class DocComments(enum.Enum):
     """Whether ``##`` blocks are documentation (QEMU >= 2.9) or plain
-    comments (as QEMU 2.5-2.8 read them)."""
+    comments (as QEMU 2.5-2.8 read them).
+
+    With the legacy dialect, ``IGNORE`` also means "a 2.5-2.8 schema": the
+    command-returns and name-case exception lists those releases kept in
+    their generator apply (see ``qapigen.frontend.legacy_exceptions``).
+    """
 
     PARSE = "parse"
     IGNORE = "ignore"

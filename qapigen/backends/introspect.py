@@ -15,8 +15,10 @@ Conditions: QEMU leaves out what is configured away.  Without a set of
 defined symbols every condition counts as true; with one, anything whose
 condition does not hold is left out.
 
-The legacy dialect gets what QEMU 3.1 answered: enumerations list only
-their ``values``, and nothing below a definition carries features.
+The legacy dialect gets what QEMU 3.1 to 5.2 answered: enumerations list
+only their ``values`` (no ``members``, so enum values have no features).
+Object members list their features, as from QEMU 5.0, the first release
+that had them (earlier schemas have none, so nothing changes for them).
 """
 
 from __future__ import annotations
@@ -149,7 +151,7 @@ class _IntrospectVisitor(SchemaVisitor):
                 continue
             if member.optional:
                 entry["default"] = None
-            features = [] if self._legacy else self._features(member.features)
+            features = self._features(member.features)
             if features:
                 entry["features"] = features
             members.append(entry)

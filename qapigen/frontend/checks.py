@@ -37,8 +37,11 @@ at the same place, the legacy checks keep 3.1's order:
 4. every definition in turn: the checks 3.1 made only when building its
    schema but which 10.2 makes in ``expr.py`` (so the IR doesn't): member
    names in uppercase (unless the owner is listed in the
-   ``name-case-whitelist`` pragma), ``'boxed'`` without ``'data'``, and
-   ``'boxed'`` with a type without members.
+   ``name-case-whitelist`` pragma; a union's inline base also by the
+   union's name, as from QEMU 5.0), feature names in uppercase (a
+   member's features right after the member, never exempt, as 5.2),
+   ``'boxed'`` without ``'data'``, and ``'boxed'`` with a type without
+   members.
 
 Legacy differences from 10.2 implemented here:
 
@@ -57,7 +60,7 @@ Legacy differences from 10.2 implemented here:
   none is "missing metatype";
 - alternates need at least two branches and can't have array branches;
   a command or event takes an alternate (as well as a union) with
-  ``'boxed': true``;
+  ``'boxed': true`` (QEMU 2.7 to 3.1 allowed it; 4.0 dropped alternates);
 - enum values can't carry ``'features'``;
 - ``null`` (which the legacy parser accepts) counts as absent where 3.1's
   ``expr.get(key) is None`` tests made it so (``'if'``, ``'base'``,
@@ -83,6 +86,7 @@ from typing import Any
 from qapigen.dialect import Dialect
 from qapigen.errors import QAPISourceError
 from qapigen.frontend.expression import Expression
+from qapigen.frontend.legacy_exceptions import case_exempt
 from qapigen.frontend.source import SourceInfo
 
 __all__ = ["check_exprs"]
@@ -984,7 +988,7 @@ class _LegacyChecker:
         if meta in ("command", "event"):
             self._check_boxed(expr, info)
         for source, owner, member_name in self._case_checked_names(expr, meta, name):
-            if owner in info.pragma.member_name_exceptions:
+            if case_exempt(owner, info.pragma.member_name_exceptions):
                 continue
             c_name = _legacy_c_name(member_name)
             if c_name.lower() != c_name:
@@ -1014,10 +1018,12 @@ class _LegacyChecker:
     @staticmethod
     def _case_checked_names(
         expr: JSONObject, meta: str, name: str
-    ) -> Iterable[tuple[str, str, str]]:
+    ) -> Iterable[tuple[str, str | None, str]]:
         """(message source, owner for the whitelist, name) of everything
-        3.1 required to be lower case.  Owners are 3.1's entity names,
-        implicit ones included, because the whitelist names those."""
+        3.1 required to be lower case, and of features (see
+        ``_member_features``).  Owners are 3.1's entity names, implicit
+        ones included, because the whitelist names those; None: not
+        exempt whatever the whitelist says."""
         data = expr.get("data")
         if meta == "enum" and isinstance(data, list):
             for value in data:
@@ -1025,21 +1031,40 @@ class _LegacyChecker:
                 yield f"'data' member '{value_name}'", name, str(value_name)
         elif meta in ("struct", "command", "event") and isinstance(data, dict):
             owner = name if meta == "struct" else f"q_obj_{name}-arg"
-            for key in data:
+            for key, member in data.items():
                 yield f"'data' member '{key}'", owner, key.removeprefix("*")
+                yield from _member_features(member)
         elif meta == "union":
             base = expr.get("base")
             if isinstance(base, dict):
-                for key in base:
-                    yield f"'base' member '{key}'", f"q_obj_{name}-base", key.removeprefix("*")
+                for key, member in base.items():
+                    owner = f"q_obj_{name}-base"
+                    yield f"'base' member '{key}'", owner, key.removeprefix("*")
+                    yield from _member_features(member)
             if expr.get("discriminator") is None and isinstance(data, dict):
                 for key in data:
                     yield f"'data' member '{key}'", f"{name}Kind", key
         elif meta == "alternate" and isinstance(data, dict):
             for key in data:
                 yield f"'data' member '{key}'", name, key
-        features = expr.get("features")
-        if isinstance(features, list):
-            for feature in features:
-                feature_name = str(_as_named(feature)["name"])
-                yield f"'features' member '{feature_name}'", name, feature_name
+        yield from _feature_names(expr.get("features"), name)
+
+
+def _feature_names(features: object, owner: str | None) -> Iterable[tuple[str, str | None, str]]:
+    """The case-checked names (see ``_case_checked_names``) of a
+    'features' list; *owner* None: no pragma exempts them."""
+    if isinstance(features, list):
+        for feature in features:
+            feature_name = str(_as_named(feature)["name"])
+            yield f"'features' member '{feature_name}'", owner, feature_name
+
+
+def _member_features(member: object) -> Iterable[tuple[str, str | None, str]]:
+    """The features of an object member written ``{'type': ..., 'features':
+    [...]}`` (QEMU 5.0-5.2), checked right after the member's own name, as
+    5.2 did.  No release exempted them from the case rule: 5.2 checked
+    them with the expressions, ignoring the name-case pragma (unlike a
+    definition's features, which 4.x checked with the members, pragma
+    and all)."""
+    if isinstance(member, dict):
+        yield from _feature_names(member.get("features"), None)

@@ -28,6 +28,7 @@ from qapigen.dialect import Dialect, DocComments
 from qapigen.errors import QAPIError, QAPISourceError
 from qapigen.frontend.docs import DocBlock, DocLine, QAPIDoc, parse_doc_block
 from qapigen.frontend.expression import Expression
+from qapigen.frontend.legacy_exceptions import seed_pre_2_9_pragma
 from qapigen.frontend.source import SourceInfo
 
 _GRAMMAR = Path(__file__).with_name("grammar.lark")
@@ -70,7 +71,11 @@ def parse_schema(
     except (OSError, ValueError) as err:
         raise QAPIError(f"can't read schema file '{path}': {_reason(err)}") from err
     result = ParsedSchema()
-    _FileParser(path, text, None, dialect, doc_comments, {os.path.abspath(path)}, result).run()
+    main = _FileParser(path, text, None, dialect, doc_comments, {os.path.abspath(path)}, result)
+    if dialect is Dialect.LEGACY and doc_comments is DocComments.IGNORE:
+        # A QEMU 2.5-2.8 schema: its generator's built-in lists apply.
+        seed_pre_2_9_pragma(main.info.pragma)
+    main.run()
     return result
 
 

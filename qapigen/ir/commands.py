@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from qapigen.ir.entities import Definition
-from qapigen.ir.types import ArrayType, ObjectType, Type
+from qapigen.ir.types import AlternateType, ArrayType, ObjectType, Type
 
 if TYPE_CHECKING:
     from qapigen.frontend.docs import QAPIDoc
@@ -33,11 +33,16 @@ class _WithArguments(Definition):
         super().__init__(name, info, doc, ifcond, features)
         self.arg_type_name = arg_type_name
         self.boxed = boxed
-        self._arg_type: ObjectType | None = None
+        self._arg_type: ObjectType | AlternateType | None = None
 
     @property
-    def arg_type(self) -> ObjectType | None:
-        """The arguments' object type; None when there are no arguments."""
+    def arg_type(self) -> ObjectType | AlternateType | None:
+        """The arguments' type; None when there are no arguments.
+
+        An object type, except in the legacy dialect, where a boxed command
+        or event may also take an alternate (QEMU 2.7 to 3.1 allowed that;
+        4.0 dropped it).
+        """
         assert self.checked, f"{self!r} is not checked yet"
         return self._arg_type
 
@@ -48,6 +53,11 @@ class _WithArguments(Definition):
             return
         what = f"{self.meta}'s 'data'"
         arg_type = schema.resolve_type(self.arg_type_name, self.info, what)
+        if isinstance(arg_type, AlternateType) and schema.legacy and self.boxed:
+            # The expression checks allowed it; nothing else to check here.
+            arg_type.check(schema)
+            self._arg_type = arg_type
+            return
         if not isinstance(arg_type, ObjectType):
             raise self.error(f"{what} cannot take {arg_type.describe()}")
         self._arg_type = arg_type
@@ -63,7 +73,7 @@ class _WithArguments(Definition):
     def connect_doc(self, doc: QAPIDoc | None = None) -> None:
         super().connect_doc(doc)
         doc = doc or self.doc
-        if doc and self._arg_type and self._arg_type.is_implicit():
+        if doc and isinstance(self._arg_type, ObjectType) and self._arg_type.is_implicit():
             self._arg_type.connect_doc(doc)
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, ClassVar
 
 from qapigen.errors import QAPISourceError
+from qapigen.frontend.legacy_exceptions import case_exempt
 from qapigen.ir.naming import c_name
 
 if TYPE_CHECKING:
@@ -28,6 +29,9 @@ class Member:
 
     #: What QEMU calls this kind of member in messages.
     role: ClassVar[str] = "member"
+    #: Whether the legacy dialect treats it as QEMU 3.1 did: 3.1's wording
+    #: in messages, and upper case refused here (see :meth:`check_clash`).
+    follows_3_1: ClassVar[bool] = True
 
     def __init__(
         self,
@@ -62,9 +66,9 @@ class Member:
         unless the owner is listed in the name-case pragma.
         """
         cname = self.c_name()
-        if self._legacy and cname.lower() != cname:
+        if self._legacy and self.follows_3_1 and cname.lower() != cname:
             exceptions = info.pragma.member_name_exceptions if info else []
-            if self.defined_in not in exceptions:
+            if not case_exempt(self.defined_in, exceptions):
                 raise QAPISourceError(info, f"{self.describe(info)} should not use uppercase")
         other = seen.get(cname)
         if other is not None:
@@ -84,7 +88,7 @@ class Member:
         definition that made them (``parameter 'x'``, ``base member 'x'``).
         """
         assert self.defined_in is not None
-        if self._legacy:
+        if self._legacy and self.follows_3_1:
             return self._describe_legacy()
         role, meta, owner = self.role, "type", self.defined_in
         if owner.startswith("q_obj_"):
@@ -116,6 +120,10 @@ class Feature(Member):
     """A feature flag of a definition, member or enum value."""
 
     role = "feature"
+    # QEMU 3.1 had no features.  The legacy dialect follows 5.2 for them:
+    # messages say "feature 'f' of type 'member'" as 5.2 (and 10.2) did,
+    # and the expression checks have already refused upper case.
+    follows_3_1 = False
 
     def is_special(self) -> bool:
         """``deprecated`` and ``unstable`` mean something to QEMU itself."""

@@ -195,14 +195,20 @@ class Schema:
     def _check_legacy(self) -> None:
         """QEMU 3.1 tied members to docs while checking each type and
         checked a doc when its type's check finished (see the type
-        classes).  It knew no features; their docs are tied up front, so
-        that no doc is checked before its definition's features are in."""
+        classes), so it never checked the docs of enums, of commands and
+        events without implicit arguments, or of boxed commands.  It knew
+        no features; their docs follow 5.x: a definition's are tied up
+        front (a member's with the member), so that no doc is checked
+        before its features are in, and once every entity is checked, as
+        5.x checked every doc then, each described feature must exist."""
         for defn in self.definitions():
             if defn.doc:
                 for feature in defn.features:
                     defn.doc.connect_feature(feature)
         for entity in self._entities:
             entity.check(self)
+        for doc in self.docs:
+            doc.check_features()
 
     def _module_by_fname(self, fname: str | None) -> Module:
         module = self._module_of_file.get(fname)

@@ -300,7 +300,9 @@ class ObjectType(Type):
             member.check(schema)
             member.check_clash(self.info, seen)
             if doc:
-                doc.connect_member(member)
+                # With its features, which (as from QEMU 5.0) the
+                # definition's "Features:" section describes.
+                member.connect_doc(doc)
             members.append(member)
 
         if self.branches:

@@ -465,7 +465,7 @@ class _Builder:
     def command(self, cmd: Command, method: str) -> CommandDef:
         arg_type = cmd.arg_type
         args: list[Member] = []
-        if arg_type is not None and not cmd.boxed:
+        if isinstance(arg_type, ObjectType) and not cmd.boxed:
             args = self.members(arg_type, cmd.doc)
         ret = cmd.ret_type
         return CommandDef(
@@ -486,7 +486,11 @@ class _Builder:
         return EventDef(
             **self.common(event, py),  # type: ignore[arg-type]
             arg_type=self.ref(arg_type) if arg_type is not None and not arg_type.is_empty() else None,
-            members=self.members(arg_type, event.doc) if arg_type is not None and not event.boxed else [],
+            members=(
+                self.members(arg_type, event.doc)
+                if isinstance(arg_type, ObjectType) and not event.boxed
+                else []
+            ),
             boxed=event.boxed,
         )
 
