@@ -413,13 +413,15 @@ class _Builder:
 
     def struct(self, typ: ObjectType) -> StructDef:
         base = typ.base
+        members = self.members(typ, typ.doc)
+        # The same Member objects: a name made unique in the whole list must
+        # be the name the class declares.
+        local = {m.name for m in typ.local_members}
         return StructDef(
             **self.common(typ, self.type_refs[typ.name].py),  # type: ignore[arg-type]
-            base=self.ref(base) if base and base.members else (self.ref(base) if base else None),
-            members=self.members(typ, typ.doc),
-            local_members=[
-                self.member(m, typ.doc) for m in typ.local_members if self.enabled(m.ifcond)
-            ],
+            base=self.ref(base) if base else None,
+            members=members,
+            local_members=[m for m in members if m.wire in local],
         )
 
     def union(self, typ: ObjectType) -> UnionDef:

@@ -63,7 +63,8 @@ KEYWORDS = frozenset(keyword.kwlist) | {"match", "case"}
 #: Builtins that generated class bodies name (annotations and class-level
 #: values): a class attribute of that name would hide them from mypy.
 CLASS_BUILTINS = frozenset(
-    {"str", "int", "float", "bool", "object", "dict", "list", "frozenset", "tuple"}
+    {"str", "int", "float", "bool", "object", "dict", "list", "frozenset", "tuple",
+     "classmethod", "staticmethod"}
 )
 
 #: Attribute names every generated class uses for itself.  ``from_json`` and
@@ -97,6 +98,8 @@ RESERVED_GLOBAL = (
     | frozenset(n for n in dir(builtins) if not n.startswith("_"))
     | FUNCTION_LOCALS
     | PACKAGE_NAMES
+    # Class bodies bind these before annotating members with class names.
+    | CLASS_ATTRIBUTES
 )
 
 #: Module-level names start with none of these (decoders' locals do).
