@@ -14,6 +14,7 @@ from qapigen.support.dispatch import (
     Reply as _Reply,
 )
 from qapigen.support.enums import WireEnum as _WireEnum
+from qapigen.support.policy import hidden as _hidden
 from qapigen.support.wire import (
     Path as _Path,
     int64_value as _int64_value,
@@ -386,7 +387,7 @@ class BackupCommon:
             out["auto-dismiss"] = self.auto_dismiss
         if self.filter_node_name is not None:
             out["filter-node-name"] = self.filter_node_name
-        if self.x_perf is not None:
+        if self.x_perf is not None and not _hidden(False, True):
             out["x-perf"] = self.x_perf.to_wire()
         return out
 
@@ -600,7 +601,7 @@ class DriveBackup(BackupCommon):
             out["auto-dismiss"] = self.auto_dismiss
         if self.filter_node_name is not None:
             out["filter-node-name"] = self.filter_node_name
-        if self.x_perf is not None:
+        if self.x_perf is not None and not _hidden(False, True):
             out["x-perf"] = self.x_perf.to_wire()
         if self.format is not None:
             out["format"] = self.format
@@ -788,7 +789,7 @@ class BlockdevBackup(BackupCommon):
             out["auto-dismiss"] = self.auto_dismiss
         if self.filter_node_name is not None:
             out["filter-node-name"] = self.filter_node_name
-        if self.x_perf is not None:
+        if self.x_perf is not None and not _hidden(False, True):
             out["x-perf"] = self.x_perf.to_wire()
         return out
 

@@ -15,6 +15,7 @@ from qapigen.support.dispatch import (
     no_arguments as _no_arguments,
 )
 from qapigen.support.enums import WireEnum as _WireEnum
+from qapigen.support.policy import hidden as _hidden
 from qapigen.support.wire import (
     Path as _Path,
     bool_value as _bool_value,
@@ -462,7 +463,7 @@ class BlockdevOptionsFile:
             out["aio-max-batch"] = self.aio_max_batch
         if self.drop_cache is not None:
             out["drop-cache"] = self.drop_cache
-        if self.x_check_cache_dropped is not None:
+        if self.x_check_cache_dropped is not None and not _hidden(False, True):
             out["x-check-cache-dropped"] = self.x_check_cache_dropped
         return out
 

@@ -17,6 +17,7 @@ from typing import (
 
 from qapigen.support.codec import Codec as _Codec, encode_object as _encode_object
 from qapigen.support.enums import WireEnum as _WireEnum
+from qapigen.support.policy import hidden as _hidden
 from qapigen.support.wire import (
     Path as _Path,
     alternate_mismatch as _alternate_mismatch,
@@ -959,7 +960,7 @@ class BlockdevOptionsFile_(BlockdevOptionsBase):
             out["aio-max-batch"] = self.aio_max_batch
         if self.drop_cache is not None:
             out["drop-cache"] = self.drop_cache
-        if self.x_check_cache_dropped is not None:
+        if self.x_check_cache_dropped is not None and not _hidden(False, True):
             out["x-check-cache-dropped"] = self.x_check_cache_dropped
         return out
 

@@ -22,6 +22,7 @@ from qapigen.support.dispatch import (
     no_arguments as _no_arguments,
 )
 from qapigen.support.enums import WireEnum as _WireEnum
+from qapigen.support.policy import hidden as _hidden
 from qapigen.support.wire import (
     Path as _Path,
     bad_enum as _bad_enum,
@@ -234,9 +235,10 @@ class SchemaInfoEnum_(SchemaInfoBase):
         out.update(
             {
                 "members": [v.to_wire() for v in self.members],
-                "values": list(self.values),
             }
         )
+        if not _hidden(True, False):
+            out["values"] = list(self.values)
         return out
 
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass as _dataclass
 from typing import Any as _Any, ClassVar as _ClassVar
 
 from qapigen.support.enums import WireEnum as _WireEnum
+from qapigen.support.policy import hidden as _hidden
 from qapigen.support.wire import (
     Path as _Path,
     any_value as _any_value,
@@ -79,10 +80,12 @@ class SchemaInfoEnum:
         return result
 
     def to_wire(self) -> dict[str, object]:
-        return {
+        out: dict[str, object] = {
             "members": [v.to_wire() for v in self.members],
-            "values": list(self.values),
         }
+        if not _hidden(True, False):
+            out["values"] = list(self.values)
+        return out
 
 
 @_dataclass(slots=True, kw_only=True)

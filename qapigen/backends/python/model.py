@@ -104,6 +104,11 @@ class Member:
     # whose members sit in the same JSON object as the outer union's.
     flat: bool = False
 
+    @property
+    def special(self) -> bool:
+        """Whether the compat policy looks at this member."""
+        return self.deprecated or self.unstable
+
 
 @dataclass(eq=False)
 class EnumValue:

@@ -172,6 +172,7 @@ _SUPPORT_HOME = {
     "encode_object": "qapigen.support.codec",
     "BUILTINS": "qapigen.support.codec",
     "QMPError": "qapigen.support.errors",
+    "hidden": "qapigen.support.policy",
 }
 
 
