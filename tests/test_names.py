@@ -298,6 +298,12 @@ def test_no_module_level_name_is_bound_twice(stress: dict[str, Stress], role: st
                 seen[name] = node.lineno
 
 
+def test_no_module_level_name_is_bound_twice_in_the_committed_package() -> None:
+    for path in sorted((REPO / "generated" / "qmp").glob("*.py")):
+        names = [n for node in ast.parse(path.read_text()).body for n in _bound(node)]
+        assert len(names) == len(set(names)), path.name
+
+
 def _bound(node: ast.stmt) -> list[str]:
     if isinstance(node, (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
         return [node.name]
