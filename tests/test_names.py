@@ -36,6 +36,8 @@ from typing import Any
 import pytest
 
 from qapigen.backends.python.generate import GenerateOptions, generate
+from qapigen.backends.python.model import TypeRef
+from qapigen.backends.python.render import Imports
 from qapigen.dialect import Dialect
 from qapigen.support.events import event_message
 from tests.conftest import REPO
@@ -349,3 +351,53 @@ def test_stress_packages_pass_mypy_strict(stress: dict[str, Stress], tmp_path: P
         check=False,
     )
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
+
+
+def test_helpers_are_imported_under_private_aliases() -> None:
+    imports = Imports("here")
+    assert imports.name("dataclasses", "dataclass") == "_dataclass"
+    assert imports.typing("ClassVar") == "_ClassVar"
+    assert imports.support("Path") == "_Path"
+    # A user template may import from anywhere; that is aliased too.
+    assert imports.name("pathlib", "PurePath") == "_PurePath"
+    # Classes of the package keep their names.
+    assert imports.name(".other", "ClassVar") == "ClassVar"
+    assert imports.stdlib() == [
+        ("dataclasses", ["dataclass as _dataclass"]),
+        ("typing", ["ClassVar as _ClassVar"]),
+    ]
+    assert imports.third_party() == [
+        ("pathlib", ["PurePath as _PurePath"]),
+        ("qapigen.support.wire", ["Path as _Path"]),
+    ]
+
+
+def test_helpers_that_could_collide_are_refused() -> None:
+    """Developer errors, caught when generating: a qapigen helper module the
+    naming rules do not know, a helper shaped like ``_call_<method>``, and a
+    module alias equal to a helper's."""
+    imports = Imports("here")
+    with pytest.raises(AssertionError, match="not in naming.HELPER_MODULES"):
+        imports.name("qapigen.support.fast", "decode")
+    with pytest.raises(AssertionError, match="looks like a generated private name"):
+        imports.name("qapigen.support.wire", "call_handler")
+    imports.name("dataclasses", "field")
+    assert imports.runtime(TypeRef("struct", "F", "F", module="field")) == "_field.F"
+    with pytest.raises(AssertionError, match=r"\['_field'\] name both a helper and a module"):
+        imports.check()
+
+
+def test_module_names_avoid_helpers_and_package_modules(tmp_path: Path) -> None:
+    """Schema files named like a helper, a package module or with a leading
+    underscore get modules that collide with nothing."""
+    for stem in ("field", "registry", "_private", "json"):
+        (tmp_path / f"{stem}.json").write_text(_qapi({"struct": f"S{stem.strip('_')}", "data": {}}))
+    (tmp_path / "main.json").write_text(
+        "\n".join(_qapi({"include": f"{s}.json"}) for s in ("field", "registry", "_private", "json"))
+    )
+    generate(GenerateOptions(schema=tmp_path / "main.json", output=tmp_path / "out", package="mods",
+                             formatter="none", cache_dir=tmp_path / ".cache"))
+    made = sorted(p.name for p in (tmp_path / "out" / "mods").glob("*.py"))
+    assert made == ["__init__.py", "builtin.py", "field_.py", "handlers.py", "json_.py",
+                    "m__private.py", "registry.py", "registry_.py", "skeleton.py"]
+    assert _import(tmp_path / "out", "mods").Sregistry.from_wire({}).to_wire() == {}

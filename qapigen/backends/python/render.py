@@ -119,6 +119,15 @@ class Imports:
     def late(self) -> list[str]:
         return sorted(self.late_modules)
 
+    def check(self) -> None:
+        """A module alias (``_<module>``) must not be a helper's alias: the
+        model keeps module names off every name of :data:`naming.HELPER_MODULES`;
+        this catches a helper from anywhere else."""
+        helpers = {alias(n) for m, ns in self.from_imports.items() if not m.startswith(".") for n in ns}
+        clash = helpers & {f"_{m}" for m in self.late_modules}
+        if clash:
+            raise AssertionError(f"module {self.module}: {sorted(clash)} name both a helper and a module")
+
 
 class PackageImports(Imports):
     """Imports for a module that lives outside the generated package (the
@@ -148,9 +157,13 @@ def _aliased(names: set[str]) -> list[str]:
 
 
 def _check_helper(module: str, name: str) -> None:
-    """Helpers come from the modules :mod:`naming` knows (their names are
-    kept free as module names) and must not look like the private names the
-    templates derive from commands; both would allow collisions."""
+    """qapigen's own helpers come from the modules :mod:`naming` knows
+    (their names are kept free as module names) and must not look like the
+    private names the templates derive from commands; either would let a
+    schema name collide with a helper.  (Other modules, which user
+    templates may import from, are aliased all the same.)"""
+    if not module.startswith("qapigen."):
+        return
     if module not in naming.HELPER_MODULES:
         raise AssertionError(f"{module} is not in naming.HELPER_MODULES")
     if name.startswith(naming.PRIVATE_PREFIXES) or name.endswith(("_BRANCHES", "_DECODERS")):
