@@ -377,7 +377,7 @@ def test_helpers_that_could_collide_are_refused() -> None:
     naming rules do not know, a helper shaped like ``_call_<method>``, and a
     module alias equal to a helper's."""
     imports = Imports("here")
-    with pytest.raises(AssertionError, match="not in naming.HELPER_MODULES"):
+    with pytest.raises(AssertionError, match=r"not in naming\.HELPER_MODULES"):
         imports.name("qapigen.support.fast", "decode")
     with pytest.raises(AssertionError, match="looks like a generated private name"):
         imports.name("qapigen.support.wire", "call_handler")
