@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeAlias, TypeVar
 
 from qapigen.support.errors import QMPError
-from qapigen.support.policy import DEFAULT_POLICY, CompatPolicy, policy_in_force
+from qapigen.support.policy import DEFAULT_POLICY, CompatPolicy, policy_in_force, visible_schema
 from qapigen.support.wire import Path, check_extra, object_
 
 Response = dict[str, Any]
@@ -226,7 +226,7 @@ class Dispatcher:
         if name == "query-commands" and "query-commands" in self.commands:
             return [_Named(n) for n in self.command_names()]
         if name == "query-qmp-schema" and self.schema_info is not None:
-            return self.schema_info()
+            return visible_schema(self.schema_info(), self.compat)
         if call.spec.method and getattr(self.handlers, call.spec.method, None) is None:
             # A handler object that is not a Handlers subclass may simply
             # lack the method: that, too, is "not implemented".
@@ -242,7 +242,9 @@ class Dispatcher:
             value = {}
         else:
             try:
-                value = call.spec.encode(result)
+                # The output policy leaves hidden members out of the reply.
+                with policy_in_force(self.compat):
+                    value = call.spec.encode(result)
             except Exception as err:  # a handler returned the wrong kind of value
                 return self._error(
                     QMPError(f"The command {call.spec.name} returned an invalid value: {err}"),

@@ -3,20 +3,32 @@
 Input policy applies while a request is decoded: a command, argument or
 enum value that carries the ``deprecated`` (or ``unstable``) feature is
 accepted, or rejected with QEMU's "Deprecated parameter x disabled by
-policy", or (``crash``) ends the session, as QEMU aborts.  Output policy
-``hide`` leaves deprecated members out of what the server sends.
+policy", or (``crash``) ends the session, as QEMU aborts.
+
+Output policy ``hide`` applies QEMU's rules (its QObject output visitor
+and event senders):
+
+* an object member with the feature is left out of what is encoded
+  (required members too), in command replies and event data alike;
+* an event with the feature is not sent at all;
+* ``query-qmp-schema`` leaves out the commands and events with the
+  ``deprecated`` feature, and object members with it (QEMU filters only
+  ``deprecated`` there, never ``unstable``);
+* enum values are always encoded, whatever their features (QEMU checks
+  enum values on input only).
 
 The policy in force is a context variable set by the dispatcher around
-each request, so generated decoders need no extra argument.
+each request (decoding its arguments, encoding its reply), so generated
+code needs no extra argument.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from qapigen.support.errors import QMPError
 
@@ -51,6 +63,7 @@ class CompatPolicy:
             raise QMPError(f"{adjective} {kind} {name} disabled by policy", error_class)
 
     def hides(self, deprecated: bool, unstable: bool) -> bool:
+        """Whether output with these features is left out."""
         return (deprecated and self.deprecated_output == "hide") or (
             unstable and self.unstable_output == "hide"
         )
@@ -82,3 +95,31 @@ def check_member(name: str, deprecated: bool, unstable: bool) -> None:
 def check_value(value: str, deprecated: bool, unstable: bool) -> None:
     """Called by generated decoders for an enum value with special features."""
     _current.get().check_input("value", value, deprecated, unstable)
+
+
+def hidden(deprecated: bool, unstable: bool) -> bool:
+    """Called by generated encoders for a member with special features:
+    whether the output policy in force leaves it out."""
+    return _current.get().hides(deprecated, unstable)
+
+
+def _has_deprecated(entry: Mapping[str, Any]) -> bool:
+    return "deprecated" in entry.get("features", ())
+
+
+def visible_schema(info: list[dict[str, Any]], policy: CompatPolicy) -> list[dict[str, Any]]:
+    """The ``query-qmp-schema`` reply under *policy*: with
+    ``deprecated-output=hide``, entities with the ``deprecated`` feature and
+    object members with it are left out (QEMU's ``zap_deprecated``)."""
+    if policy.deprecated_output != "hide":
+        return info
+    result = []
+    for entry in info:
+        if _has_deprecated(entry):
+            continue
+        if entry.get("meta-type") == "object":
+            members = [m for m in entry["members"] if not _has_deprecated(m)]
+            if len(members) != len(entry["members"]):
+                entry = {**entry, "members": members}
+        result.append(entry)
+    return result

@@ -205,6 +205,7 @@ def _render(model: PackageModel, templates: Path | None) -> dict[str, str]:
         body = part_template.render(part=part, imports=imports, model=model)
         if imports.type_checking() or imports.late():
             imports.typing("TYPE_CHECKING")
+        imports.check()
         links += [(part.name, target) for target in imports.late()]
         doc = (
             f"Definitions from ``{part.source}``.\n\n"

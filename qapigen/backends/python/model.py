@@ -11,6 +11,9 @@ must only cost reformatting one small module.
 
 from __future__ import annotations
 
+import functools
+import importlib
+import types
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import ClassVar, Literal
@@ -100,6 +103,11 @@ class Member:
     # A union branch whose type is itself a union: the inner union's value,
     # whose members sit in the same JSON object as the outer union's.
     flat: bool = False
+
+    @property
+    def special(self) -> bool:
+        """Whether the compat policy looks at this member."""
+        return self.deprecated or self.unstable
 
 
 @dataclass(eq=False)
@@ -211,11 +219,9 @@ class ModulePart:
     definitions: list[AnyDef] = field(default_factory=list)
     # Generated modules whose names are needed while this one is imported.
     import_deps: set[str] = field(default_factory=set)
-
-    @property
-    def handlers(self) -> str:
-        """The handler base class for this part's commands."""
-        return naming.camel(self.name) + "Handlers"
+    # The handler base class for this part's commands (a module-level name,
+    # claimed like the others).
+    handlers: str = ""
 
     @property
     def commands(self) -> list[CommandDef]:
@@ -274,7 +280,12 @@ class _Builder:
         self.schema = schema
         self.package = package
         self.conditions = conditions
-        self.names = naming.NameSpace(_RESERVED_TOP_LEVEL)
+        # Every module-level Python name of the package.
+        self.names = naming.NameSpace(naming.RESERVED_GLOBAL)
+        # Python names of union branch classes and events, claimed before
+        # any member is named (members must not hide a class).
+        self.branch_py: dict[tuple[str, str], str] = {}
+        self.event_py: dict[str, str] = {}
         self.type_refs: dict[str, TypeRef] = {}
         self.defs: dict[str, AnyDef] = {}
         self.module_of: dict[str, str] = {}  # QAPI definition name -> schema module
@@ -309,7 +320,7 @@ class _Builder:
                     raise AssertionError(typ)
                 if typ.name == "QType":
                     kind = "enum"
-                py = self.names.claim(naming.type_name(typ.name))
+                py = self.names.claim(naming.type_name(typ.name), _derived_names)
                 self.type_refs[typ.name] = TypeRef(kind, typ.name, py)
         for typ in self.schema.types():
             if isinstance(typ, ArrayType) and typ.element_type.name in self.type_refs:
@@ -327,11 +338,19 @@ class _Builder:
                 "'if' condition is false"
             ) from None
 
+    def attribute(self, wire: str) -> str:
+        """The Python name of member *wire*: :func:`naming.attribute_name`,
+        and never a module-level name (the class's annotations use those)."""
+        name = naming.attribute_name(wire)
+        while name in self.names:
+            name += "_"
+        return name
+
     def member(self, m: ObjectMember, doc: QAPIDoc | None, py: str | None = None) -> Member:
         _, deprecated, unstable = _features(m.features)
         return Member(
             wire=m.name,
-            py=py or naming.attribute_name(m.name),
+            py=py or self.attribute(m.name),
             type=self.ref(m.type),
             optional=m.optional,
             doc=_member_doc(doc, m.name),
@@ -342,10 +361,26 @@ class _Builder:
     def members(self, typ: ObjectType, doc: QAPIDoc | None) -> list[Member]:
         taken = naming.NameSpace()
         return [
-            self.member(m, doc, taken.claim(naming.attribute_name(m.name)))
+            self.member(m, doc, taken.claim(self.attribute(m.name)))
             for m in typ.members
             if self.enabled(m.ifcond)
         ]
+
+    def name_classes(self, wanted: list[Definition]) -> None:
+        """Claim the Python names of union branch classes and events, in
+        schema order, before members are named."""
+        for defn in wanted:
+            if isinstance(defn, ObjectType) and defn.branches:
+                enum_def = self.defs.get(defn.branches.tag_member.type.name)
+                values = {v.wire for v in enum_def.values} if isinstance(enum_def, EnumDef) else set()
+                union_py = self.type_refs[defn.name].py
+                for variant in defn.branches.variants:
+                    if self.enabled(variant.ifcond) and variant.name in values:
+                        self.branch_py[defn.name, variant.name] = self.names.claim(
+                            naming.global_name(union_py + naming.camel(variant.name))
+                        )
+            elif isinstance(defn, Event):
+                self.event_py[defn.name] = self.names.claim(naming.global_name(naming.camel(defn.name)))
 
     # -- definitions --------------------------------------------------------
 
@@ -383,13 +418,15 @@ class _Builder:
 
     def struct(self, typ: ObjectType) -> StructDef:
         base = typ.base
+        members = self.members(typ, typ.doc)
+        # The same Member objects: a name made unique in the whole list must
+        # be the name the class declares.
+        local = {m.name for m in typ.local_members}
         return StructDef(
             **self.common(typ, self.type_refs[typ.name].py),  # type: ignore[arg-type]
-            base=self.ref(base) if base and base.members else (self.ref(base) if base else None),
-            members=self.members(typ, typ.doc),
-            local_members=[
-                self.member(m, typ.doc) for m in typ.local_members if self.enabled(m.ifcond)
-            ],
+            base=self.ref(base) if base else None,
+            members=members,
+            local_members=[m for m in members if m.wire in local],
         )
 
     def union(self, typ: ObjectType) -> UnionDef:
@@ -425,7 +462,7 @@ class _Builder:
                 variant_members = [
                     Member(
                         wire=variant.name,
-                        py=taken.claim(naming.attribute_name(variant.name)),
+                        py=taken.claim(self.attribute(variant.name)),
                         type=self.ref(vtype),
                         optional=False,
                         flat=True,
@@ -433,11 +470,11 @@ class _Builder:
                 ]
             else:
                 variant_members = [
-                    self.member(m, vtype.doc, taken.claim(naming.attribute_name(m.name)))
+                    self.member(m, vtype.doc, taken.claim(self.attribute(m.name)))
                     for m in vtype.members
                     if self.enabled(m.ifcond)
                 ]
-            branch_py = self.names.claim(union_py + naming.camel(variant.name))
+            branch_py = self.branch_py[typ.name, variant.name]
             branch = StructDef(
                 name=f"{typ.name}:{variant.name}",
                 py=branch_py,
@@ -501,7 +538,9 @@ class _Builder:
         by_module: dict[str, list[AnyDef]] = {}
         commands: list[CommandDef] = []
         events: list[EventDef] = []
-        methods = naming.NameSpace(_RESERVED_METHODS)
+        # Handler methods are class attributes: they must not hide a class
+        # that the handler classes' annotations name.
+        methods = naming.NameSpace(_RESERVED_METHODS | self.names.claimed())
         wanted = [
             d for d in self.schema.definitions()
             if not isinstance(d, (BuiltinType, ArrayType)) and self.enabled(d.ifcond)
@@ -510,6 +549,7 @@ class _Builder:
         for defn in wanted:
             if isinstance(defn, EnumType):
                 self.defs[defn.name] = self.enum(defn)
+        self.name_classes(wanted)
         for defn in wanted:
             made: AnyDef
             if isinstance(defn, EnumType):
@@ -522,7 +562,7 @@ class _Builder:
                 made = self.command(defn, methods.claim(naming.snake(defn.name)))
                 commands.append(made)
             elif isinstance(defn, Event):
-                made = self.event(defn, self.names.claim(naming.camel(defn.name)))
+                made = self.event(defn, self.event_py[defn.name])
                 events.append(made)
             else:  # pragma: no cover
                 continue
@@ -545,10 +585,22 @@ class _Builder:
             schema_module=self.schema.main_module.name,
         )
 
+    def module_reserved(self) -> set[str]:
+        """What a generated module may not be called: the package's own
+        modules, every module-level name (``__init__`` imports both), the
+        helpers' names (``_<module>`` must not be a helper's alias), and
+        the private functions derived from commands (``_call_<method>``)."""
+        reserved = set(_RESERVED_MODULES) | self.names.claimed()
+        reserved |= _helper_names()
+        for d in self.defs.values():
+            if isinstance(d, CommandDef):
+                reserved.update(p + d.method for p in naming.PRIVATE_PREFIXES)
+        return reserved
+
     def partition(self, by_module: dict[str, list[AnyDef]]) -> list[ModulePart]:
         """Cut each schema module into parts under the size budget, with
         every class after the classes it extends."""
-        module_names = naming.NameSpace(_RESERVED_MODULES)
+        module_names = naming.NameSpace(self.module_reserved())
         parts: list[ModulePart] = []
         for source, defs in by_module.items():
             # A union's branch classes are definitions of their own, so
@@ -572,6 +624,10 @@ class _Builder:
             for i, chunk in enumerate(chunks, 1):
                 name = module_names.claim(base if len(chunks) == 1 else f"{base}_{i}")
                 part = ModulePart(name, source, chunk)
+                if any(isinstance(d, CommandDef) for d in chunk):
+                    part.handlers = self.names.claim(
+                        naming.global_name(naming.camel(name) + "Handlers")
+                    )
                 for d in chunk:
                     d.module = name
                     if d.name in self.type_refs:
@@ -666,15 +722,43 @@ def _import_order(parts: list[ModulePart]) -> list[ModulePart]:
     return out
 
 
-# Names the generated package's own modules and helpers use.
-_RESERVED_MODULES = frozenset({"commands", "events", "introspection", "handlers", "skeleton"})
-_RESERVED_TOP_LEVEL = frozenset(
-    {
-        "TYPES", "COMMANDS", "EVENTS", "SCHEMA_INFO", "Handlers", "Dispatcher",
-        "NULL", "Null", "QMPError", "from_wire", "to_wire", "annotations",
-    }
+# Names of the generated package's own modules, and what they import.
+_RESERVED_MODULES = (
+    frozenset(
+        {"commands", "events", "introspection", "handlers", "skeleton", "registry",
+         "json", "resources", "importlib"}
+    )
+    | naming.KEYWORDS
+    | naming.RESERVED_GLOBAL
 )
 _RESERVED_METHODS = frozenset({"dispatch"})
+
+
+def _derived_names(py: str) -> list[str]:
+    """The module-level names the templates derive from a type's Python
+    name: ``T_from_wire``/``T_to_wire`` (unions, alternates), ``T_BY_WIRE``
+    (enums), and a union's private tables (upper-cased, so ``Foo`` and
+    ``FOo`` would share them).  A type's name is chosen so that all of
+    them are free."""
+    upper = py.upper()
+    return [
+        f"{py}_from_wire", f"{py}_to_wire", f"{py}_BY_WIRE",
+        f"_{upper}_BRANCHES", f"_FAST_{upper}_DECODERS",
+    ]
+
+
+@functools.cache
+def _helper_names() -> frozenset[str]:
+    """Every public name of the modules generated code imports from."""
+    names: set[str] = set()
+    for module in naming.HELPER_MODULES:
+        namespace = vars(importlib.import_module(module))
+        names.update(
+            n for n, v in namespace.items()
+            if not n.startswith("_") and not isinstance(v, types.ModuleType)
+        )
+    return frozenset(names)
+
 
 def build_model(schema: Schema, package: str, conditions: list[str] | None = None) -> PackageModel:
     return _Builder(schema, package, conditions).build()

@@ -4,6 +4,11 @@ Templates render a module's body first; while they do, every name they
 write goes through an :class:`Imports` object, which remembers where it
 comes from.  The import block is rendered last, from that record, so a
 module imports exactly what it uses (the approach betterproto takes).
+
+Helpers (from the standard library and ``qapigen.support``) are bound
+under private aliases, ``from typing import ClassVar as _ClassVar``:
+schema names never start with ``_`` (see :mod:`naming`), so no type,
+event or member of a schema can hide a helper, whatever its name.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from pathlib import Path
 
 import jinja2
 
+from qapigen.backends.python import naming
 from qapigen.backends.python.model import TypeRef
 
 
@@ -41,9 +47,12 @@ class Imports:
         self.late_modules: set[str] = set()  # bottom: `from . import m as _m`
 
     def name(self, module: str, name: str) -> str:
-        """Use *name* from *module* (absolute); returns how to write it."""
+        """Use *name* from *module*; returns how to write it: a helper's
+        private alias, or a class of the package (``.module``) as is."""
+        if not module.startswith("."):
+            _check_helper(module, name)
         self.from_imports.setdefault(module, set()).add(name)
-        return name
+        return name if module.startswith(".") else alias(name)
 
     def support(self, name: str) -> str:
         """A helper from qapigen.support (module chosen by name)."""
@@ -87,11 +96,12 @@ class Imports:
     # -- for the header template ---------------------------------------------
 
     def stdlib(self) -> list[tuple[str, list[str]]]:
-        return [(m, sorted(n)) for m, n in sorted(self.from_imports.items()) if m in _STDLIB]
+        """``(module, ["name as _name", ...])`` for the standard library."""
+        return [(m, _aliased(n)) for m, n in sorted(self.from_imports.items()) if m in _STDLIB]
 
     def third_party(self) -> list[tuple[str, list[str]]]:
         return [
-            (m, sorted(n))
+            (m, _aliased(n))
             for m, n in sorted(self.from_imports.items())
             if m not in _STDLIB and not m.startswith(".")
         ]
@@ -109,6 +119,15 @@ class Imports:
 
     def late(self) -> list[str]:
         return sorted(self.late_modules)
+
+    def check(self) -> None:
+        """A module alias (``_<module>``) must not be a helper's alias: the
+        model keeps module names off every name of :data:`naming.HELPER_MODULES`;
+        this catches a helper from anywhere else."""
+        helpers = {alias(n) for m, ns in self.from_imports.items() if not m.startswith(".") for n in ns}
+        clash = helpers & {f"_{m}" for m in self.late_modules}
+        if clash:
+            raise AssertionError(f"module {self.module}: {sorted(clash)} name both a helper and a module")
 
 
 class PackageImports(Imports):
@@ -128,11 +147,28 @@ class PackageImports(Imports):
     def package_names(self) -> list[str]:
         return sorted(self.from_package)
 
-    def typing_names(self) -> list[str]:
-        return sorted(self.from_imports.get("typing", set()))
 
-    def support_names(self) -> list[str]:
-        return sorted(self.from_imports.get("qapigen.support.wire", set()))
+def alias(name: str) -> str:
+    """The private name a helper is bound to in generated modules."""
+    return "_" + name
+
+
+def _aliased(names: set[str]) -> list[str]:
+    return [f"{n} as {alias(n)}" for n in sorted(names)]
+
+
+def _check_helper(module: str, name: str) -> None:
+    """qapigen's own helpers come from the modules :mod:`naming` knows
+    (their names are kept free as module names) and must not look like the
+    private names the templates derive from commands; either would let a
+    schema name collide with a helper.  (Other modules, which user
+    templates may import from, are aliased all the same.)"""
+    if not module.startswith("qapigen."):
+        return
+    if module not in naming.HELPER_MODULES:
+        raise AssertionError(f"{module} is not in naming.HELPER_MODULES")
+    if name.startswith(naming.PRIVATE_PREFIXES) or name.endswith(("_BRANCHES", "_DECODERS")):
+        raise AssertionError(f"helper {name!r} looks like a generated private name")
 
 
 _STDLIB = frozenset({"__future__", "dataclasses", "enum", "typing", "collections.abc", "json"})
@@ -150,6 +186,7 @@ _SUPPORT_HOME = {
     "encode_object": "qapigen.support.codec",
     "BUILTINS": "qapigen.support.codec",
     "QMPError": "qapigen.support.errors",
+    "hidden": "qapigen.support.policy",
 }
 
 
