@@ -1067,6 +1067,14 @@ TYPES_HERE: dict[str, object] = {
     ),
 }
 
+# The modules this one's code uses at run time, bound to the names above
+# (``_<module>``); each loads when first used (qapigen.support.lazy).
+from qapigen.support.lazy import link_modules as _link_modules  # noqa: E402
+
+_link_modules(
+    globals(), __name__.rpartition(".")[0], ["block_core_2", "block_core_4", "common"]
+)
+
 __all__ = [
     "Qcow2OverlapChecks",
     "Qcow2OverlapChecks_from_wire",

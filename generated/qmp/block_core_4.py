@@ -510,6 +510,12 @@ TYPES_HERE: dict[str, object] = {
     ),
 }
 
+# The modules this one's code uses at run time, bound to the names above
+# (``_<module>``); each loads when first used (qapigen.support.lazy).
+from qapigen.support.lazy import link_modules as _link_modules  # noqa: E402
+
+_link_modules(globals(), __name__.rpartition(".")[0], ["block_core_3"])
+
 __all__ = [
     "BlockdevOptionsQcow2_",
     "BlockdevOptionsRaw_",

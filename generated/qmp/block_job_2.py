@@ -84,6 +84,12 @@ TYPES_HERE: dict[str, object] = {
     "q_obj_BLOCK_JOB_PENDING-arg": BlockJobPendingArguments,
 }
 
+# The modules this one's code uses at run time, bound to the names above
+# (``_<module>``); each loads when first used (qapigen.support.lazy).
+from qapigen.support.lazy import link_modules as _link_modules  # noqa: E402
+
+_link_modules(globals(), __name__.rpartition(".")[0], ["job"])
+
 __all__ = [
     "BlockJobReady",
     "BlockJobPendingArguments",
