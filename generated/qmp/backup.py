@@ -25,6 +25,7 @@ from qapigen.support.wire import (
     req_enum,
     req_str,
 )
+from qapigen.support.wirejson import FromJson
 
 if TYPE_CHECKING:
     from . import block_core_2 as _block_core_2
@@ -83,7 +84,7 @@ BitmapSyncMode_BY_WIRE: dict[str, BitmapSyncMode] = {v.value: v for v in BitmapS
 
 
 @dataclass(slots=True, kw_only=True)
-class BackupPerf:
+class BackupPerf(FromJson):
     """Tuning knobs for the background copying of a backup job.  They do
     not affect the copies made before guest writes.
     """
@@ -159,7 +160,7 @@ class BackupPerf:
 
 
 @dataclass(slots=True, kw_only=True)
-class BackupCommon:
+class BackupCommon(FromJson):
     """The arguments that every kind of backup takes."""
 
     WIRE_NAME: ClassVar[str] = "BackupCommon"

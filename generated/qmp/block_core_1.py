@@ -25,6 +25,7 @@ from qapigen.support.wire import (
     req_str,
     uint32_value,
 )
+from qapigen.support.wirejson import FromJson
 
 if TYPE_CHECKING:
     from . import block_core_2 as _block_core_2
@@ -32,7 +33,7 @@ if TYPE_CHECKING:
 
 
 @dataclass(slots=True, kw_only=True)
-class SnapshotInfo:
+class SnapshotInfo(FromJson):
     """One internal snapshot stored inside an image."""
 
     WIRE_NAME: ClassVar[str] = "SnapshotInfo"
@@ -151,7 +152,7 @@ class SnapshotInfo:
 
 
 @dataclass(slots=True, kw_only=True)
-class ImageInfo:
+class ImageInfo(FromJson):
     """What is known about the image a node presents."""
 
     WIRE_NAME: ClassVar[str] = "ImageInfo"
@@ -362,7 +363,7 @@ class ImageInfo:
 
 
 @dataclass(slots=True, kw_only=True)
-class BlockdevCacheInfo:
+class BlockdevCacheInfo(FromJson):
     """The caching behaviour in effect for a node."""
 
     WIRE_NAME: ClassVar[str] = "BlockdevCacheInfo"
@@ -413,7 +414,7 @@ class BlockdevCacheInfo:
 
 
 @dataclass(slots=True, kw_only=True)
-class BlockDirtyInfo:
+class BlockDirtyInfo(FromJson):
     """The state of one dirty bitmap.
 
     A dirty bitmap divides a node into chunks of @granularity bytes and
@@ -532,7 +533,7 @@ class BlockDirtyInfo:
 
 
 @dataclass(slots=True, kw_only=True)
-class BlockDeviceInfo:
+class BlockDeviceInfo(FromJson):
     """What is known about one block node.
 
     The I/O limit members describe throttling; a limit of 0 means that

@@ -32,6 +32,7 @@ from qapigen.support.wire import (
     req_str,
     uint64_value,
 )
+from qapigen.support.wirejson import FromJson
 
 if TYPE_CHECKING:
     from . import block_core_1 as _block_core_1
@@ -43,7 +44,7 @@ if TYPE_CHECKING:
 
 
 @dataclass(slots=True, kw_only=True)
-class BlockInfo:
+class BlockInfo(FromJson):
     """What is known about one block backend, the part of the graph a
     guest device is attached to.
     """
@@ -174,7 +175,7 @@ class BlockInfo:
 
 
 @dataclass(slots=True, kw_only=True)
-class QueryNamedBlockNodesArguments:
+class QueryNamedBlockNodesArguments(FromJson):
     """The QAPI struct ``q_obj_query-named-block-nodes-arg``."""
 
     WIRE_NAME: ClassVar[str] = "q_obj_query-named-block-nodes-arg"
@@ -267,7 +268,7 @@ BlockdevAioOptions_BY_WIRE: dict[str, BlockdevAioOptions] = {
 
 
 @dataclass(slots=True, kw_only=True)
-class BlockdevCacheOptions:
+class BlockdevCacheOptions(FromJson):
     """Caching settings for a new node."""
 
     WIRE_NAME: ClassVar[str] = "BlockdevCacheOptions"
@@ -334,7 +335,7 @@ BlockdevDriver_BY_WIRE: dict[str, BlockdevDriver] = {v.value: v for v in Blockde
 
 
 @dataclass(slots=True, kw_only=True)
-class BlockdevOptionsFile:
+class BlockdevOptionsFile(FromJson):
     """Options of the file driver."""
 
     WIRE_NAME: ClassVar[str] = "BlockdevOptionsFile"
@@ -466,7 +467,7 @@ class BlockdevOptionsFile:
 
 
 @dataclass(slots=True, kw_only=True)
-class BlockdevOptionsNull:
+class BlockdevOptionsNull(FromJson):
     """Options of the null-co driver."""
 
     WIRE_NAME: ClassVar[str] = "BlockdevOptionsNull"
@@ -536,7 +537,7 @@ class BlockdevOptionsNull:
 
 
 @dataclass(slots=True, kw_only=True)
-class BlockdevOptionsGenericFormat:
+class BlockdevOptionsGenericFormat(FromJson):
     """The option every format driver needs."""
 
     WIRE_NAME: ClassVar[str] = "BlockdevOptionsGenericFormat"
@@ -681,7 +682,7 @@ Qcow2OverlapCheckMode_BY_WIRE: dict[str, Qcow2OverlapCheckMode] = {
 
 
 @dataclass(slots=True, kw_only=True)
-class Qcow2OverlapCheckFlags:
+class Qcow2OverlapCheckFlags(FromJson):
     """Overlap checks chosen one by one.  Each flag turns the check for
     one kind of qcow2 metadata on or off; flags left out keep the
     setting of @template.

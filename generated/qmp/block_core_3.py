@@ -30,6 +30,7 @@ from qapigen.support.wire import (
     req_str,
     uint64_value,
 )
+from qapigen.support.wirejson import FromJson
 
 from .block_core_2 import BlockdevDriver, BlockdevOptionsGenericCOWFormat
 
@@ -71,7 +72,7 @@ def Qcow2OverlapChecks_to_wire(value: Qcow2OverlapChecks) -> object:
 
 
 @dataclass(slots=True, kw_only=True)
-class QCryptoBlockOptionsQCow:
+class QCryptoBlockOptionsQCow(FromJson):
     """Settings for opening an image encrypted with the legacy qcow AES
     scheme.
     """
@@ -112,7 +113,7 @@ class QCryptoBlockOptionsQCow:
 
 
 @dataclass(slots=True, kw_only=True)
-class QCryptoBlockOptionsLUKS:
+class QCryptoBlockOptionsLUKS(FromJson):
     """Settings for opening an image encrypted with LUKS."""
 
     WIRE_NAME: ClassVar[str] = "QCryptoBlockOptionsLUKS"
@@ -165,7 +166,7 @@ BlockdevQcow2EncryptionFormat_BY_WIRE: dict[str, BlockdevQcow2EncryptionFormat] 
 
 
 @dataclass(slots=True, kw_only=True)
-class BlockdevQcow2EncryptionBase:
+class BlockdevQcow2EncryptionBase(FromJson):
     """The QAPI struct ``q_obj_BlockdevQcow2Encryption-base``."""
 
     WIRE_NAME: ClassVar[str] = "q_obj_BlockdevQcow2Encryption-base"
@@ -580,7 +581,7 @@ class BlockdevOptionsQcow2(BlockdevOptionsGenericCOWFormat):
 
 
 @dataclass(slots=True, kw_only=True)
-class BlockdevOptionsBase:
+class BlockdevOptionsBase(FromJson):
     """The QAPI struct ``q_obj_BlockdevOptions-base``."""
 
     WIRE_NAME: ClassVar[str] = "q_obj_BlockdevOptions-base"

@@ -25,6 +25,7 @@ from qapigen.support.wire import (
     req,
     req_str,
 )
+from qapigen.support.wirejson import FromJson
 
 from .block_core_2 import BlockdevDriver
 from .block_core_3 import (
@@ -416,7 +417,7 @@ def BlockdevRefOrNull_to_wire(value: BlockdevRefOrNull) -> object:
 
 
 @dataclass(slots=True, kw_only=True)
-class BlockdevDelArguments:
+class BlockdevDelArguments(FromJson):
     """The QAPI struct ``q_obj_blockdev-del-arg``."""
 
     WIRE_NAME: ClassVar[str] = "q_obj_blockdev-del-arg"

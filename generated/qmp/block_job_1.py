@@ -28,6 +28,7 @@ from qapigen.support.wire import (
     req_enum,
     req_str,
 )
+from qapigen.support.wirejson import FromJson
 
 if TYPE_CHECKING:
     from . import block_core_1 as _block_core_1
@@ -39,7 +40,7 @@ if TYPE_CHECKING:
 
 
 @dataclass(slots=True, kw_only=True)
-class BlockJobInfo:
+class BlockJobInfo(FromJson):
     """What a query reports about one block job."""
 
     WIRE_NAME: ClassVar[str] = "BlockJobInfo"
@@ -205,7 +206,7 @@ class BlockJobInfo:
 
 
 @dataclass(slots=True, kw_only=True)
-class BlockJobCancelArguments:
+class BlockJobCancelArguments(FromJson):
     """The QAPI struct ``q_obj_block-job-cancel-arg``."""
 
     WIRE_NAME: ClassVar[str] = "q_obj_block-job-cancel-arg"
@@ -263,7 +264,7 @@ BlockErrorAction_BY_WIRE: dict[str, BlockErrorAction] = {
 
 
 @dataclass(slots=True, kw_only=True)
-class BlockJobCompletedArguments:
+class BlockJobCompletedArguments(FromJson):
     """The QAPI struct ``q_obj_BLOCK_JOB_COMPLETED-arg``."""
 
     WIRE_NAME: ClassVar[str] = "q_obj_BLOCK_JOB_COMPLETED-arg"
@@ -351,7 +352,7 @@ class BlockJobCompleted(BlockJobCompletedArguments):
 
 
 @dataclass(slots=True, kw_only=True)
-class BlockJobCancelledArguments:
+class BlockJobCancelledArguments(FromJson):
     """The QAPI struct ``q_obj_BLOCK_JOB_CANCELLED-arg``."""
 
     WIRE_NAME: ClassVar[str] = "q_obj_BLOCK_JOB_CANCELLED-arg"
@@ -426,7 +427,7 @@ class BlockJobCancelled(BlockJobCancelledArguments):
 
 
 @dataclass(slots=True, kw_only=True)
-class BlockJobErrorArguments:
+class BlockJobErrorArguments(FromJson):
     """The QAPI struct ``q_obj_BLOCK_JOB_ERROR-arg``."""
 
     WIRE_NAME: ClassVar[str] = "q_obj_BLOCK_JOB_ERROR-arg"
@@ -482,7 +483,7 @@ class BlockJobError(BlockJobErrorArguments):
 
 
 @dataclass(slots=True, kw_only=True)
-class BlockJobReadyArguments:
+class BlockJobReadyArguments(FromJson):
     """The QAPI struct ``q_obj_BLOCK_JOB_READY-arg``."""
 
     WIRE_NAME: ClassVar[str] = "q_obj_BLOCK_JOB_READY-arg"

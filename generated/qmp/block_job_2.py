@@ -16,6 +16,7 @@ from qapigen.support.wire import (
     req_enum,
     req_str,
 )
+from qapigen.support.wirejson import FromJson
 
 from .block_job_1 import BlockJobReadyArguments
 
@@ -35,7 +36,7 @@ class BlockJobReady(BlockJobReadyArguments):
 
 
 @dataclass(slots=True, kw_only=True)
-class BlockJobPendingArguments:
+class BlockJobPendingArguments(FromJson):
     """The QAPI struct ``q_obj_BLOCK_JOB_PENDING-arg``."""
 
     WIRE_NAME: ClassVar[str] = "q_obj_BLOCK_JOB_PENDING-arg"

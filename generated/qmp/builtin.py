@@ -10,10 +10,11 @@ from typing import ClassVar
 
 from qapigen.support.enums import WireEnum
 from qapigen.support.wire import Path, new_object, not_an_object, report_extra
+from qapigen.support.wirejson import FromJson
 
 
 @dataclass(slots=True, kw_only=True)
-class Empty:
+class Empty(FromJson):
     """The QAPI struct ``q_empty``."""
 
     WIRE_NAME: ClassVar[str] = "q_empty"

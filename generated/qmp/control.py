@@ -26,10 +26,11 @@ from qapigen.support.wire import (
     req,
     req_str,
 )
+from qapigen.support.wirejson import FromJson
 
 
 @dataclass(slots=True, kw_only=True)
-class QmpCapabilitiesArguments:
+class QmpCapabilitiesArguments(FromJson):
     """The QAPI struct ``q_obj_qmp_capabilities-arg``."""
 
     WIRE_NAME: ClassVar[str] = "q_obj_qmp_capabilities-arg"
@@ -69,7 +70,7 @@ QMPCapability_BY_WIRE: dict[str, QMPCapability] = {v.value: v for v in QMPCapabi
 
 
 @dataclass(slots=True, kw_only=True)
-class VersionTriple:
+class VersionTriple(FromJson):
     """A release number split into its three parts."""
 
     WIRE_NAME: ClassVar[str] = "VersionTriple"
@@ -119,7 +120,7 @@ class VersionTriple:
 
 
 @dataclass(slots=True, kw_only=True)
-class VersionInfo:
+class VersionInfo(FromJson):
     """Which release the server claims to be."""
 
     WIRE_NAME: ClassVar[str] = "VersionInfo"
@@ -160,7 +161,7 @@ class VersionInfo:
 
 
 @dataclass(slots=True, kw_only=True)
-class CommandInfo:
+class CommandInfo(FromJson):
     """One entry of the command list."""
 
     WIRE_NAME: ClassVar[str] = "CommandInfo"
@@ -189,7 +190,7 @@ class CommandInfo:
 
 
 @dataclass(slots=True, kw_only=True)
-class HumanMonitorCommandArguments:
+class HumanMonitorCommandArguments(FromJson):
     """The QAPI struct ``q_obj_human-monitor-command-arg``."""
 
     WIRE_NAME: ClassVar[str] = "q_obj_human-monitor-command-arg"

@@ -22,10 +22,11 @@ from qapigen.support.wire import (
     req_str,
     uint32_value,
 )
+from qapigen.support.wirejson import FromJson
 
 
 @dataclass(slots=True, kw_only=True)
-class BlockDirtyBitmap:
+class BlockDirtyBitmap(FromJson):
     """Names one dirty bitmap."""
 
     WIRE_NAME: ClassVar[str] = "BlockDirtyBitmap"
@@ -62,7 +63,7 @@ class BlockDirtyBitmap:
 
 
 @dataclass(slots=True, kw_only=True)
-class BlockDirtyBitmapAdd:
+class BlockDirtyBitmapAdd(FromJson):
     """The definition of a new dirty bitmap."""
 
     WIRE_NAME: ClassVar[str] = "BlockDirtyBitmapAdd"
@@ -176,7 +177,7 @@ def BlockDirtyBitmapOrStr_to_wire(value: BlockDirtyBitmapOrStr) -> object:
 
 
 @dataclass(slots=True, kw_only=True)
-class BlockDirtyBitmapMerge:
+class BlockDirtyBitmapMerge(FromJson):
     """The arguments of a bitmap merge."""
 
     WIRE_NAME: ClassVar[str] = "BlockDirtyBitmapMerge"
@@ -228,7 +229,7 @@ class BlockDirtyBitmapMerge:
 
 
 @dataclass(slots=True, kw_only=True)
-class XBlockDirtyBitmapMerge:
+class XBlockDirtyBitmapMerge(FromJson):
     """The arguments of the experimental two-bitmap merge of the QEMU 3.x
     era.  The member names keep the underscores of that era.
     """

@@ -32,6 +32,7 @@ from qapigen.support.wire import (
     req_str,
     str_value,
 )
+from qapigen.support.wirejson import FromJson
 
 if TYPE_CHECKING:
     from . import introspect_2 as _introspect_2
@@ -62,7 +63,7 @@ SchemaMetaType_BY_WIRE: dict[str, SchemaMetaType] = {v.value: v for v in SchemaM
 
 
 @dataclass(slots=True, kw_only=True)
-class SchemaInfoBase:
+class SchemaInfoBase(FromJson):
     """The QAPI struct ``q_obj_SchemaInfo-base``."""
 
     WIRE_NAME: ClassVar[str] = "q_obj_SchemaInfo-base"
@@ -577,7 +578,7 @@ def SchemaInfo_from_wire(
 
 
 @dataclass(slots=True, kw_only=True)
-class SchemaInfoBuiltin:
+class SchemaInfoBuiltin(FromJson):
     """The extra member of a predefined type's description."""
 
     WIRE_NAME: ClassVar[str] = "SchemaInfoBuiltin"

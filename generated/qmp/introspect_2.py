@@ -26,6 +26,7 @@ from qapigen.support.wire import (
     req_str,
     str_value,
 )
+from qapigen.support.wirejson import FromJson
 
 
 class JSONType(WireEnum):
@@ -47,7 +48,7 @@ JSONType_BY_WIRE: dict[str, JSONType] = {v.value: v for v in JSONType}
 
 
 @dataclass(slots=True, kw_only=True)
-class SchemaInfoEnum:
+class SchemaInfoEnum(FromJson):
     """The extra members of an enumeration's description."""
 
     WIRE_NAME: ClassVar[str] = "SchemaInfoEnum"
@@ -86,7 +87,7 @@ class SchemaInfoEnum:
 
 
 @dataclass(slots=True, kw_only=True)
-class SchemaInfoEnumMember:
+class SchemaInfoEnumMember(FromJson):
     """One accepted value of an enumeration."""
 
     WIRE_NAME: ClassVar[str] = "SchemaInfoEnumMember"
@@ -121,7 +122,7 @@ class SchemaInfoEnumMember:
 
 
 @dataclass(slots=True, kw_only=True)
-class SchemaInfoArray:
+class SchemaInfoArray(FromJson):
     """The extra member of an array type's description."""
 
     WIRE_NAME: ClassVar[str] = "SchemaInfoArray"
@@ -152,7 +153,7 @@ class SchemaInfoArray:
 
 
 @dataclass(slots=True, kw_only=True)
-class SchemaInfoObject:
+class SchemaInfoObject(FromJson):
     """The extra members of an object type's description."""
 
     WIRE_NAME: ClassVar[str] = "SchemaInfoObject"
@@ -226,7 +227,7 @@ class SchemaInfoObject:
 
 
 @dataclass(slots=True, kw_only=True)
-class SchemaInfoObjectMember:
+class SchemaInfoObjectMember(FromJson):
     """One member of an object type."""
 
     WIRE_NAME: ClassVar[str] = "SchemaInfoObjectMember"
@@ -277,7 +278,7 @@ class SchemaInfoObjectMember:
 
 
 @dataclass(slots=True, kw_only=True)
-class SchemaInfoObjectVariant:
+class SchemaInfoObjectVariant(FromJson):
     """One variant of an object type with variants."""
 
     WIRE_NAME: ClassVar[str] = "SchemaInfoObjectVariant"
@@ -312,7 +313,7 @@ class SchemaInfoObjectVariant:
 
 
 @dataclass(slots=True, kw_only=True)
-class SchemaInfoAlternate:
+class SchemaInfoAlternate(FromJson):
     """The extra member of an alternate type's description."""
 
     WIRE_NAME: ClassVar[str] = "SchemaInfoAlternate"
@@ -348,7 +349,7 @@ class SchemaInfoAlternate:
 
 
 @dataclass(slots=True, kw_only=True)
-class SchemaInfoAlternateMember:
+class SchemaInfoAlternateMember(FromJson):
     """One possible type of an alternate."""
 
     WIRE_NAME: ClassVar[str] = "SchemaInfoAlternateMember"
@@ -377,7 +378,7 @@ class SchemaInfoAlternateMember:
 
 
 @dataclass(slots=True, kw_only=True)
-class SchemaInfoCommand:
+class SchemaInfoCommand(FromJson):
     """The extra members of a command's description."""
 
     WIRE_NAME: ClassVar[str] = "SchemaInfoCommand"
@@ -436,7 +437,7 @@ class SchemaInfoCommand:
 
 
 @dataclass(slots=True, kw_only=True)
-class SchemaInfoEvent:
+class SchemaInfoEvent(FromJson):
     """The extra member of an event's description."""
 
     WIRE_NAME: ClassVar[str] = "SchemaInfoEvent"

@@ -26,6 +26,7 @@ from qapigen.support.wire import (
     req_enum,
     req_str,
 )
+from qapigen.support.wirejson import FromJson
 
 
 class JobType(WireEnum):
@@ -96,7 +97,7 @@ JobVerb_BY_WIRE: dict[str, JobVerb] = {v.value: v for v in JobVerb}
 
 
 @dataclass(slots=True, kw_only=True)
-class JobStatusChangeArguments:
+class JobStatusChangeArguments(FromJson):
     """The QAPI struct ``q_obj_JOB_STATUS_CHANGE-arg``."""
 
     WIRE_NAME: ClassVar[str] = "q_obj_JOB_STATUS_CHANGE-arg"
@@ -140,7 +141,7 @@ class JobStatusChange(JobStatusChangeArguments):
 
 
 @dataclass(slots=True, kw_only=True)
-class JobPauseArguments:
+class JobPauseArguments(FromJson):
     """The QAPI struct ``q_obj_job-pause-arg``."""
 
     WIRE_NAME: ClassVar[str] = "q_obj_job-pause-arg"
@@ -168,7 +169,7 @@ class JobPauseArguments:
 
 
 @dataclass(slots=True, kw_only=True)
-class JobResumeArguments:
+class JobResumeArguments(FromJson):
     """The QAPI struct ``q_obj_job-resume-arg``."""
 
     WIRE_NAME: ClassVar[str] = "q_obj_job-resume-arg"
@@ -196,7 +197,7 @@ class JobResumeArguments:
 
 
 @dataclass(slots=True, kw_only=True)
-class JobCancelArguments:
+class JobCancelArguments(FromJson):
     """The QAPI struct ``q_obj_job-cancel-arg``."""
 
     WIRE_NAME: ClassVar[str] = "q_obj_job-cancel-arg"
@@ -224,7 +225,7 @@ class JobCancelArguments:
 
 
 @dataclass(slots=True, kw_only=True)
-class JobCompleteArguments:
+class JobCompleteArguments(FromJson):
     """The QAPI struct ``q_obj_job-complete-arg``."""
 
     WIRE_NAME: ClassVar[str] = "q_obj_job-complete-arg"
@@ -252,7 +253,7 @@ class JobCompleteArguments:
 
 
 @dataclass(slots=True, kw_only=True)
-class JobDismissArguments:
+class JobDismissArguments(FromJson):
     """The QAPI struct ``q_obj_job-dismiss-arg``."""
 
     WIRE_NAME: ClassVar[str] = "q_obj_job-dismiss-arg"
@@ -280,7 +281,7 @@ class JobDismissArguments:
 
 
 @dataclass(slots=True, kw_only=True)
-class JobFinalizeArguments:
+class JobFinalizeArguments(FromJson):
     """The QAPI struct ``q_obj_job-finalize-arg``."""
 
     WIRE_NAME: ClassVar[str] = "q_obj_job-finalize-arg"
@@ -308,7 +309,7 @@ class JobFinalizeArguments:
 
 
 @dataclass(slots=True, kw_only=True)
-class JobInfo:
+class JobInfo(FromJson):
     """What a query reports about one job."""
 
     WIRE_NAME: ClassVar[str] = "JobInfo"

@@ -18,6 +18,7 @@ from qapigen.support.wire import (
     report_extra,
     req_str,
 )
+from qapigen.support.wirejson import FromJson
 
 if TYPE_CHECKING:
     from . import block_core_2 as _block_core_2
@@ -26,7 +27,7 @@ if TYPE_CHECKING:
 
 
 @dataclass(slots=True, kw_only=True)
-class BlockdevSnapshotSync:
+class BlockdevSnapshotSync(FromJson):
     """The arguments of an external snapshot into a new image file.
 
     The node to snapshot is named by @device or by @node-name; one of
@@ -141,7 +142,7 @@ class BlockdevSnapshotSync:
 
 
 @dataclass(slots=True, kw_only=True)
-class BlockdevSnapshot:
+class BlockdevSnapshot(FromJson):
     """The arguments of an external snapshot onto an existing node."""
 
     WIRE_NAME: ClassVar[str] = "BlockdevSnapshot"
@@ -184,7 +185,7 @@ class BlockdevSnapshot:
 
 
 @dataclass(slots=True, kw_only=True)
-class BlockdevSnapshotInternal:
+class BlockdevSnapshotInternal(FromJson):
     """The arguments of an internal snapshot."""
 
     WIRE_NAME: ClassVar[str] = "BlockdevSnapshotInternal"
@@ -225,7 +226,7 @@ class BlockdevSnapshotInternal:
 
 
 @dataclass(slots=True, kw_only=True)
-class BlockdevSnapshotDeleteInternalSyncArguments:
+class BlockdevSnapshotDeleteInternalSyncArguments(FromJson):
     """The QAPI struct ``q_obj_blockdev-snapshot-delete-internal-sync-arg``."""
 
     WIRE_NAME: ClassVar[str] = "q_obj_blockdev-snapshot-delete-internal-sync-arg"

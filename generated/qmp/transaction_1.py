@@ -18,6 +18,7 @@ from qapigen.support.wire import (
     req,
     req_enum,
 )
+from qapigen.support.wirejson import FromJson
 
 if TYPE_CHECKING:
     from . import backup as _backup
@@ -38,7 +39,7 @@ if TYPE_CHECKING:
 
 
 @dataclass(slots=True, kw_only=True)
-class Abort:
+class Abort(FromJson):
     """An action that always fails.  It lets a client check that a
     transaction is undone completely when one of its actions fails.
     """
@@ -112,7 +113,7 @@ TransactionActionKind_BY_WIRE: dict[str, TransactionActionKind] = {
 
 
 @dataclass(slots=True, kw_only=True)
-class AbortWrapper:
+class AbortWrapper(FromJson):
     """The data of an abort action."""
 
     WIRE_NAME: ClassVar[str] = "AbortWrapper"
@@ -143,7 +144,7 @@ class AbortWrapper:
 
 
 @dataclass(slots=True, kw_only=True)
-class BlockDirtyBitmapAddWrapper:
+class BlockDirtyBitmapAddWrapper(FromJson):
     """The data of a block-dirty-bitmap-add action."""
 
     WIRE_NAME: ClassVar[str] = "BlockDirtyBitmapAddWrapper"
@@ -174,7 +175,7 @@ class BlockDirtyBitmapAddWrapper:
 
 
 @dataclass(slots=True, kw_only=True)
-class BlockDirtyBitmapWrapper:
+class BlockDirtyBitmapWrapper(FromJson):
     """The data of an action that works on one existing bitmap: remove,
     clear, enable or disable, and the x- variants of the last two.
     """
@@ -207,7 +208,7 @@ class BlockDirtyBitmapWrapper:
 
 
 @dataclass(slots=True, kw_only=True)
-class BlockDirtyBitmapMergeWrapper:
+class BlockDirtyBitmapMergeWrapper(FromJson):
     """The data of a block-dirty-bitmap-merge action."""
 
     WIRE_NAME: ClassVar[str] = "BlockDirtyBitmapMergeWrapper"
@@ -238,7 +239,7 @@ class BlockDirtyBitmapMergeWrapper:
 
 
 @dataclass(slots=True, kw_only=True)
-class XBlockDirtyBitmapMergeWrapper:
+class XBlockDirtyBitmapMergeWrapper(FromJson):
     """The data of an x-block-dirty-bitmap-merge action."""
 
     WIRE_NAME: ClassVar[str] = "XBlockDirtyBitmapMergeWrapper"
@@ -271,7 +272,7 @@ class XBlockDirtyBitmapMergeWrapper:
 
 
 @dataclass(slots=True, kw_only=True)
-class BlockdevBackupWrapper:
+class BlockdevBackupWrapper(FromJson):
     """The data of a blockdev-backup action."""
 
     WIRE_NAME: ClassVar[str] = "BlockdevBackupWrapper"
@@ -302,7 +303,7 @@ class BlockdevBackupWrapper:
 
 
 @dataclass(slots=True, kw_only=True)
-class BlockdevSnapshotWrapper:
+class BlockdevSnapshotWrapper(FromJson):
     """The data of a blockdev-snapshot action."""
 
     WIRE_NAME: ClassVar[str] = "BlockdevSnapshotWrapper"
@@ -333,7 +334,7 @@ class BlockdevSnapshotWrapper:
 
 
 @dataclass(slots=True, kw_only=True)
-class BlockdevSnapshotInternalWrapper:
+class BlockdevSnapshotInternalWrapper(FromJson):
     """The data of a blockdev-snapshot-internal-sync action."""
 
     WIRE_NAME: ClassVar[str] = "BlockdevSnapshotInternalWrapper"
@@ -364,7 +365,7 @@ class BlockdevSnapshotInternalWrapper:
 
 
 @dataclass(slots=True, kw_only=True)
-class BlockdevSnapshotSyncWrapper:
+class BlockdevSnapshotSyncWrapper(FromJson):
     """The data of a blockdev-snapshot-sync action."""
 
     WIRE_NAME: ClassVar[str] = "BlockdevSnapshotSyncWrapper"
@@ -395,7 +396,7 @@ class BlockdevSnapshotSyncWrapper:
 
 
 @dataclass(slots=True, kw_only=True)
-class DriveBackupWrapper:
+class DriveBackupWrapper(FromJson):
     """The data of a drive-backup action."""
 
     WIRE_NAME: ClassVar[str] = "DriveBackupWrapper"
@@ -426,7 +427,7 @@ class DriveBackupWrapper:
 
 
 @dataclass(slots=True, kw_only=True)
-class TransactionActionBase:
+class TransactionActionBase(FromJson):
     """The QAPI struct ``q_obj_TransactionAction-base``."""
 
     WIRE_NAME: ClassVar[str] = "q_obj_TransactionAction-base"

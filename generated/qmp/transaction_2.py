@@ -20,6 +20,7 @@ from qapigen.support.wire import (
     req,
     req_enum,
 )
+from qapigen.support.wirejson import FromJson
 
 from .transaction_1 import (
     TransactionActionAbort,
@@ -456,7 +457,7 @@ def TransactionAction_from_wire(
 
 
 @dataclass(slots=True, kw_only=True)
-class TransactionProperties:
+class TransactionProperties(FromJson):
     """Settings that apply to a whole transaction."""
 
     WIRE_NAME: ClassVar[str] = "TransactionProperties"

@@ -17,6 +17,7 @@ from qapigen.support.wire import (
     report_extra,
     req_list,
 )
+from qapigen.support.wirejson import FromJson
 
 if TYPE_CHECKING:
     from . import transaction_2 as _transaction_2
@@ -24,7 +25,7 @@ if TYPE_CHECKING:
 
 
 @dataclass(slots=True, kw_only=True)
-class TransactionArguments:
+class TransactionArguments(FromJson):
     """The QAPI struct ``q_obj_transaction-arg``."""
 
     WIRE_NAME: ClassVar[str] = "q_obj_transaction-arg"

@@ -15,6 +15,7 @@ from typing import Any
 
 from qapigen.support import wire
 from qapigen.support.wire import Path
+from qapigen.support.wirejson import parse
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,6 +27,11 @@ class Codec:
 
     def from_wire(self, value: object, path: Path = "", name: str = "null") -> Any:
         return self.decode(value, path, name)
+
+    def from_json(self, data: bytes | str) -> Any:
+        """Decode JSON text (``bytes`` or ``str``): QEMU's parse errors,
+        then the same checks and messages as :meth:`from_wire`."""
+        return self.decode(parse(data), "", "null")
 
     def to_wire(self, value: Any) -> object:
         return self.encode(value)

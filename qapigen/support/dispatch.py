@@ -20,6 +20,7 @@ from typing import Any, TypeAlias, TypeVar
 from qapigen.support.errors import QMPError
 from qapigen.support.policy import DEFAULT_POLICY, CompatPolicy, policy_in_force
 from qapigen.support.wire import Path, check_extra, object_
+from qapigen.support.wirejson import encode_response, parse
 
 Response = dict[str, Any]
 
@@ -129,6 +130,27 @@ class Dispatcher:
         except (QMPError, NotImplementedCommand) as err:
             return self._error(_qmp_error(err), prepared.request_id)
         return self._success(prepared, result)
+
+    def dispatch_json(self, data: bytes | str) -> bytes | None:
+        """:meth:`dispatch` from and to wire bytes: *data* is one JSON text
+        (one request), the result the encoded response, or None when the
+        command sends none.  Text that is not JSON gets QEMU's
+        ``JSON parse error, ...`` reply, without ``id``."""
+        try:
+            request = parse(data)
+        except QMPError as err:
+            return encode_response(self._error(err, ()))
+        response = self.dispatch(request)
+        return None if response is None else encode_response(response)
+
+    async def dispatch_json_async(self, data: bytes | str) -> bytes | None:
+        """:meth:`dispatch_json` awaiting handlers that return awaitables."""
+        try:
+            request = parse(data)
+        except QMPError as err:
+            return encode_response(self._error(err, ()))
+        response = await self.dispatch_async(request)
+        return None if response is None else encode_response(response)
 
     def reset(self) -> None:
         """Back to negotiation mode, as for a new connection."""

@@ -149,6 +149,7 @@ _SUPPORT_HOME = {
     "encode_object": "qapigen.support.codec",
     "BUILTINS": "qapigen.support.codec",
     "QMPError": "qapigen.support.errors",
+    "FromJson": "qapigen.support.wirejson",
 }
 
 
