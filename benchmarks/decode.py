@@ -248,7 +248,7 @@ CASES = [
                 json.dumps(_changed(NODES, [998, "cache", "x"], True)).encode(),
                 "Parameter '[998].cache.x' is unexpected",
             ),
-            ("not JSON", b"[{]", "JSON parse error, key is not a string in object"),
+            ("not JSON", b"[{]", "JSON parse error, expecting value"),
         ],
     ),
 ]
