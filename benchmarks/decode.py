@@ -428,7 +428,7 @@ def main(argv: list[str] | None = None) -> int:
             check(case, contender)
         print(f"\n{case.name}: {len(case.text):,} bytes of JSON; {args.rounds} rounds, median")
         samples = measure(
-            [lambda c=c: c.decode(case.text) for c in group], args.rounds, args.seconds
+            [lambda c=c, t=case.text: c.decode(t) for c in group], args.rounds, args.seconds
         )
         for contender, s in zip(group, samples, strict=True):
             contender.samples = s
