@@ -242,3 +242,57 @@ def test_qemu_extensions_are_accepted() -> None:
         2**64 - 1, 1.8446744073709552e19, float("inf"),
     ]
     assert parse('{"s": "\\u00e9\\ud83d\\ude00"}') == {"s": "\u00e9\U0001f600"}
+
+
+# -- the fast path (msgspec) agrees with the exact path ----------------------------------
+
+
+def _outcome(call: Any, *args: Any) -> tuple[str, Any]:
+    try:
+        result = call(*args)
+    except QMPError as err:
+        return ("error", err.desc)
+    return ("ok", result.to_wire() if hasattr(result, "to_wire") else result)
+
+
+@needs_corpus
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        # QEMU reads a negative unsigned number modulo 2**64: the fast path
+        # refuses it and the exact path decides.
+        ("BlockdevCreateOptionsFile", {"filename": "f", "size": -1}),
+        ("BlockdevCreateOptionsFile", {"filename": "f", "size": 2**64 - 1}),
+        ("BlockdevCreateOptionsFile", {"filename": "f", "size": 2**64}),
+        ("BlockdevCreateOptionsFile", {"filename": "f", "size": None}),
+        # A union of one branch: msgspec alone would not require the tag.
+        ("QCryptoAkCipherOptions", {"hash-alg": "md5", "padding-alg": "raw"}),
+        ("QCryptoAkCipherOptions", {"alg": "\u0000", "hash-alg": "md5", "padding-alg": "raw"}),
+        ("QCryptoAkCipherOptions", {"alg": "rsa", "hash-alg": "md5", "padding-alg": "raw"}),
+        ("StrOrNull", None),
+        ("BlockDirtyBitmapOrStr", {"node": "n", "name": "b"}),
+        ("BlockDirtyBitmapOrStr", {"node": "n"}),
+        ("q_obj_transaction-arg", {"actions": [{"type": "drive-backup", "data": {}}]}),
+    ],
+)
+def test_fast_path_agrees(qmp: ModuleType, name: str, value: Any) -> None:
+    codec = qmp.TYPES[name]
+    text = json.dumps(value)
+    exact = _outcome(codec.from_wire, value)
+    assert _outcome(codec.from_json, text) == exact
+    if name == "BlockdevCreateOptionsFile" and value["size"] == -1:
+        assert exact == ("ok", {"filename": "f", "size": 2**64 - 1})
+
+
+@needs_corpus
+def test_fast_path_is_taken_and_policy_respected(qmp: ModuleType) -> None:
+    from qapigen.support import fastpath
+    from qapigen.support.policy import CompatPolicy, policy_in_force
+
+    assert fastpath.decoder(PACKAGE, "q_obj_transaction-arg") is not None
+    assert fastpath.decoder(PACKAGE, "q_obj_qom-set-arg") is None  # has an 'any' member
+    text = '{"actions": [{"type": "drive-backup", "data": {"device": "d", "target": "t", "sync": "full"}}]}'
+    assert qmp.TransactionArguments.from_json(text).actions[0].data.device == "d"
+    with policy_in_force(CompatPolicy(deprecated_input="reject")), pytest.raises(QMPError) as caught:
+        qmp.TransactionArguments.from_json(text)
+    assert caught.value.desc == "Deprecated value drive-backup disabled by policy"

@@ -227,7 +227,7 @@ def _type(name: str) -> Any:
         return builtin
     element = _ARRAYS.get(name)
     if element is not None:
-        return array_codec(name, TYPES[element])
+        return array_codec(name, TYPES[element], _PACKAGE)
     return load(_PACKAGE, _TYPE_MODULES[name]).TYPES_HERE[name]
 
 

@@ -1,15 +1,20 @@
 """JSON text to JSON values, for decoding straight from wire bytes.
 
-``T.from_json(data)`` and the dispatcher's bytes entry point parse with
-orjson.  Measured (``benchmarks/decode.py``, 12-action ``transaction``):
-``orjson.loads`` takes about 7.5 µs of qapigen's 36 µs, the generated
-validators the rest; ``json.loads`` is about 2.5x slower than orjson.
-msgspec's typed decoder (5.3 µs) was the other candidate for the valid
-path, but it builds msgspec Structs: it would need a second class for
-every type (1,200 more to import), and turning its Structs into the
-generated classes is a Python walk like ``from_wire`` itself, so it would
-not save the validators' time; nor can it give QEMU's messages.  So
-parsing is orjson's job and validation stays in the generated code.
+Two engines, chosen by measurement (``benchmarks/decode.py``, QEMU 10.2's
+12-action ``transaction``, quiet machine): pydantic's
+``model_validate_json`` took about 33 µs; orjson parsing plus the
+generated validators about 32 µs (orjson about 7 µs of it: the Python
+walk is the cost); msgspec's typed decoder about 5 µs, but into msgspec
+Structs and without QEMU's messages.  So:
+
+- valid text takes msgspec's typed decoder, with mirror types built from
+  the package's ``wirespec`` table, and straight-line conversion into the
+  generated classes (:mod:`qapigen.support.fastpath`): about 12 µs;
+- anything msgspec refuses takes the exact path here: orjson (the fastest
+  parser for a dict of Python values; ``json.loads`` is about 2.5x
+  slower) and the generated ``from_wire``, which give QEMU's message.
+  The dispatcher's bytes entry point also parses with orjson: a request
+  envelope must be checked member by member anyway.
 
 Only text that orjson refuses goes to :mod:`qapigen.support.qemujson`,
 which parses as QEMU does (single-quoted strings, integers beyond 64 bits
@@ -23,7 +28,10 @@ from typing import TYPE_CHECKING, Any, Self
 
 import orjson
 
-from qapigen.support import qemujson
+from qapigen.support import fastpath, qemujson
+from qapigen.support.fastpath import FAST_ERRORS
+from qapigen.support.policy import DEFAULT_POLICY as _DEFAULT_POLICY
+from qapigen.support.policy import current_policy as _current_policy
 
 if TYPE_CHECKING:
     from qapigen.support.wire import Path
@@ -70,5 +78,27 @@ class FromJson:
     def from_json(cls, data: bytes | str) -> Self:
         """Decode JSON text (``bytes`` as read from a socket, or ``str``):
         QEMU's parse errors, then the same checks and messages as
-        ``from_wire``."""
+        ``from_wire``.  Valid text takes the fast path
+        (:mod:`qapigen.support.fastpath`)."""
+        fast = _FAST.get(cls, _UNKNOWN)
+        if fast is _UNKNOWN:
+            fast = _FAST[cls] = _class_decoder(cls)
+        if fast is not None and _current_policy() is _DEFAULT_POLICY:
+            try:
+                result: Self = fast(data)
+                return result
+            except FAST_ERRORS:
+                pass
         return cls.from_wire(parse(data))
+
+
+_UNKNOWN: Any = object()
+_FAST: dict[type, Any] = {}
+
+
+def _class_decoder(cls: type) -> Any:
+    """The fast decoder of a generated struct class (not of union branches
+    or events, which take the exact path)."""
+    if hasattr(cls, "TAG") or hasattr(cls, "NAME"):
+        return None
+    return fastpath.decoder(cls.__module__.rpartition(".")[0], cls.WIRE_NAME)  # type: ignore[attr-defined]

@@ -142,6 +142,7 @@ def render_package(model: PackageModel, templates: Path | None = None) -> dict[s
     for name, template in (
         ("__init__.py", "package_init.py.jinja"),
         ("registry.py", "registry.py.jinja"),
+        ("wirespec.py", "wirespec.py.jinja"),
     ):
         sources[name] = env.get_template(template).render(model=model, arrays=arrays, links=links)
     # handlers.py refers to the types only in annotations, which its
