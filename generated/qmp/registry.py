@@ -280,7 +280,9 @@ def make_dispatcher(handlers: Handlers, **options: Any) -> Dispatcher:
     """A dispatcher serving every command with *handlers*; *options* are
     :class:`~qapigen.support.dispatch.Dispatcher` settings (``oob_offered``,
     ``compat``, ``disabled``, ...).  Commands load on first use."""
-    return Dispatcher(handlers, COMMANDS, schema_info=schema_info, **options)
+    return Dispatcher(
+        handlers, COMMANDS, schema_info=schema_info, package=_PACKAGE, **options
+    )
 
 
 __all__ = [
