@@ -932,13 +932,124 @@ TYPES_HERE: dict[str, object] = {
     "Qcow2OverlapCheckFlags": Qcow2OverlapCheckFlags,
 }
 
-# The modules this one's code uses at run time, bound to the names above
+# The modules the code of this module uses at run time, bound to the names above
 # (``_<module>``); each loads when first used (qapigen.support.lazy).
 from qapigen.support.lazy import link_modules as _link_modules  # noqa: E402
 
 _link_modules(
     globals(), __name__.rpartition(".")[0], ["block_core_1", "block_core_4", "common"]
 )
+
+#: The shape of the types of this module, as data: the fast path of from_json
+#: (qapigen.support.fastpath) builds its msgspec decoders from it.
+WIRESPEC_HERE: dict[str, tuple[object, ...]] = {
+    "BlockInfo": (
+        "struct",
+        "block_core_2",
+        "BlockInfo",
+        (
+            ("device", "device", "str", False),
+            ("qdev", "qdev", "str", True),
+            ("type", "type", "str", False),
+            ("removable", "removable", "bool", False),
+            ("locked", "locked", "bool", False),
+            ("inserted", "inserted", "BlockDeviceInfo", True),
+            ("tray_open", "tray_open", "bool", True),
+            ("io-status", "io_status", "BlockDeviceIoStatus", True),
+        ),
+    ),
+    "q_obj_query-named-block-nodes-arg": (
+        "struct",
+        "block_core_2",
+        "QueryNamedBlockNodesArguments",
+        (("flat", "flat", "bool", True),),
+    ),
+    "NewImageMode": ("enum", "block_core_2", "NewImageMode"),
+    "BlockdevDiscardOptions": ("enum", "block_core_2", "BlockdevDiscardOptions"),
+    "BlockdevDetectZeroesOptions": (
+        "enum",
+        "block_core_2",
+        "BlockdevDetectZeroesOptions",
+    ),
+    "BlockdevAioOptions": ("enum", "block_core_2", "BlockdevAioOptions"),
+    "BlockdevCacheOptions": (
+        "struct",
+        "block_core_2",
+        "BlockdevCacheOptions",
+        (
+            ("direct", "direct", "bool", True),
+            ("no-flush", "no_flush", "bool", True),
+        ),
+    ),
+    "BlockdevDriver": ("enum", "block_core_2", "BlockdevDriver"),
+    "BlockdevOptionsFile": (
+        "struct",
+        "block_core_2",
+        "BlockdevOptionsFile",
+        (
+            ("filename", "filename", "str", False),
+            ("pr-manager", "pr_manager", "str", True),
+            ("locking", "locking", "OnOffAuto", True),
+            ("aio", "aio", "BlockdevAioOptions", True),
+            ("aio-max-batch", "aio_max_batch", "int", True),
+            ("drop-cache", "drop_cache", "bool", True),
+            ("x-check-cache-dropped", "x_check_cache_dropped", "bool", True),
+        ),
+    ),
+    "BlockdevOptionsNull": (
+        "struct",
+        "block_core_2",
+        "BlockdevOptionsNull",
+        (
+            ("size", "size", "int", True),
+            ("latency-ns", "latency_ns", "uint64", True),
+            ("read-zeroes", "read_zeroes", "bool", True),
+        ),
+    ),
+    "BlockdevOptionsGenericFormat": (
+        "struct",
+        "block_core_2",
+        "BlockdevOptionsGenericFormat",
+        (("file", "file", "BlockdevRef", False),),
+    ),
+    "BlockdevOptionsGenericCOWFormat": (
+        "struct",
+        "block_core_2",
+        "BlockdevOptionsGenericCOWFormat",
+        (
+            ("file", "file", "BlockdevRef", False),
+            ("backing", "backing", "BlockdevRefOrNull", True),
+        ),
+    ),
+    "BlockdevOptionsRaw": (
+        "struct",
+        "block_core_2",
+        "BlockdevOptionsRaw",
+        (
+            ("file", "file", "BlockdevRef", False),
+            ("offset", "offset", "int", True),
+            ("size", "size", "int", True),
+        ),
+    ),
+    "Qcow2OverlapCheckMode": ("enum", "block_core_2", "Qcow2OverlapCheckMode"),
+    "Qcow2OverlapCheckFlags": (
+        "struct",
+        "block_core_2",
+        "Qcow2OverlapCheckFlags",
+        (
+            ("template", "template", "Qcow2OverlapCheckMode", True),
+            ("main-header", "main_header", "bool", True),
+            ("active-l1", "active_l1", "bool", True),
+            ("active-l2", "active_l2", "bool", True),
+            ("refcount-table", "refcount_table", "bool", True),
+            ("refcount-block", "refcount_block", "bool", True),
+            ("snapshot-table", "snapshot_table", "bool", True),
+            ("inactive-l1", "inactive_l1", "bool", True),
+            ("inactive-l2", "inactive_l2", "bool", True),
+            ("bitmap-directory", "bitmap_directory", "bool", True),
+        ),
+    ),
+}
 
 __all__ = [
     "BlockInfo",

@@ -612,11 +612,93 @@ TYPES_HERE: dict[str, object] = {
     "q_obj_BLOCK_JOB_READY-arg": BlockJobReadyArguments,
 }
 
-# The modules this one's code uses at run time, bound to the names above
+# The modules the code of this module uses at run time, bound to the names above
 # (``_<module>``); each loads when first used (qapigen.support.lazy).
 from qapigen.support.lazy import link_modules as _link_modules  # noqa: E402
 
 _link_modules(globals(), __name__.rpartition(".")[0], ["block_core_1", "common", "job"])
+
+#: The shape of the types of this module, as data: the fast path of from_json
+#: (qapigen.support.fastpath) builds its msgspec decoders from it.
+WIRESPEC_HERE: dict[str, tuple[object, ...]] = {
+    "BlockJobInfo": (
+        "struct",
+        "block_job_1",
+        "BlockJobInfo",
+        (
+            ("type", "type", "str", False),
+            ("device", "device", "str", False),
+            ("len", "len", "int", False),
+            ("offset", "offset", "int", False),
+            ("busy", "busy", "bool", False),
+            ("paused", "paused", "bool", False),
+            ("speed", "speed", "int", False),
+            ("io-status", "io_status", "BlockDeviceIoStatus", False),
+            ("ready", "ready", "bool", False),
+            ("status", "status", "JobStatus", False),
+            ("auto-finalize", "auto_finalize", "bool", False),
+            ("auto-dismiss", "auto_dismiss", "bool", False),
+            ("error", "error", "str", True),
+        ),
+    ),
+    "q_obj_block-job-cancel-arg": (
+        "struct",
+        "block_job_1",
+        "BlockJobCancelArguments",
+        (
+            ("device", "device", "str", False),
+            ("force", "force", "bool", True),
+        ),
+    ),
+    "BlockErrorAction": ("enum", "block_job_1", "BlockErrorAction"),
+    "q_obj_BLOCK_JOB_COMPLETED-arg": (
+        "struct",
+        "block_job_1",
+        "BlockJobCompletedArguments",
+        (
+            ("type", "type", "JobType", False),
+            ("device", "device", "str", False),
+            ("len", "len", "int", False),
+            ("offset", "offset", "int", False),
+            ("speed", "speed", "int", False),
+            ("error", "error", "str", True),
+        ),
+    ),
+    "q_obj_BLOCK_JOB_CANCELLED-arg": (
+        "struct",
+        "block_job_1",
+        "BlockJobCancelledArguments",
+        (
+            ("type", "type", "JobType", False),
+            ("device", "device", "str", False),
+            ("len", "len", "int", False),
+            ("offset", "offset", "int", False),
+            ("speed", "speed", "int", False),
+        ),
+    ),
+    "q_obj_BLOCK_JOB_ERROR-arg": (
+        "struct",
+        "block_job_1",
+        "BlockJobErrorArguments",
+        (
+            ("device", "device", "str", False),
+            ("operation", "operation", "IoOperationType", False),
+            ("action", "action", "BlockErrorAction", False),
+        ),
+    ),
+    "q_obj_BLOCK_JOB_READY-arg": (
+        "struct",
+        "block_job_1",
+        "BlockJobReadyArguments",
+        (
+            ("type", "type", "JobType", False),
+            ("device", "device", "str", False),
+            ("len", "len", "int", False),
+            ("offset", "offset", "int", False),
+            ("speed", "speed", "int", False),
+        ),
+    ),
+}
 
 __all__ = [
     "BlockJobInfo",

@@ -85,11 +85,25 @@ TYPES_HERE: dict[str, object] = {
     "q_obj_BLOCK_JOB_PENDING-arg": BlockJobPendingArguments,
 }
 
-# The modules this one's code uses at run time, bound to the names above
+# The modules the code of this module uses at run time, bound to the names above
 # (``_<module>``); each loads when first used (qapigen.support.lazy).
 from qapigen.support.lazy import link_modules as _link_modules  # noqa: E402
 
 _link_modules(globals(), __name__.rpartition(".")[0], ["job"])
+
+#: The shape of the types of this module, as data: the fast path of from_json
+#: (qapigen.support.fastpath) builds its msgspec decoders from it.
+WIRESPEC_HERE: dict[str, tuple[object, ...]] = {
+    "q_obj_BLOCK_JOB_PENDING-arg": (
+        "struct",
+        "block_job_2",
+        "BlockJobPendingArguments",
+        (
+            ("type", "type", "JobType", False),
+            ("id", "id", "str", False),
+        ),
+    ),
+}
 
 __all__ = [
     "BlockJobReady",

@@ -55,6 +55,13 @@ TYPES_HERE: dict[str, object] = {
     "QType": QType,
 }
 
+#: The shape of the types of this module, as data: the fast path of from_json
+#: (qapigen.support.fastpath) builds its msgspec decoders from it.
+WIRESPEC_HERE: dict[str, tuple[object, ...]] = {
+    "q_empty": ("struct", "builtin", "Empty", ()),
+    "QType": ("enum", "builtin", "QType"),
+}
+
 __all__ = [
     "Empty",
     "QType",

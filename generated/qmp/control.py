@@ -379,6 +379,52 @@ TYPES_HERE: dict[str, object] = {
     "q_obj_human-monitor-command-arg": HumanMonitorCommandArguments,
 }
 
+#: The shape of the types of this module, as data: the fast path of from_json
+#: (qapigen.support.fastpath) builds its msgspec decoders from it.
+WIRESPEC_HERE: dict[str, tuple[object, ...]] = {
+    "q_obj_qmp_capabilities-arg": (
+        "struct",
+        "control",
+        "QmpCapabilitiesArguments",
+        (("enable", "enable", "QMPCapabilityList", True),),
+    ),
+    "QMPCapability": ("enum", "control", "QMPCapability"),
+    "VersionTriple": (
+        "struct",
+        "control",
+        "VersionTriple",
+        (
+            ("major", "major", "int", False),
+            ("minor", "minor", "int", False),
+            ("micro", "micro", "int", False),
+        ),
+    ),
+    "VersionInfo": (
+        "struct",
+        "control",
+        "VersionInfo",
+        (
+            ("qemu", "qemu", "VersionTriple", False),
+            ("package", "package", "str", False),
+        ),
+    ),
+    "CommandInfo": (
+        "struct",
+        "control",
+        "CommandInfo",
+        (("name", "name", "str", False),),
+    ),
+    "q_obj_human-monitor-command-arg": (
+        "struct",
+        "control",
+        "HumanMonitorCommandArguments",
+        (
+            ("command-line", "command_line", "str", False),
+            ("cpu-index", "cpu_index", "int", True),
+        ),
+    ),
+}
+
 __all__ = [
     "QmpCapabilitiesArguments",
     "QMPCapability",

@@ -546,6 +546,59 @@ TYPES_HERE: dict[str, object] = {
     ),
 }
 
+#: The shape of the types of this module, as data: the fast path of from_json
+#: (qapigen.support.fastpath) builds its msgspec decoders from it.
+WIRESPEC_HERE: dict[str, tuple[object, ...]] = {
+    "BlockDirtyBitmap": (
+        "struct",
+        "dirty_bitmap",
+        "BlockDirtyBitmap",
+        (
+            ("node", "node", "str", False),
+            ("name", "name", "str", False),
+        ),
+    ),
+    "BlockDirtyBitmapAdd": (
+        "struct",
+        "dirty_bitmap",
+        "BlockDirtyBitmapAdd",
+        (
+            ("node", "node", "str", False),
+            ("name", "name", "str", False),
+            ("granularity", "granularity", "uint32", True),
+            ("persistent", "persistent", "bool", True),
+            ("disabled", "disabled", "bool", True),
+        ),
+    ),
+    "BlockDirtyBitmapOrStr": (
+        "alternate",
+        (
+            "BlockDirtyBitmap",
+            "str",
+        ),
+    ),
+    "BlockDirtyBitmapMerge": (
+        "struct",
+        "dirty_bitmap",
+        "BlockDirtyBitmapMerge",
+        (
+            ("node", "node", "str", False),
+            ("target", "target", "str", False),
+            ("bitmaps", "bitmaps", "BlockDirtyBitmapOrStrList", False),
+        ),
+    ),
+    "XBlockDirtyBitmapMerge": (
+        "struct",
+        "dirty_bitmap",
+        "XBlockDirtyBitmapMerge",
+        (
+            ("node", "node", "str", False),
+            ("dst_name", "dst_name", "str", False),
+            ("src_name", "src_name", "str", False),
+        ),
+    ),
+}
+
 __all__ = [
     "BlockDirtyBitmap",
     "BlockDirtyBitmapAdd",

@@ -663,11 +663,115 @@ TYPES_HERE: dict[str, object] = {
     "SchemaInfo": Codec("SchemaInfo", "union", SchemaInfo_from_wire, encode_object),
 }
 
-# The modules this one's code uses at run time, bound to the names above
+# The modules the code of this module uses at run time, bound to the names above
 # (``_<module>``); each loads when first used (qapigen.support.lazy).
 from qapigen.support.lazy import link_modules as _link_modules  # noqa: E402
 
 _link_modules(globals(), __name__.rpartition(".")[0], ["introspect_2"])
+
+#: The shape of the types of this module, as data: the fast path of from_json
+#: (qapigen.support.fastpath) builds its msgspec decoders from it.
+WIRESPEC_HERE: dict[str, tuple[object, ...]] = {
+    "SchemaMetaType": ("enum", "introspect_1", "SchemaMetaType"),
+    "q_obj_SchemaInfo-base": (
+        "struct",
+        "introspect_1",
+        "SchemaInfoBase",
+        (
+            ("name", "name", "str", False),
+            ("meta-type", "meta_type", "SchemaMetaType", False),
+            ("features", "features", "strList", True),
+        ),
+    ),
+    "SchemaInfo": (
+        "union",
+        "meta-type",
+        "meta_type",
+        (
+            (
+                "builtin",
+                "introspect_1",
+                "SchemaInfoBuiltin_",
+                (
+                    ("name", "name", "str", False),
+                    ("features", "features", "strList", True),
+                    ("json-type", "json_type", "JSONType", False),
+                ),
+            ),
+            (
+                "enum",
+                "introspect_1",
+                "SchemaInfoEnum_",
+                (
+                    ("name", "name", "str", False),
+                    ("features", "features", "strList", True),
+                    ("members", "members", "SchemaInfoEnumMemberList", False),
+                    ("values", "values", "strList", False),
+                ),
+            ),
+            (
+                "array",
+                "introspect_1",
+                "SchemaInfoArray_",
+                (
+                    ("name", "name", "str", False),
+                    ("features", "features", "strList", True),
+                    ("element-type", "element_type", "str", False),
+                ),
+            ),
+            (
+                "object",
+                "introspect_1",
+                "SchemaInfoObject_",
+                (
+                    ("name", "name", "str", False),
+                    ("features", "features", "strList", True),
+                    ("members", "members", "SchemaInfoObjectMemberList", False),
+                    ("tag", "tag", "str", True),
+                    ("variants", "variants", "SchemaInfoObjectVariantList", True),
+                ),
+            ),
+            (
+                "alternate",
+                "introspect_1",
+                "SchemaInfoAlternate_",
+                (
+                    ("name", "name", "str", False),
+                    ("features", "features", "strList", True),
+                    ("members", "members", "SchemaInfoAlternateMemberList", False),
+                ),
+            ),
+            (
+                "command",
+                "introspect_1",
+                "SchemaInfoCommand_",
+                (
+                    ("name", "name", "str", False),
+                    ("features", "features", "strList", True),
+                    ("arg-type", "arg_type", "str", False),
+                    ("ret-type", "ret_type", "str", False),
+                    ("allow-oob", "allow_oob", "bool", True),
+                ),
+            ),
+            (
+                "event",
+                "introspect_1",
+                "SchemaInfoEvent_",
+                (
+                    ("name", "name", "str", False),
+                    ("features", "features", "strList", True),
+                    ("arg-type", "arg_type", "str", False),
+                ),
+            ),
+        ),
+    ),
+    "SchemaInfoBuiltin": (
+        "struct",
+        "introspect_1",
+        "SchemaInfoBuiltin",
+        (("json-type", "json_type", "JSONType", False),),
+    ),
+}
 
 __all__ = [
     "SchemaMetaType",

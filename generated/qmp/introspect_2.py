@@ -483,6 +483,94 @@ TYPES_HERE: dict[str, object] = {
     "SchemaInfoEvent": SchemaInfoEvent,
 }
 
+#: The shape of the types of this module, as data: the fast path of from_json
+#: (qapigen.support.fastpath) builds its msgspec decoders from it.
+WIRESPEC_HERE: dict[str, tuple[object, ...]] = {
+    "JSONType": ("enum", "introspect_2", "JSONType"),
+    "SchemaInfoEnum": (
+        "struct",
+        "introspect_2",
+        "SchemaInfoEnum",
+        (
+            ("members", "members", "SchemaInfoEnumMemberList", False),
+            ("values", "values", "strList", False),
+        ),
+    ),
+    "SchemaInfoEnumMember": (
+        "struct",
+        "introspect_2",
+        "SchemaInfoEnumMember",
+        (
+            ("name", "name", "str", False),
+            ("features", "features", "strList", True),
+        ),
+    ),
+    "SchemaInfoArray": (
+        "struct",
+        "introspect_2",
+        "SchemaInfoArray",
+        (("element-type", "element_type", "str", False),),
+    ),
+    "SchemaInfoObject": (
+        "struct",
+        "introspect_2",
+        "SchemaInfoObject",
+        (
+            ("members", "members", "SchemaInfoObjectMemberList", False),
+            ("tag", "tag", "str", True),
+            ("variants", "variants", "SchemaInfoObjectVariantList", True),
+        ),
+    ),
+    "SchemaInfoObjectMember": (
+        "struct",
+        "introspect_2",
+        "SchemaInfoObjectMember",
+        (
+            ("name", "name", "str", False),
+            ("type", "type", "str", False),
+            ("default", "default", "any", True),
+            ("features", "features", "strList", True),
+        ),
+    ),
+    "SchemaInfoObjectVariant": (
+        "struct",
+        "introspect_2",
+        "SchemaInfoObjectVariant",
+        (
+            ("case", "case_", "str", False),
+            ("type", "type", "str", False),
+        ),
+    ),
+    "SchemaInfoAlternate": (
+        "struct",
+        "introspect_2",
+        "SchemaInfoAlternate",
+        (("members", "members", "SchemaInfoAlternateMemberList", False),),
+    ),
+    "SchemaInfoAlternateMember": (
+        "struct",
+        "introspect_2",
+        "SchemaInfoAlternateMember",
+        (("type", "type", "str", False),),
+    ),
+    "SchemaInfoCommand": (
+        "struct",
+        "introspect_2",
+        "SchemaInfoCommand",
+        (
+            ("arg-type", "arg_type", "str", False),
+            ("ret-type", "ret_type", "str", False),
+            ("allow-oob", "allow_oob", "bool", True),
+        ),
+    ),
+    "SchemaInfoEvent": (
+        "struct",
+        "introspect_2",
+        "SchemaInfoEvent",
+        (("arg-type", "arg_type", "str", False),),
+    ),
+}
+
 __all__ = [
     "JSONType",
     "SchemaInfoEnum",

@@ -562,6 +562,72 @@ TYPES_HERE: dict[str, object] = {
     "JobInfo": JobInfo,
 }
 
+#: The shape of the types of this module, as data: the fast path of from_json
+#: (qapigen.support.fastpath) builds its msgspec decoders from it.
+WIRESPEC_HERE: dict[str, tuple[object, ...]] = {
+    "JobType": ("enum", "job", "JobType"),
+    "JobStatus": ("enum", "job", "JobStatus"),
+    "JobVerb": ("enum", "job", "JobVerb"),
+    "q_obj_JOB_STATUS_CHANGE-arg": (
+        "struct",
+        "job",
+        "JobStatusChangeArguments",
+        (
+            ("id", "id", "str", False),
+            ("status", "status", "JobStatus", False),
+        ),
+    ),
+    "q_obj_job-pause-arg": (
+        "struct",
+        "job",
+        "JobPauseArguments",
+        (("id", "id", "str", False),),
+    ),
+    "q_obj_job-resume-arg": (
+        "struct",
+        "job",
+        "JobResumeArguments",
+        (("id", "id", "str", False),),
+    ),
+    "q_obj_job-cancel-arg": (
+        "struct",
+        "job",
+        "JobCancelArguments",
+        (("id", "id", "str", False),),
+    ),
+    "q_obj_job-complete-arg": (
+        "struct",
+        "job",
+        "JobCompleteArguments",
+        (("id", "id", "str", False),),
+    ),
+    "q_obj_job-dismiss-arg": (
+        "struct",
+        "job",
+        "JobDismissArguments",
+        (("id", "id", "str", False),),
+    ),
+    "q_obj_job-finalize-arg": (
+        "struct",
+        "job",
+        "JobFinalizeArguments",
+        (("id", "id", "str", False),),
+    ),
+    "JobInfo": (
+        "struct",
+        "job",
+        "JobInfo",
+        (
+            ("id", "id", "str", False),
+            ("type", "type", "JobType", False),
+            ("status", "status", "JobStatus", False),
+            ("current-progress", "current_progress", "int", False),
+            ("total-progress", "total_progress", "int", False),
+            ("error", "error", "str", True),
+        ),
+    ),
+}
+
 __all__ = [
     "JobType",
     "JobStatus",

@@ -411,11 +411,57 @@ TYPES_HERE: dict[str, object] = {
     "q_obj_blockdev-snapshot-delete-internal-sync-arg": BlockdevSnapshotDeleteInternalSyncArguments,
 }
 
-# The modules this one's code uses at run time, bound to the names above
+# The modules the code of this module uses at run time, bound to the names above
 # (``_<module>``); each loads when first used (qapigen.support.lazy).
 from qapigen.support.lazy import link_modules as _link_modules  # noqa: E402
 
 _link_modules(globals(), __name__.rpartition(".")[0], ["block_core_2"])
+
+#: The shape of the types of this module, as data: the fast path of from_json
+#: (qapigen.support.fastpath) builds its msgspec decoders from it.
+WIRESPEC_HERE: dict[str, tuple[object, ...]] = {
+    "BlockdevSnapshotSync": (
+        "struct",
+        "snapshot",
+        "BlockdevSnapshotSync",
+        (
+            ("device", "device", "str", True),
+            ("node-name", "node_name", "str", True),
+            ("snapshot-file", "snapshot_file", "str", False),
+            ("snapshot-node-name", "snapshot_node_name", "str", True),
+            ("format", "format", "str", True),
+            ("mode", "mode", "NewImageMode", True),
+        ),
+    ),
+    "BlockdevSnapshot": (
+        "struct",
+        "snapshot",
+        "BlockdevSnapshot",
+        (
+            ("node", "node", "str", False),
+            ("overlay", "overlay", "str", False),
+        ),
+    ),
+    "BlockdevSnapshotInternal": (
+        "struct",
+        "snapshot",
+        "BlockdevSnapshotInternal",
+        (
+            ("device", "device", "str", False),
+            ("name", "name", "str", False),
+        ),
+    ),
+    "q_obj_blockdev-snapshot-delete-internal-sync-arg": (
+        "struct",
+        "snapshot",
+        "BlockdevSnapshotDeleteInternalSyncArguments",
+        (
+            ("device", "device", "str", False),
+            ("id", "id", "str", True),
+            ("name", "name", "str", True),
+        ),
+    ),
+}
 
 __all__ = [
     "BlockdevSnapshotSync",

@@ -994,13 +994,87 @@ TYPES_HERE: dict[str, object] = {
     "q_obj_TransactionAction-base": TransactionActionBase,
 }
 
-# The modules this one's code uses at run time, bound to the names above
+# The modules the code of this module uses at run time, bound to the names above
 # (``_<module>``); each loads when first used (qapigen.support.lazy).
 from qapigen.support.lazy import link_modules as _link_modules  # noqa: E402
 
 _link_modules(
     globals(), __name__.rpartition(".")[0], ["backup", "dirty_bitmap", "snapshot"]
 )
+
+#: The shape of the types of this module, as data: the fast path of from_json
+#: (qapigen.support.fastpath) builds its msgspec decoders from it.
+WIRESPEC_HERE: dict[str, tuple[object, ...]] = {
+    "Abort": ("struct", "transaction_1", "Abort", ()),
+    "ActionCompletionMode": ("enum", "transaction_1", "ActionCompletionMode"),
+    "TransactionActionKind": ("enum", "transaction_1", "TransactionActionKind"),
+    "AbortWrapper": (
+        "struct",
+        "transaction_1",
+        "AbortWrapper",
+        (("data", "data", "Abort", False),),
+    ),
+    "BlockDirtyBitmapAddWrapper": (
+        "struct",
+        "transaction_1",
+        "BlockDirtyBitmapAddWrapper",
+        (("data", "data", "BlockDirtyBitmapAdd", False),),
+    ),
+    "BlockDirtyBitmapWrapper": (
+        "struct",
+        "transaction_1",
+        "BlockDirtyBitmapWrapper",
+        (("data", "data", "BlockDirtyBitmap", False),),
+    ),
+    "BlockDirtyBitmapMergeWrapper": (
+        "struct",
+        "transaction_1",
+        "BlockDirtyBitmapMergeWrapper",
+        (("data", "data", "BlockDirtyBitmapMerge", False),),
+    ),
+    "XBlockDirtyBitmapMergeWrapper": (
+        "struct",
+        "transaction_1",
+        "XBlockDirtyBitmapMergeWrapper",
+        (("data", "data", "XBlockDirtyBitmapMerge", False),),
+    ),
+    "BlockdevBackupWrapper": (
+        "struct",
+        "transaction_1",
+        "BlockdevBackupWrapper",
+        (("data", "data", "BlockdevBackup", False),),
+    ),
+    "BlockdevSnapshotWrapper": (
+        "struct",
+        "transaction_1",
+        "BlockdevSnapshotWrapper",
+        (("data", "data", "BlockdevSnapshot", False),),
+    ),
+    "BlockdevSnapshotInternalWrapper": (
+        "struct",
+        "transaction_1",
+        "BlockdevSnapshotInternalWrapper",
+        (("data", "data", "BlockdevSnapshotInternal", False),),
+    ),
+    "BlockdevSnapshotSyncWrapper": (
+        "struct",
+        "transaction_1",
+        "BlockdevSnapshotSyncWrapper",
+        (("data", "data", "BlockdevSnapshotSync", False),),
+    ),
+    "DriveBackupWrapper": (
+        "struct",
+        "transaction_1",
+        "DriveBackupWrapper",
+        (("data", "data", "DriveBackup", False),),
+    ),
+    "q_obj_TransactionAction-base": (
+        "struct",
+        "transaction_1",
+        "TransactionActionBase",
+        (("type", "type", "TransactionActionKind", False),),
+    ),
+}
 
 __all__ = [
     "Abort",

@@ -135,11 +135,25 @@ TYPES_HERE: dict[str, object] = {
     "q_obj_transaction-arg": TransactionArguments,
 }
 
-# The modules this one's code uses at run time, bound to the names above
+# The modules the code of this module uses at run time, bound to the names above
 # (``_<module>``); each loads when first used (qapigen.support.lazy).
 from qapigen.support.lazy import link_modules as _link_modules  # noqa: E402
 
 _link_modules(globals(), __name__.rpartition(".")[0], ["transaction_2"])
+
+#: The shape of the types of this module, as data: the fast path of from_json
+#: (qapigen.support.fastpath) builds its msgspec decoders from it.
+WIRESPEC_HERE: dict[str, tuple[object, ...]] = {
+    "q_obj_transaction-arg": (
+        "struct",
+        "transaction_3",
+        "TransactionArguments",
+        (
+            ("actions", "actions", "TransactionActionList", False),
+            ("properties", "properties", "TransactionProperties", True),
+        ),
+    ),
+}
 
 __all__ = [
     "TransactionArguments",

@@ -5,8 +5,8 @@ Measured (``benchmarks/decode.py``), parsing with orjson and validating in
 the generated Python code costs about as much as pydantic; msgspec parses
 and validates a typed message about six times faster than that, but into
 msgspec Structs, and without QEMU's messages.  So ``from_json`` first
-tries msgspec with *mirror* types built from the package's ``wirespec``
-table (the first time a type is decoded), then turns the Structs into the
+tries msgspec with *mirror* types built from the ``WIRESPEC_HERE`` tables
+of the package's modules (the first time a type is decoded), then turns the Structs into the
 generated classes with straight-line code (no checks left to do: msgspec
 made them).  When msgspec refuses the text, for any reason, the exact
 path runs: QEMU's parse (:mod:`~qapigen.support.wirejson`) and the
@@ -74,6 +74,40 @@ class _Unsupported(Exception):
     pass
 
 
+class _Specs:
+    """The shape of each type, as the generator wrote it: arrays in the
+    registry, everything else in ``WIRESPEC_HERE`` of the type's module
+    (loaded on first use, as the type's classes are needed anyway).
+    Entries:
+
+    - ``("struct", module, class, members)``
+    - ``("union", tag wire name, tag attribute, branches)``, each branch
+      ``(tag value, module, class, members)``
+    - ``("alternate", branch type names)``
+    - ``("enum", module, class)``
+    - ``("array", element type name)``
+    - ``("unsupported",)`` for what the fast path does not take;
+
+    each member ``(wire name, attribute, type name, optional)``.
+    """
+
+    def __init__(self, package: str) -> None:
+        self.package = package
+        registry = importlib.import_module(f"{package}.registry")
+        self.arrays: dict[str, str] = registry._ARRAYS
+        self.modules: dict[str, str] = registry._TYPE_MODULES
+
+    def get(self, name: str, default: Any = None) -> Any:
+        element = self.arrays.get(name)
+        if element is not None:
+            return ("array", element)
+        module = self.modules.get(name)
+        if module is None:
+            return default
+        table = importlib.import_module(f"{self.package}.{module}").WIRESPEC_HERE
+        return table.get(name, default)
+
+
 class _Builder:
     """Mirror types and converters for one root type of one package.
 
@@ -83,7 +117,7 @@ class _Builder:
     visited, so recursive types refer to themselves.
     """
 
-    def __init__(self, package: str, spec: dict[str, tuple[Any, ...]]) -> None:
+    def __init__(self, package: str, spec: _Specs) -> None:
         self.package = package
         self.spec = spec
         self.ns = ModuleType(f"{package}._fastpath")
@@ -141,7 +175,7 @@ class _Builder:
         elif kind == "array":
             element = entry[1]
             scalar = element in _INT_RANGES or element in ("str", "bool", "number") or (
-                element in self.spec and self.spec[element][0] == "enum"
+                self.spec.get(element, ("",))[0] == "enum"
             )
             func = "" if scalar else self.fresh("f")
             self.convs[name] = func
@@ -249,8 +283,7 @@ class _Package:
     mirrored once; each call compiles only what is new."""
 
     def __init__(self, package: str) -> None:
-        spec: dict[str, tuple[Any, ...]] = importlib.import_module(f"{package}.wirespec").SPEC
-        self.builder = _Builder(package, spec)
+        self.builder = _Builder(package, _Specs(package))
         self.done_code = 0
         self.done_aliases = 0
         self.unsupported: set[str] = set()

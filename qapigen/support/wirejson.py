@@ -8,7 +8,7 @@ walk is the cost); msgspec's typed decoder about 5 µs, but into msgspec
 Structs and without QEMU's messages.  So:
 
 - valid text takes msgspec's typed decoder, with mirror types built from
-  the package's ``wirespec`` table, and straight-line conversion into the
+  the ``WIRESPEC_HERE`` tables of the package, and straight-line conversion into the
   generated classes (:mod:`qapigen.support.fastpath`): about 12 µs;
 - anything msgspec refuses takes the exact path here: orjson (the fastest
   parser for a dict of Python values; ``json.loads`` is about 2.5x

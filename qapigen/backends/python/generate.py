@@ -136,13 +136,12 @@ def render_package(model: PackageModel, templates: Path | None = None) -> dict[s
         sources[f"{part.name}.py"] = (
             header.render(imports=imports, module_doc=doc)
             + body
-            + footer.render(imports=imports, exports=part.exports())
+            + footer.render(imports=imports, exports=part.exports(), part=part)
         )
     arrays = [t for t in model.types.values() if t.kind == "array"]
     for name, template in (
         ("__init__.py", "package_init.py.jinja"),
         ("registry.py", "registry.py.jinja"),
-        ("wirespec.py", "wirespec.py.jinja"),
     ):
         sources[name] = env.get_template(template).render(model=model, arrays=arrays, links=links)
     # handlers.py refers to the types only in annotations, which its
@@ -161,7 +160,7 @@ def render_package(model: PackageModel, templates: Path | None = None) -> dict[s
     sources["handlers.py"] = (
         header.render(imports=imports, module_doc=doc)
         + body
-        + footer.render(imports=imports, exports=["Handlers"])
+        + footer.render(imports=imports, exports=["Handlers"], part=None)
     )
     sources["skeleton.py"] = env.get_template("skeleton.py.jinja").render(
         model=model, imports=PackageImports()
