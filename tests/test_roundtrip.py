@@ -258,7 +258,7 @@ def _from_wire_outcome(pkg: Package, name: str, value: JSON) -> tuple[str, JSON]
 
 @needs_corpus
 @pytest.mark.parametrize(
-    ("release", "name"), [p for p in _type_params() if p.values[0] in ("qemu-10.2", "")]
+    ("release", "name"), _type_params()
 )
 @FROM_JSON
 @given(data=st.data())
