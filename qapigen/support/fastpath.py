@@ -5,10 +5,10 @@ Measured (``benchmarks/decode.py``), parsing with orjson and validating in
 the generated Python code costs about as much as pydantic; msgspec parses
 and validates a typed message about six times faster than that, but into
 msgspec Structs, and without QEMU's messages.  So ``from_json`` first
-tries msgspec with *mirror* types built from the ``WIRESPEC_HERE`` tables
-of the package's modules (the first time a type is decoded), then turns the Structs into the
-generated classes with straight-line code (no checks left to do: msgspec
-made them).  When msgspec refuses the text, for any reason, the exact
+tries msgspec with *mirror* types built from the ``WIRESPEC_HERE``
+tables of the package's modules (the first time a type is decoded), then
+turns the Structs into the generated classes with straight-line code (no
+checks left to do: msgspec made them).  When msgspec refuses the text, for any reason, the exact
 path runs: QEMU's parse (:mod:`~qapigen.support.wirejson`) and the
 generated ``from_wire``, which give QEMU's message.  So the fast path
 never decides an error; it must only never accept what the exact path
@@ -39,7 +39,6 @@ from typing import Annotated, Any
 import msgspec
 from msgspec import UNSET, Meta, UnsetType
 
-from qapigen.support import policy
 from qapigen.support.wire import NULL, new_object
 
 
@@ -353,8 +352,3 @@ def decoder(package: str, name: str) -> Decode | None:
         home = _PACKAGES[package] = _Package(package)
     made = _CACHE[key] = home.decoder(name)
     return made
-
-
-def default_policy() -> bool:
-    """True when the compat policy in force is the default (accept all)."""
-    return policy.current_policy() is policy.DEFAULT_POLICY
