@@ -470,6 +470,10 @@ def main(argv: list[str] | None = None) -> int:
         for contender, s in zip(failing, errors, strict=True):
             print(f"  {contender.label:52} {show(statistics.median(s))}")
             print(f"      says: {message(contender, invalid_text)[:110]}")
+        first: dict[str, float] = {}
+        for contender, s in zip(failing, errors, strict=True):
+            first.setdefault(contender.group, statistics.median(s))
+        print(f"  error path, qapigen / pydantic: {first['qapigen'] / first['pydantic']:.2f}x")
         ours = statistics.median(next(c for c in group if c.group == "qapigen").samples)
         for other in (c for c in group if c.group in ("pydantic", "msgspec")):
             ratio = ours / statistics.median(other.samples)

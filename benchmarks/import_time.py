@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import compileall
+import os
 import statistics
 import subprocess
 import sys
@@ -29,9 +30,16 @@ import tempfile
 import time
 from pathlib import Path
 
-from qapigen.backends.python.generate import GenerateOptions, generate
+REPO = Path(__file__).resolve().parent.parent
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+# This checkout's qapigen, in this process and in the timed ones (another
+# qapigen may be installed, and sys.path[0] is benchmarks/ here).
+ENV = dict(os.environ, PYTHONPATH=str(REPO))
 
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "qapi-corpus" / "qemu-10.2" / "qapi"
+from qapigen.backends.python.generate import GenerateOptions, generate  # noqa: E402
+
+CORPUS = REPO.parent / "shared" / "qapi-corpus" / "qemu-10.2" / "qapi"
 GOAL = 0.1
 
 FIRST_COMMAND = """
@@ -55,7 +63,7 @@ def _time(code: str, runs: int) -> list[float]:
     samples = []
     for _ in range(runs):
         start = time.perf_counter()
-        subprocess.run([sys.executable, "-c", code], check=True)
+        subprocess.run([sys.executable, "-c", code], check=True, env=ENV)
         samples.append(time.perf_counter() - start)
     return samples
 

@@ -45,7 +45,7 @@ class Codec:
         text takes the fast path (:mod:`qapigen.support.fastpath`) when
         the codec knows its package."""
         if self.package and _current_policy() is _DEFAULT_POLICY:
-            fast = fastpath.decoder(self.package, self.name)
+            fast = fastpath.decoder_in_use(self.package, self.name)
             if fast is not None:
                 try:
                     return fast(data)

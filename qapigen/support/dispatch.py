@@ -201,7 +201,7 @@ class Dispatcher:
             return None
         if spec.arg_type is None:
             return None
-        decode = fastpath.decoder(self.package, spec.arg_type)
+        decode = fastpath.decoder_in_use(self.package, spec.arg_type)
         if decode is None:
             return None
         try:

@@ -352,3 +352,22 @@ def decoder(package: str, name: str) -> Decode | None:
         home = _PACKAGES[package] = _Package(package)
     made = _CACHE[key] = home.decoder(name)
     return made
+
+
+_SEEN: set[tuple[str, str]] = set()
+
+
+def decoder_in_use(package: str, name: str) -> Decode | None:
+    """:func:`decoder`, from the second use of a type on.  Building the
+    mirrors of a type loads the modules of every type it can hold (for a
+    ``transaction``: every action's); a type decoded only once (by a
+    one-shot tool, or a server's first command) takes the exact path and
+    loads only what that value needs."""
+    key = (package, name)
+    made = _CACHE.get(key)
+    if made is not None or key in _CACHE:
+        return made
+    if key not in _SEEN:
+        _SEEN.add(key)
+        return None
+    return decoder(package, name)

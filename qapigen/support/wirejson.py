@@ -80,9 +80,11 @@ class FromJson:
         QEMU's parse errors, then the same checks and messages as
         ``from_wire``.  Valid text takes the fast path
         (:mod:`qapigen.support.fastpath`)."""
-        fast = _FAST.get(cls, _UNKNOWN)
-        if fast is _UNKNOWN:
-            fast = _FAST[cls] = _class_decoder(cls)
+        fast = _FAST.get(cls)
+        if fast is None:
+            fast = _class_decoder(cls)
+            if fast is not None:
+                _FAST[cls] = fast
         if fast is not None and _current_policy() is _DEFAULT_POLICY:
             try:
                 result: Self = fast(data)
@@ -92,7 +94,6 @@ class FromJson:
         return cls.from_wire(parse(data))
 
 
-_UNKNOWN: Any = object()
 _FAST: dict[type, Any] = {}
 
 
@@ -101,4 +102,5 @@ def _class_decoder(cls: type) -> Any:
     or events, which take the exact path)."""
     if hasattr(cls, "TAG") or hasattr(cls, "NAME"):
         return None
-    return fastpath.decoder(cls.__module__.rpartition(".")[0], cls.WIRE_NAME)  # type: ignore[attr-defined]
+    package = cls.__module__.rpartition(".")[0]
+    return fastpath.decoder_in_use(package, cls.WIRE_NAME)  # type: ignore[attr-defined]
