@@ -1,33 +1,39 @@
-"""How fast one QMP ``transaction`` request is decoded and validated.
+"""How fast wire bytes become validated, typed objects: qapigen against
+pydantic and msgspec, on QEMU 10.2's schema.
 
-The request, as JSON text (bytes, as a socket delivers it), holds four
-actions (block-dirty-bitmap-add, blockdev-backup, blockdev-snapshot-sync,
-block-dirty-bitmap-merge) and the transaction properties.  Each contender
-turns the text into validated, typed objects, in one process:
+Two inputs, as JSON bytes (what a socket delivers):
 
-- qapigen: ``orjson.loads`` (``json.loads`` without orjson), the request
-  envelope check, then the generated ``qmp.TransactionArguments.from_wire``;
-  and, for the whole server path, the generated dispatcher with a no-op
-  ``transaction`` handler (text to response object);
-- pydantic v2, equivalent models (``benchmarks/_models.py``), both from the
-  text (``model_validate_json``, parsing in Rust) and from parsed JSON;
-- msgspec, equivalent tagged-union Structs, both from the text (a typed
-  ``Decoder``) and from parsed JSON (``msgspec.convert``);
-- ``json.loads`` and ``orjson.loads`` alone, for reference.
+- ``transaction``: the arguments of one ``transaction`` with all 12 action
+  kinds (``abort`` to ``drive-backup``) and the transaction properties;
+- ``query-named-block-nodes``: a reply of 1,000 ``BlockDeviceInfo``
+  objects (qcow2 images with their format-specific data, dirty bitmaps,
+  throttling limits).
 
-Every contender is first checked to accept the request, to produce the
-same arguments, and to reject an invalid one (``granularity`` 2**40).  The
-error path is timed as well, up to the message text (``str(error)``, which a
-server needs for its reply), and the messages printed: qapigen's must be
-QEMU's ``Parameter 'granularity' expects uint32_t``.
+Contenders, each from the same bytes:
 
-The qapigen rows need the generated package (``qapigen generate`` writes
-it to ``generated/qmp``); pydantic and msgspec come with the ``bench``
-extra.  Missing pieces are skipped with a note.
+- qapigen: ``TransactionArguments.from_json`` and the
+  ``BlockDeviceInfoList`` codec's ``from_json`` (the 10.2 package is
+  generated into a temporary folder first): msgspec typed decoding into
+  mirror types, then conversion into the generated classes; text it
+  refuses goes to the exact path, which gives QEMU's message.  The exact
+  path alone (``orjson.loads`` + ``from_wire``) is timed as well;
+- pydantic v2: ``model_validate_json`` / ``TypeAdapter.validate_json``;
+- msgspec: a typed ``msgspec.json.Decoder``.
+
+The pydantic and msgspec models are written from the IR by
+``benchmarks/_schema_models.py``.  Before timing, every contender is
+checked to accept the valid input (and give back the same JSON), and to
+reject each invalid input; qapigen's messages must be QEMU's, word for
+word.  The error path (one invalid input per case) is timed too.  Also
+timed, for reference: ``orjson.loads`` alone, and the whole server path,
+``Dispatcher.dispatch_json`` (request bytes to response bytes) with a
+no-op ``transaction`` handler.
+
+Goal (issue 6): qapigen's median <= 0.8x pydantic's on both inputs.
 
 Usage::
 
-    python benchmarks/decode.py [--rounds N] [--iterations N] [--json]
+    python benchmarks/decode.py [--rounds N] [--seconds S]
 """
 
 from __future__ import annotations
@@ -39,422 +45,446 @@ import importlib
 import json
 import statistics
 import sys
+import tempfile
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from itertools import repeat
 from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
-GENERATED = REPO / "generated"
+CORPUS = REPO.parent / "shared" / "qapi-corpus" / "qemu-10.2" / "qapi" / "qapi-schema.json"
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
+import orjson  # noqa: E402
+
+import qapigen  # noqa: E402
+from qapigen.backends.python.generate import GenerateOptions, generate  # noqa: E402
 from qapigen.support.errors import QMPError  # noqa: E402
+from qapigen.support.wirejson import parse  # noqa: E402
 
-try:
-    import orjson
-except ImportError:  # pragma: no cover - orjson is optional
-    orjson = None  # type: ignore[assignment]
+GOAL = 0.8
 
-LOADS: Callable[[bytes], Any] = orjson.loads if orjson is not None else json.loads
-LOADS_NAME = "orjson.loads" if orjson is not None else "json.loads"
+# -- inputs -------------------------------------------------------------------------
 
-ARGUMENTS: dict[str, Any] = {
-    "actions": [
-        {
-            "type": "block-dirty-bitmap-add",
+ACTIONS: list[dict[str, Any]] = [
+    {"type": "abort", "data": {}},
+    {
+        "type": "block-dirty-bitmap-add",
+        "data": {
+            "node": "libvirt-1-format", "name": "backup-20250611T0200",
+            "granularity": 65536, "persistent": True, "disabled": False,
+        },
+    },
+    {"type": "block-dirty-bitmap-remove", "data": {"node": "libvirt-1-format", "name": "old-1"}},
+    {"type": "block-dirty-bitmap-clear", "data": {"node": "libvirt-1-format", "name": "scratch"}},
+    {"type": "block-dirty-bitmap-enable", "data": {"node": "libvirt-2-format", "name": "b2"}},
+    {"type": "block-dirty-bitmap-disable", "data": {"node": "libvirt-2-format", "name": "b1"}},
+    {
+        "type": "block-dirty-bitmap-merge",
+        "data": {
+            "node": "libvirt-1-format", "target": "backup-20250611T0200",
+            "bitmaps": [
+                "backup-20250609T0200",
+                {"node": "libvirt-5-format", "name": "backup-20250608T0200"},
+            ],
+        },
+    },
+    {
+        "type": "blockdev-backup",
+        "data": {
+            "job-id": "backup-vda-libvirt-1-format", "device": "libvirt-1-format",
+            "target": "libvirt-3-format", "sync": "bitmap", "bitmap": "backup-20250610T0200",
+            "bitmap-mode": "on-success", "speed": 104857600, "compress": False,
+            "on-source-error": "report", "on-target-error": "enospc", "auto-finalize": True,
+            "auto-dismiss": False, "filter-node-name": "backup-filter-vda",
+            "x-perf": {"use-copy-range": False, "max-workers": 8, "max-chunk": 4194304},
+        },
+    },
+    {"type": "blockdev-snapshot", "data": {"node": "libvirt-6-format", "overlay": "overlay-6"}},
+    {
+        "type": "blockdev-snapshot-internal-sync",
+        "data": {"device": "drive-virtio-disk3", "name": "snap-20250611"},
+    },
+    {
+        "type": "blockdev-snapshot-sync",
+        "data": {
+            "node-name": "libvirt-2-format",
+            "snapshot-file": "/var/lib/libvirt/images/vm01-vdb.20250611T0200.qcow2",
+            "snapshot-node-name": "libvirt-4-format", "format": "qcow2",
+            "mode": "absolute-paths",
+        },
+    },
+    {
+        "type": "drive-backup",
+        "data": {
+            "job-id": "drive-backup-vdc", "device": "libvirt-7-format",
+            "target": "/var/lib/libvirt/images/vdc.backup.qcow2", "format": "qcow2",
+            "sync": "full", "mode": "absolute-paths", "speed": 0, "on-cbw-error": "break-snapshot",
+        },
+    },
+]
+TRANSACTION: dict[str, Any] = {"actions": ACTIONS, "properties": {"completion-mode": "individual"}}
+
+
+def _node(i: int) -> dict[str, Any]:
+    """One ``BlockDeviceInfo`` as QEMU reports a qcow2 node."""
+    image: dict[str, Any] = {
+        "filename": f"/var/lib/libvirt/images/disk{i}.qcow2", "format": "qcow2",
+        "dirty-flag": False, "actual-size": 1073741824 + i, "virtual-size": 21474836480,
+        "cluster-size": 65536,
+        "format-specific": {
+            "type": "qcow2",
             "data": {
-                "node": "libvirt-1-format",
-                "name": "backup-20250611T0200",
-                "granularity": 65536,
-                "persistent": True,
-                "disabled": False,
+                "compat": "1.1", "compression-type": "zlib", "lazy-refcounts": False,
+                "refcount-bits": 16, "corrupt": False, "extended-l2": False,
+                "bitmaps": [{"name": f"bitmap{i}", "granularity": 65536, "flags": ["auto"]}],
             },
         },
-        {
-            "type": "blockdev-backup",
-            "data": {
-                "job-id": "backup-vda-libvirt-1-format",
-                "device": "libvirt-1-format",
-                "target": "libvirt-3-format",
-                "sync": "bitmap",
-                "bitmap": "backup-20250610T0200",
-                "bitmap-mode": "on-success",
-                "speed": 104857600,
-                "compress": False,
-                "on-source-error": "report",
-                "on-target-error": "enospc",
-                "auto-finalize": True,
-                "auto-dismiss": False,
-                "filter-node-name": "backup-filter-vda",
-            },
-        },
-        {
-            "type": "blockdev-snapshot-sync",
-            "data": {
-                "node-name": "libvirt-2-format",
-                "snapshot-file": "/var/lib/libvirt/images/vm01-vdb.20250611T0200.qcow2",
-                "snapshot-node-name": "libvirt-4-format",
-                "format": "qcow2",
-                "mode": "absolute-paths",
-            },
-        },
-        {
-            "type": "block-dirty-bitmap-merge",
-            "data": {
-                "node": "libvirt-1-format",
-                "target": "backup-20250611T0200",
-                "bitmaps": [
-                    "backup-20250609T0200",
-                    {"node": "libvirt-5-format", "name": "backup-20250608T0200"},
-                ],
-            },
-        },
-    ],
-    "properties": {"completion-mode": "individual"},
-}
-REQUEST: dict[str, Any] = {"execute": "transaction", "arguments": ARGUMENTS, "id": "libvirt-417"}
-TEXT = json.dumps(REQUEST).encode()
+    }
+    return {
+        "file": f"/var/lib/libvirt/images/disk{i}.qcow2", "node-name": f"libvirt-{i}-format",
+        "ro": False, "drv": "qcow2", "backing_file_depth": 0,
+        "children": [{"child": "file", "node-name": f"libvirt-{i}-storage"}],
+        "active": True, "encrypted": False, "detect_zeroes": "off",
+        "bps": 0, "bps_rd": 0, "bps_wr": 0, "iops": 0, "iops_rd": 0, "iops_wr": 0,
+        "image": image,
+        "cache": {"writeback": True, "direct": True, "no-flush": False},
+        "write_threshold": 0,
+        "dirty-bitmaps": [
+            {
+                "name": f"bitmap{i}", "count": 0, "granularity": 65536, "recording": True,
+                "busy": False, "persistent": True,
+            }
+        ],
+    }
 
 
-def _invalid_request() -> dict[str, Any]:
-    request = copy.deepcopy(REQUEST)
-    request["arguments"]["actions"][0]["data"]["granularity"] = 2**40
-    return request
+NODES: list[dict[str, Any]] = [_node(i) for i in range(1000)]
 
 
-INVALID_TEXT = json.dumps(_invalid_request()).encode()
-QEMU_ERROR = "Parameter 'granularity' expects uint32_t"
+def _changed(value: Any, path: list[str | int], new: Any) -> Any:
+    """A deep copy of *value* with the member at *path* set to *new* (or
+    deleted, when *new* is ``DELETE``)."""
+    result = copy.deepcopy(value)
+    target = result
+    for step in path[:-1]:
+        target = target[step]
+    if new is DELETE:
+        del target[path[-1]]
+    else:
+        target[path[-1]] = new
+    return result
 
-# -- timing -------------------------------------------------------------------
+
+DELETE = object()
 
 
 @dataclass
-class Timing:
+class Case:
+    """One input: its bytes, and invalid variants with QEMU's message."""
+
     name: str
-    samples: list[float]  # ns per message, one per round
-    group: str = ""  # "qapigen", "pydantic", "msgspec" or "" (reference)
+    value: Any
+    invalid: list[tuple[str, bytes, str]]  # (what, bytes, QEMU's message)
+    text: bytes = b""
+
+    def __post_init__(self) -> None:
+        self.text = json.dumps(self.value).encode()
+
+
+CASES = [
+    Case(
+        "transaction (12 action kinds)",
+        TRANSACTION,
+        [
+            (
+                "granularity 2**40",
+                json.dumps(_changed(TRANSACTION, ["actions", 1, "data", "granularity"], 2**40)).encode(),
+                "Parameter 'granularity' expects uint32_t",
+            ),
+            (
+                "backup without device",
+                json.dumps(_changed(TRANSACTION, ["actions", 7, "data", "device"], DELETE)).encode(),
+                "Parameter 'actions[7].data.device' is missing",
+            ),
+            (
+                "bad sync mode",
+                json.dumps(_changed(TRANSACTION, ["actions", 11, "data", "sync"], "weird")).encode(),
+                "Parameter 'sync' does not accept value 'weird'",
+            ),
+            (
+                "unknown action kind",
+                json.dumps(_changed(TRANSACTION, ["actions", 3, "type"], "bogus")).encode(),
+                "Parameter 'type' does not accept value 'bogus'",
+            ),
+            (
+                "extra member",
+                json.dumps(_changed(TRANSACTION, ["actions", 9, "data", "x"], 1)).encode(),
+                "Parameter 'actions[9].data.x' is unexpected",
+            ),
+            ("not JSON", b'{"actions": [}', "JSON parse error, expecting value"),
+        ],
+    ),
+    Case(
+        "query-named-block-nodes (1,000 nodes)",
+        NODES,
+        [
+            (
+                "ro is 1",
+                json.dumps(_changed(NODES, [500, "ro"], 1)).encode(),
+                "Invalid parameter type for '[500].ro', expected: boolean",
+            ),
+            (
+                "no virtual-size",
+                json.dumps(_changed(NODES, [999, "image", "virtual-size"], DELETE)).encode(),
+                "Parameter '[999].image.virtual-size' is missing",
+            ),
+            (
+                "bad detect_zeroes",
+                json.dumps(_changed(NODES, [7, "detect_zeroes"], "maybe")).encode(),
+                "Parameter 'detect_zeroes' does not accept value 'maybe'",
+            ),
+            (
+                "extra member",
+                json.dumps(_changed(NODES, [998, "cache", "x"], True)).encode(),
+                "Parameter '[998].cache.x' is unexpected",
+            ),
+            ("not JSON", b"[{]", "JSON parse error, expecting value"),
+        ],
+    ),
+]
+
+# -- contenders -------------------------------------------------------------------------
+
+
+@dataclass
+class Contender:
+    group: str  # "qapigen", "pydantic", "msgspec" or "" (reference)
+    name: str
+    decode: Callable[[bytes], Any]
+    back: Callable[[Any], Any] | None = None  # decoded value -> JSON values
+    error: type[Exception] | tuple[type[Exception], ...] | None = None
+    samples: list[float] = field(default_factory=list)
 
     @property
-    def median(self) -> float:
-        return statistics.median(self.samples)
-
-    @property
-    def best(self) -> float:
-        return min(self.samples)
+    def label(self) -> str:
+        return f"{self.group}: {self.name}" if self.group else self.name
 
 
-def measure(
-    funcs: Sequence[Callable[[bytes], object]], text: bytes, rounds: int, iterations: int
-) -> list[list[float]]:
-    """ns per call of ``func(text)`` for each of *funcs*: one sample per
-    round of *iterations* calls, with the garbage collector off while the
-    clock runs.  Each round times every function in turn, so a change in
-    machine load shows in every function's samples, not in one's."""
-    for func in funcs:
-        for _ in range(min(iterations, 2000)):  # warm-up: caches, lazy imports
-            func(text)
+def load_package(out: Path) -> Any:
+    generate(
+        GenerateOptions(
+            schema=CORPUS, output=out, package="qmp_bench", formatter="none",
+            cache_dir=out / ".cache",
+        )
+    )
+    sys.path.insert(0, str(out))
+    return importlib.import_module("qmp_bench")
+
+
+def contenders(qmp: Any, models: Any) -> list[list[Contender]]:
+    """Contenders per case, in CASES order."""
+    import msgspec
+    import pydantic
+
+    pyd_errors = (pydantic.ValidationError,)
+    msg_errors = (msgspec.ValidationError, msgspec.DecodeError)
+    nodes = qmp.TYPES["BlockDeviceInfoList"]
+    node_adapter = pydantic.TypeAdapter(list[models.P_BlockDeviceInfo])
+    pyd_txn = models.P_q_obj_transaction_arg
+
+    def pyd_back(value: Any) -> Any:
+        return pydantic.TypeAdapter(Any).dump_python(
+            value, mode="json", by_alias=True, exclude_none=True
+        )
+
+    handlers_base: Any = qmp.Handlers
+
+    class NoOp(handlers_base):  # type: ignore[misc]
+        def transaction(self, *, actions: object, properties: object = None) -> None:
+            return None
+
+    dispatcher = qmp.make_dispatcher(NoOp())
+    dispatcher.dispatch_json(b'{"execute": "qmp_capabilities"}')
+
+    def serve(text: bytes) -> Any:
+        reply = dispatcher.dispatch_json(
+            b'{"execute": "transaction", "arguments": ' + text + b', "id": 1}'
+        )
+        assert reply == b'{"return":{},"id":1}', reply
+        return reply
+
+    return [
+        [
+            Contender("", "orjson.loads (parse only)", orjson.loads),
+            Contender("", "qapigen Dispatcher.dispatch_json (request to reply)", serve),
+            Contender(
+                "qapigen", "TransactionArguments.from_json",
+                qmp.TransactionArguments.from_json, lambda v: v.to_wire(), QMPError,
+            ),
+            Contender(
+                "qapigen", "exact path: orjson.loads + from_wire",
+                lambda t: qmp.TransactionArguments.from_wire(parse(t)), lambda v: v.to_wire(),
+                QMPError,
+            ),
+            Contender(
+                "pydantic", "model_validate_json", pyd_txn.model_validate_json,
+                lambda v: v.model_dump(mode="json", by_alias=True, exclude_none=True), pyd_errors,
+            ),
+            Contender(
+                "msgspec", "json.Decoder(T).decode",
+                msgspec.json.Decoder(models.M_q_obj_transaction_arg).decode,
+                msgspec.to_builtins, msg_errors,
+            ),
+        ],
+        [
+            Contender("", "orjson.loads (parse only)", orjson.loads),
+            Contender(
+                "qapigen", "TYPES['BlockDeviceInfoList'].from_json",
+                nodes.from_json, nodes.to_wire, QMPError,
+            ),
+            Contender(
+                "qapigen", "exact path: orjson.loads + from_wire",
+                lambda t: nodes.from_wire(parse(t)), nodes.to_wire, QMPError,
+            ),
+            Contender(
+                "pydantic", "TypeAdapter(list[T]).validate_json",
+                node_adapter.validate_json, pyd_back, pyd_errors,
+            ),
+            Contender(
+                "msgspec", "json.Decoder(list[T]).decode",
+                msgspec.json.Decoder(list[models.M_BlockDeviceInfo]).decode,
+                msgspec.to_builtins, msg_errors,
+            ),
+        ],
+    ]
+
+
+def message(contender: Contender, text: bytes) -> str:
+    """What *contender* says about invalid *text* (it must refuse it)."""
+    assert contender.error is not None
+    try:
+        contender.decode(text)
+    except contender.error as err:
+        return err.desc if isinstance(err, QMPError) else str(err).splitlines()[0]
+    raise AssertionError(f"{contender.label} accepted an invalid input")
+
+
+def check(case: Case, contender: Contender) -> None:
+    """Same accepts, same rejects: a fast wrong decoder is not worth timing."""
+    decoded = contender.decode(case.text)
+    if contender.back is not None:
+        back = contender.back(decoded)
+        assert back == case.value, f"{contender.label}: the value came back different"
+    if contender.error is None:
+        return
+    for what, text, qemu in case.invalid:
+        said = message(contender, text)
+        if contender.group == "qapigen":
+            assert said == qemu, f"{what}: qapigen says {said!r}, QEMU {qemu!r}"
+
+
+# -- timing ---------------------------------------------------------------------------------
+
+
+def measure(funcs: list[Callable[[], object]], rounds: int, seconds: float) -> list[list[float]]:
+    """Seconds per call of each function: one sample per round, each round
+    timing every function in turn (so that load changes hit all alike),
+    the garbage collector off while the clock runs."""
+    counts = []
+    for func in funcs:  # warm up, and size the rounds
+        start = time.perf_counter()
+        n = 0
+        while time.perf_counter() - start < seconds / 4 or n < 3:
+            func()
+            n += 1
+        counts.append(max(3, int(n * 4 / (time.perf_counter() - start) * seconds / 4)))
     samples: list[list[float]] = [[] for _ in funcs]
-    clock = time.perf_counter_ns
     for _ in range(rounds):
-        for func, out in zip(funcs, samples, strict=True):
+        for func, n, out in zip(funcs, counts, samples, strict=True):
             gc.collect()
             gc.disable()
             try:
-                start = clock()
-                for _ in repeat(None, iterations):
-                    func(text)
-                out.append((clock() - start) / iterations)
+                start = time.perf_counter()
+                for _ in repeat(None, n):
+                    func()
+                out.append((time.perf_counter() - start) / n)
             finally:
                 gc.enable()
     return samples
 
 
-def raises(func: Callable[[bytes], object], error: type[Exception]) -> Callable[[bytes], str]:
-    """*func* wrapped to return the message of the *error* it must raise."""
+def _raising(contender: Contender, text: bytes) -> Callable[[], object]:
+    error = contender.error
+    assert error is not None
 
-    def call(text: bytes) -> str:
+    def call() -> object:
         try:
-            func(text)
+            contender.decode(text)
         except error as err:
             return str(err)
-        raise AssertionError(f"{func.__name__} accepted the invalid request")
+        raise AssertionError("accepted")
 
     return call
 
 
-# -- contenders -----------------------------------------------------------------
-
-
-@dataclass
-class Contender:
-    name: str
-    group: str
-    decode: Callable[[bytes], object]
-    #: The decoded arguments back as JSON values, to compare with ARGUMENTS.
-    arguments_of: Callable[[Any], object] | None = None
-    #: What the decoder raises for an invalid request.
-    error: type[Exception] | None = None
-
-
-def qapigen_contenders(notes: list[str]) -> list[Contender]:
-    if not (GENERATED / "qmp" / "__init__.py").is_file():
-        notes.append(
-            f"qapigen skipped: no generated package at {GENERATED / 'qmp'} "
-            "(run `qapigen generate`, then run this again)"
-        )
-        return []
-    sys.path.insert(0, str(GENERATED))
-    qmp = importlib.import_module("qmp")
-
-    from_wire = qmp.TransactionArguments.from_wire
-    envelope = frozenset({"execute", "arguments", "id"})
-
-    def decode(text: bytes) -> object:
-        request = LOADS(text)
-        if type(request) is not dict or request.get("execute") != "transaction":
-            raise QMPError("not a transaction request")
-        if not request.keys() <= envelope:
-            raise QMPError("unexpected request member")
-        return from_wire(request.get("arguments", {}))
-
-    contenders = [
-        Contender(
-            f"{LOADS_NAME} + TransactionArguments.from_wire",
-            "qapigen",
-            decode,
-            lambda args: args.to_wire(),
-            QMPError,
-        )
-    ]
-    make_dispatcher = getattr(qmp, "make_dispatcher", None)
-    if make_dispatcher is None:
-        notes.append("qapigen dispatcher row skipped: qmp.make_dispatcher does not exist")
-        return contenders
-
-    handlers_base: Any = qmp.Handlers
-
-    class NoOp(handlers_base):  # type: ignore[misc]
-        received: tuple[object, object] = ((), None)
-
-        def transaction(self, *, actions: object, properties: object = None) -> None:
-            self.received = (actions, properties)
-
-    handlers = NoOp()
-    dispatcher = make_dispatcher(handlers)
-    negotiated = dispatcher.dispatch({"execute": "qmp_capabilities"})
-    if negotiated != {"return": {}}:
-        notes.append(f"qapigen dispatcher row skipped: qmp_capabilities gave {negotiated}")
-        return contenders
-
-    def dispatch(text: bytes) -> object:
-        response = dispatcher.dispatch(LOADS(text))
-        if response is None:
-            raise AssertionError("transaction sent no response")
-        if "error" in response:
-            raise QMPError(response["error"]["desc"], response["error"]["class"])
-        return response
-
-    def dispatched_arguments(response: object) -> object:
-        assert response == {"return": {}, "id": REQUEST["id"]}, response
-        actions, properties = handlers.received
-        return qmp.TransactionArguments(actions=actions, properties=properties).to_wire()
-
-    contenders.append(
-        Contender(
-            f"{LOADS_NAME} + Dispatcher.dispatch (no-op handler)",
-            "qapigen",
-            dispatch,
-            dispatched_arguments,
-            QMPError,
-        )
-    )
-    return contenders
-
-
-def library_contenders(notes: list[str]) -> list[Contender]:
-    try:
-        import msgspec
-        import pydantic
-
-        from benchmarks import _models as m
-    except ImportError as err:
-        notes.append(f"pydantic and msgspec skipped ({err}); pip install -e '.[bench]'")
-        return []
-
-    def pydantic_arguments(request: Any) -> object:
-        return request.arguments.model_dump(mode="json", by_alias=True, exclude_none=True)
-
-    def msgspec_arguments(request: Any) -> object:
-        return msgspec.to_builtins(request.arguments)
-
-    def pydantic_from_json(text: bytes) -> object:
-        return m.PTransactionRequest.model_validate_json(text)
-
-    def pydantic_from_python(text: bytes) -> object:
-        return m.PTransactionRequest.model_validate(LOADS(text))
-
-    decoder = msgspec.json.Decoder(m.MTransactionRequest)
-
-    def msgspec_from_json(text: bytes) -> object:
-        return decoder.decode(text)
-
-    def msgspec_from_python(text: bytes) -> object:
-        return msgspec.convert(LOADS(text), m.MTransactionRequest)
-
-    pydantic_error = pydantic.ValidationError
-    msgspec_error = msgspec.ValidationError
-    return [
-        Contender(
-            "model_validate_json(text)",
-            "pydantic",
-            pydantic_from_json,
-            pydantic_arguments,
-            pydantic_error,
-        ),
-        Contender(
-            f"model_validate({LOADS_NAME}(text))",
-            "pydantic",
-            pydantic_from_python,
-            pydantic_arguments,
-            pydantic_error,
-        ),
-        Contender(
-            "json.Decoder(Request).decode(text)",
-            "msgspec",
-            msgspec_from_json,
-            msgspec_arguments,
-            msgspec_error,
-        ),
-        Contender(
-            f"convert({LOADS_NAME}(text), Request)",
-            "msgspec",
-            msgspec_from_python,
-            msgspec_arguments,
-            msgspec_error,
-        ),
-    ]
-
-
-def reference_contenders() -> list[Contender]:
-    contenders = [Contender("json.loads (parse only)", "", json.loads)]
-    if orjson is not None:
-        contenders.append(Contender("orjson.loads (parse only)", "", orjson.loads))
-    return contenders
-
-
-def check(contender: Contender) -> None:
-    """The contender accepts the request, keeps its arguments, and rejects
-    the invalid one: a fast wrong decoder would not be worth timing."""
-    result = contender.decode(TEXT)
-    if contender.arguments_of is not None:
-        got = contender.arguments_of(result)
-        assert got == ARGUMENTS, f"{contender.group} {contender.name}: arguments differ: {got}"
-    if contender.error is not None:
-        raises(contender.decode, contender.error)(INVALID_TEXT)
-
-
-# -- report -----------------------------------------------------------------------
-
-
-def us(ns: float) -> str:
-    return f"{ns / 1000:7.2f} µs"
-
-
-def label(timing: Timing) -> str:
-    return f"{timing.group}: {timing.name}" if timing.group else timing.name
+def show(seconds: float) -> str:
+    return f"{seconds * 1e6:10.1f} µs"
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=7)
-    parser.add_argument("--iterations", type=int, default=20_000, help="messages per round")
-    parser.add_argument("--json", action="store_true", help="print the results as JSON")
+    parser.add_argument("--seconds", type=float, default=0.2, help="per sample")
     args = parser.parse_args(argv)
+    if not CORPUS.is_file():
+        print(f"QEMU's 10.2 schema is not at {CORPUS}", file=sys.stderr)
+        return 1
 
-    notes: list[str] = []
-    contenders = [
-        *reference_contenders(),
-        *qapigen_contenders(notes),
-        *library_contenders(notes),
-    ]
-    for contender in contenders:
-        check(contender)
-    samples = measure([c.decode for c in contenders], TEXT, args.rounds, args.iterations)
-    timings = [Timing(c.name, s, c.group) for c, s in zip(contenders, samples, strict=True)]
+    from benchmarks._schema_models import write_models
 
-    # The error path: qapigen's message must be QEMU's, word for word.
-    failing = [c for c in contenders if c.error is not None and c.group]
-    rejects = [raises(c.decode, c.error) for c in failing if c.error is not None]
-    messages = [reject(INVALID_TEXT) for reject in rejects]
-    for contender, message in zip(failing, messages, strict=True):
-        if contender.group == "qapigen":
-            assert message == QEMU_ERROR, f"qapigen says {message!r}, QEMU {QEMU_ERROR!r}"
-    samples = measure(rejects, INVALID_TEXT, args.rounds, args.iterations)
-    errors = [
-        (Timing(c.name, s, c.group), message)
-        for c, s, message in zip(failing, samples, messages, strict=True)
-    ]
-
-    if args.json:
-        print(
-            json.dumps(
-                {
-                    "message_bytes": len(TEXT),
-                    "rounds": args.rounds,
-                    "iterations": args.iterations,
-                    "valid": {label(t): {"median_ns": t.median, "min_ns": t.best} for t in timings},
-                    "invalid": {
-                        label(t): {"median_ns": t.median, "min_ns": t.best, "message": msg}
-                        for t, msg in errors
-                    },
-                    "notes": notes,
-                },
-                indent=2,
-            )
-        )
-        return 0
-
-    width = max(len(label(t)) for t in timings + [t for t, _ in errors]) + 2
-    print(
-        f"decode + validate one 4-action `transaction` request ({len(TEXT)} bytes of JSON), "
-        f"{args.rounds} rounds x {args.iterations} messages, per message:"
+    work = Path(tempfile.mkdtemp(prefix="qapigen-decode-"))
+    qmp = load_package(work)
+    schema = qapigen.load_schema(str(CORPUS), "qemu")
+    models = write_models(
+        schema, ["q_obj_transaction-arg", "BlockDeviceInfo"], work, "qapigen_bench_models"
     )
-    print(f"  {'':{width}} {'median':>10} {'min':>10}")
-    for timing in timings:
-        print(f"  {label(timing):{width}} {us(timing.median)} {us(timing.best)}")
-    print_ratios(timings)
-    if errors:
-        print("\ninvalid request (granularity 2**40), error path per message:")
-        for timing, _ in errors:
-            print(f"  {label(timing):{width}} {us(timing.median)} {us(timing.best)}")
-        said: dict[str, str] = {}
-        for timing, message in errors:
-            lines = [line.strip() for line in message.splitlines()[:3]]
-            said.setdefault(timing.group, " / ".join(lines))
-        for group, message in said.items():
-            print(f"  {group} says: {message}")
-    for note in notes:
-        print(f"note: {note}")
+    verdicts: list[str] = []
+    for case, group in zip(CASES, contenders(qmp, models), strict=True):
+        for contender in group:
+            check(case, contender)
+        print(f"\n{case.name}: {len(case.text):,} bytes of JSON; {args.rounds} rounds, median")
+        samples = measure(
+            [lambda c=c, t=case.text: c.decode(t) for c in group], args.rounds, args.seconds
+        )
+        for contender, s in zip(group, samples, strict=True):
+            contender.samples = s
+            print(f"  {contender.label:52} {show(statistics.median(s))}")
+        invalid_what, invalid_text, _ = case.invalid[0]
+        failing = [c for c in group if c.error is not None]
+        errors = measure([_raising(c, invalid_text) for c in failing], args.rounds, args.seconds)
+        print(f"  error path ({invalid_what}):")
+        for contender, s in zip(failing, errors, strict=True):
+            print(f"  {contender.label:52} {show(statistics.median(s))}")
+            print(f"      says: {message(contender, invalid_text)[:110]}")
+        first: dict[str, float] = {}
+        for contender, s in zip(failing, errors, strict=True):
+            first.setdefault(contender.group, statistics.median(s))
+        print(f"  error path, qapigen / pydantic: {first['qapigen'] / first['pydantic']:.2f}x")
+        ours = statistics.median(next(c for c in group if c.group == "qapigen").samples)
+        for other in (c for c in group if c.group in ("pydantic", "msgspec")):
+            ratio = ours / statistics.median(other.samples)
+            line = f"  qapigen / {other.group}: {ratio:.2f}x"
+            if other.group == "pydantic":
+                ok = "meets" if ratio <= GOAL else "misses"
+                line += f"  ({ok} the goal <= {GOAL}x)"
+                verdicts.append(f"{case.name}: {ratio:.2f}x pydantic ({ok} the goal)")
+            print(line)
+    print("\n" + "\n".join(verdicts))
     return 0
-
-
-def print_ratios(timings: list[Timing]) -> None:
-    """qapigen's median against each pydantic and msgspec row."""
-    ours = [t for t in timings if t.group == "qapigen"]
-    theirs = [t for t in timings if t.group in ("pydantic", "msgspec")]
-    if not ours or not theirs:
-        return
-    print("\nqapigen / other, ratio of medians (below 1: qapigen is faster):")
-    for mine in ours:
-        for other in theirs:
-            ratio = mine.median / other.median
-            verdict = f"{ratio:.1f}x slower" if ratio >= 1 else f"{1 / ratio:.1f}x faster"
-            print(
-                f"  {ratio:6.2f}  ({verdict})  qapigen {mine.name}  vs  {other.group} {other.name}"
-            )
 
 
 if __name__ == "__main__":

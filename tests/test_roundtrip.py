@@ -238,6 +238,61 @@ def test_wire_value(
     assert _qmp_error(pkg, name, mutant, ctx) == (expected if winner is first else expected_second)
 
 
+FROM_JSON = settings(PROPERTY, max_examples=3)
+
+
+def _from_json_outcome(pkg: Package, name: str, text: str) -> tuple[str, JSON]:
+    """("ok", the value re-encoded) or ("error", QEMU's message); the
+    same twice (the fast path is built on the second use of a type)."""
+    outcomes = []
+    for _ in range(2):
+        try:
+            outcomes.append(("ok", pkg.encode(name, pkg.types[name].from_json(text))))
+        except QMPError as err:
+            outcomes.append(("error", err.desc))
+    assert outcomes[0] == outcomes[1]
+    return outcomes[0]
+
+
+def _from_wire_outcome(pkg: Package, name: str, value: JSON) -> tuple[str, JSON]:
+    try:
+        return ("ok", pkg.encode(name, pkg.decode(name, value)))
+    except QMPError as err:
+        return ("error", err.desc)
+
+
+@needs_corpus
+@pytest.mark.parametrize(
+    ("release", "name"), _type_params()
+)
+@FROM_JSON
+@given(data=st.data())
+def test_from_json_agrees_with_from_wire(
+    packages: dict[str, Package], release: str, name: str, data: st.DataObject
+) -> None:
+    """``from_json`` (its msgspec fast path, and the exact path it falls
+    back on) accepts what ``from_wire`` accepts, with the same value, and
+    refuses what it refuses, with the same message."""
+    pkg = packages[release]
+    typ = pkg.ir(name)
+    value = data.draw(wire_values(typ), label="valid value")
+    candidates = list(mutations(typ, value, CONTEXTS[0]))
+    inputs = [value]
+    if candidates:
+        mutation = data.draw(st.sampled_from(candidates), label="mutation")
+        inputs.append(mutation.make(data.draw, value)[0])
+    for wire in inputs:
+        try:
+            text = json.dumps(wire, allow_nan=False)
+        except ValueError:  # NaN or infinity: not JSON text at all
+            continue
+        assert _from_json_outcome(pkg, name, text) == _from_wire_outcome(pkg, name, wire)
+    # The valid value does decode (through the fast path when it has one).
+    assert _from_json_outcome(pkg, name, json.dumps(value, allow_nan=False))[0] == "ok" or (
+        not _same_json(value, value)
+    )
+
+
 # -- QEMU's own examples ------------------------------------------------------------
 # Texts quoted in the behaviour spec (A.3, A.7; verified on QEMU 7.2), as
 # fixed anchors next to the property.

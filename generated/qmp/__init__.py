@@ -5,78 +5,262 @@ event of the schema is importable from here.  Tools find everything by
 wire name in :data:`TYPES`, :data:`COMMANDS` and :data:`EVENTS`;
 :func:`make_dispatcher` serves the commands with a :class:`Handlers`
 implementation.
+
+Importing the package loads none of its modules: each loads when one of
+its names is first used (``qapigen.support.lazy``), so a program pays only
+for the part of the schema it touches.  Type checkers see every name
+through the imports under ``TYPE_CHECKING``.
 """
 
 from __future__ import annotations
 
-from .builtin import *  # noqa: F403
-from .common import *  # noqa: F403
-from .control import *  # noqa: F403
-from .introspect_1 import *  # noqa: F403
-from .introspect_2 import *  # noqa: F403
-from .job import *  # noqa: F403
-from .block_core_1 import *  # noqa: F403
-from .block_core_2 import *  # noqa: F403
-from .block_core_3 import *  # noqa: F403
-from .block_core_4 import *  # noqa: F403
-from .dirty_bitmap import *  # noqa: F403
-from .block_job_1 import *  # noqa: F403
-from .block_job_2 import *  # noqa: F403
-from .backup import *  # noqa: F403
-from .snapshot import *  # noqa: F403
-from .transaction_1 import *  # noqa: F403
-from .transaction_2 import *  # noqa: F403
-from .transaction_3 import *  # noqa: F403
-from . import (
-    builtin,
-    common,
-    control,
-    introspect_1,
-    introspect_2,
-    job,
-    block_core_1,
-    block_core_2,
-    block_core_3,
-    block_core_4,
-    dirty_bitmap,
-    block_job_1,
-    block_job_2,
-    backup,
-    snapshot,
-    transaction_1,
-    transaction_2,
-    transaction_3,
-)
+from typing import TYPE_CHECKING
 
-# The modules above use each other's classes at run time, in cycles that
-# import statements cannot express without running a module halfway;
-# they reach each other through these names, set once all are loaded.
-introspect_1._introspect_2 = introspect_2  # type: ignore[attr-defined]
-block_core_1._block_core_2 = block_core_2  # type: ignore[attr-defined]
-block_core_2._block_core_1 = block_core_1  # type: ignore[attr-defined]
-block_core_2._block_core_4 = block_core_4  # type: ignore[attr-defined]
-block_core_2._common = common  # type: ignore[attr-defined]
-block_core_3._block_core_2 = block_core_2  # type: ignore[attr-defined]
-block_core_3._block_core_4 = block_core_4  # type: ignore[attr-defined]
-block_core_3._common = common  # type: ignore[attr-defined]
-block_core_4._block_core_3 = block_core_3  # type: ignore[attr-defined]
-block_job_1._block_core_1 = block_core_1  # type: ignore[attr-defined]
-block_job_1._common = common  # type: ignore[attr-defined]
-block_job_1._job = job  # type: ignore[attr-defined]
-block_job_2._job = job  # type: ignore[attr-defined]
-backup._block_core_2 = block_core_2  # type: ignore[attr-defined]
-snapshot._block_core_2 = block_core_2  # type: ignore[attr-defined]
-transaction_1._backup = backup  # type: ignore[attr-defined]
-transaction_1._dirty_bitmap = dirty_bitmap  # type: ignore[attr-defined]
-transaction_1._snapshot = snapshot  # type: ignore[attr-defined]
-transaction_2._backup = backup  # type: ignore[attr-defined]
-transaction_2._dirty_bitmap = dirty_bitmap  # type: ignore[attr-defined]
-transaction_2._snapshot = snapshot  # type: ignore[attr-defined]
-transaction_2._transaction_1 = transaction_1  # type: ignore[attr-defined]
-transaction_3._transaction_2 = transaction_2  # type: ignore[attr-defined]
-from .handlers import Handlers as Handlers
-from .registry import COMMANDS as COMMANDS
-from .registry import EVENTS as EVENTS
-from .registry import SCHEMA_INFO as SCHEMA_INFO
-from .registry import TYPES as TYPES
-from .registry import make_dispatcher as make_dispatcher
+from qapigen.support.lazy import package_getattr as _package_getattr
+
+if TYPE_CHECKING:
+    from .builtin import *  # noqa: F403
+    from .common import *  # noqa: F403
+    from .control import *  # noqa: F403
+    from .introspect_1 import *  # noqa: F403
+    from .introspect_2 import *  # noqa: F403
+    from .job import *  # noqa: F403
+    from .block_core_1 import *  # noqa: F403
+    from .block_core_2 import *  # noqa: F403
+    from .block_core_3 import *  # noqa: F403
+    from .block_core_4 import *  # noqa: F403
+    from .dirty_bitmap import *  # noqa: F403
+    from .block_job_1 import *  # noqa: F403
+    from .block_job_2 import *  # noqa: F403
+    from .backup import *  # noqa: F403
+    from .snapshot import *  # noqa: F403
+    from .transaction_1 import *  # noqa: F403
+    from .transaction_2 import *  # noqa: F403
+    from .transaction_3 import *  # noqa: F403
+    from . import (
+        builtin,
+        common,
+        control,
+        introspect_1,
+        introspect_2,
+        job,
+        block_core_1,
+        block_core_2,
+        block_core_3,
+        block_core_4,
+        dirty_bitmap,
+        block_job_1,
+        block_job_2,
+        backup,
+        snapshot,
+        transaction_1,
+        transaction_2,
+        transaction_3,
+    )
+    from . import handlers, registry
+    from .handlers import Handlers as Handlers
+    from .registry import COMMANDS as COMMANDS
+    from .registry import EVENTS as EVENTS
+    from .registry import SCHEMA_INFO as SCHEMA_INFO
+    from .registry import TYPES as TYPES
+    from .registry import make_dispatcher as make_dispatcher
+
+#: Public name -> the module of the package that defines it.
+_WHERE: dict[str, str] = {
+    "builtin": "builtin",
+    "Empty": "builtin",
+    "QType": "builtin",
+    "common": "common",
+    "IoOperationType": "common",
+    "OnOffAuto": "common",
+    "control": "control",
+    "QmpCapabilitiesArguments": "control",
+    "QMPCapability": "control",
+    "VersionTriple": "control",
+    "VersionInfo": "control",
+    "CommandInfo": "control",
+    "HumanMonitorCommandArguments": "control",
+    "ControlHandlers": "control",
+    "introspect_1": "introspect_1",
+    "SchemaMetaType": "introspect_1",
+    "SchemaInfoBase": "introspect_1",
+    "SchemaInfoBuiltin_": "introspect_1",
+    "SchemaInfoEnum_": "introspect_1",
+    "SchemaInfoArray_": "introspect_1",
+    "SchemaInfoObject_": "introspect_1",
+    "SchemaInfoAlternate_": "introspect_1",
+    "SchemaInfoCommand_": "introspect_1",
+    "SchemaInfoEvent_": "introspect_1",
+    "SchemaInfo": "introspect_1",
+    "SchemaInfo_from_wire": "introspect_1",
+    "SchemaInfoBuiltin": "introspect_1",
+    "Introspect1Handlers": "introspect_1",
+    "introspect_2": "introspect_2",
+    "JSONType": "introspect_2",
+    "SchemaInfoEnum": "introspect_2",
+    "SchemaInfoEnumMember": "introspect_2",
+    "SchemaInfoArray": "introspect_2",
+    "SchemaInfoObject": "introspect_2",
+    "SchemaInfoObjectMember": "introspect_2",
+    "SchemaInfoObjectVariant": "introspect_2",
+    "SchemaInfoAlternate": "introspect_2",
+    "SchemaInfoAlternateMember": "introspect_2",
+    "SchemaInfoCommand": "introspect_2",
+    "SchemaInfoEvent": "introspect_2",
+    "job": "job",
+    "JobType": "job",
+    "JobStatus": "job",
+    "JobVerb": "job",
+    "JobStatusChangeArguments": "job",
+    "JobStatusChange": "job",
+    "JobPauseArguments": "job",
+    "JobResumeArguments": "job",
+    "JobCancelArguments": "job",
+    "JobCompleteArguments": "job",
+    "JobDismissArguments": "job",
+    "JobFinalizeArguments": "job",
+    "JobInfo": "job",
+    "JobHandlers": "job",
+    "block_core_1": "block_core_1",
+    "SnapshotInfo": "block_core_1",
+    "ImageInfo": "block_core_1",
+    "BlockdevCacheInfo": "block_core_1",
+    "BlockDirtyInfo": "block_core_1",
+    "BlockDeviceInfo": "block_core_1",
+    "BlockDeviceIoStatus": "block_core_1",
+    "block_core_2": "block_core_2",
+    "BlockInfo": "block_core_2",
+    "QueryNamedBlockNodesArguments": "block_core_2",
+    "NewImageMode": "block_core_2",
+    "BlockdevDiscardOptions": "block_core_2",
+    "BlockdevDetectZeroesOptions": "block_core_2",
+    "BlockdevAioOptions": "block_core_2",
+    "BlockdevCacheOptions": "block_core_2",
+    "BlockdevDriver": "block_core_2",
+    "BlockdevOptionsFile": "block_core_2",
+    "BlockdevOptionsNull": "block_core_2",
+    "BlockdevOptionsGenericFormat": "block_core_2",
+    "BlockdevOptionsGenericCOWFormat": "block_core_2",
+    "BlockdevOptionsRaw": "block_core_2",
+    "Qcow2OverlapCheckMode": "block_core_2",
+    "Qcow2OverlapCheckFlags": "block_core_2",
+    "BlockCore2Handlers": "block_core_2",
+    "block_core_3": "block_core_3",
+    "Qcow2OverlapChecks": "block_core_3",
+    "Qcow2OverlapChecks_from_wire": "block_core_3",
+    "Qcow2OverlapChecks_to_wire": "block_core_3",
+    "QCryptoBlockOptionsQCow": "block_core_3",
+    "QCryptoBlockOptionsLUKS": "block_core_3",
+    "BlockdevQcow2EncryptionFormat": "block_core_3",
+    "BlockdevQcow2EncryptionBase": "block_core_3",
+    "BlockdevQcow2EncryptionAes": "block_core_3",
+    "BlockdevQcow2EncryptionLuks": "block_core_3",
+    "BlockdevQcow2Encryption": "block_core_3",
+    "BlockdevQcow2Encryption_from_wire": "block_core_3",
+    "BlockdevOptionsQcow2": "block_core_3",
+    "BlockdevOptionsBase": "block_core_3",
+    "BlockdevOptionsFile_": "block_core_3",
+    "BlockdevOptionsNullCo": "block_core_3",
+    "block_core_4": "block_core_4",
+    "BlockdevOptionsQcow2_": "block_core_4",
+    "BlockdevOptionsRaw_": "block_core_4",
+    "BlockdevOptions": "block_core_4",
+    "BlockdevOptions_from_wire": "block_core_4",
+    "BlockdevRef": "block_core_4",
+    "BlockdevRef_from_wire": "block_core_4",
+    "BlockdevRef_to_wire": "block_core_4",
+    "BlockdevRefOrNull": "block_core_4",
+    "BlockdevRefOrNull_from_wire": "block_core_4",
+    "BlockdevRefOrNull_to_wire": "block_core_4",
+    "BlockdevDelArguments": "block_core_4",
+    "BlockCore4Handlers": "block_core_4",
+    "dirty_bitmap": "dirty_bitmap",
+    "BlockDirtyBitmap": "dirty_bitmap",
+    "BlockDirtyBitmapAdd": "dirty_bitmap",
+    "BlockDirtyBitmapOrStr": "dirty_bitmap",
+    "BlockDirtyBitmapOrStr_from_wire": "dirty_bitmap",
+    "BlockDirtyBitmapOrStr_to_wire": "dirty_bitmap",
+    "BlockDirtyBitmapMerge": "dirty_bitmap",
+    "XBlockDirtyBitmapMerge": "dirty_bitmap",
+    "DirtyBitmapHandlers": "dirty_bitmap",
+    "block_job_1": "block_job_1",
+    "BlockJobInfo": "block_job_1",
+    "BlockJobCancelArguments": "block_job_1",
+    "BlockErrorAction": "block_job_1",
+    "BlockJobCompletedArguments": "block_job_1",
+    "BlockJobCompleted": "block_job_1",
+    "BlockJobCancelledArguments": "block_job_1",
+    "BlockJobCancelled": "block_job_1",
+    "BlockJobErrorArguments": "block_job_1",
+    "BlockJobError": "block_job_1",
+    "BlockJobReadyArguments": "block_job_1",
+    "BlockJob1Handlers": "block_job_1",
+    "block_job_2": "block_job_2",
+    "BlockJobReady": "block_job_2",
+    "BlockJobPendingArguments": "block_job_2",
+    "BlockJobPending": "block_job_2",
+    "backup": "backup",
+    "BlockdevOnError": "backup",
+    "MirrorSyncMode": "backup",
+    "BitmapSyncMode": "backup",
+    "BackupPerf": "backup",
+    "BackupCommon": "backup",
+    "DriveBackup": "backup",
+    "BlockdevBackup": "backup",
+    "BackupHandlers": "backup",
+    "snapshot": "snapshot",
+    "BlockdevSnapshotSync": "snapshot",
+    "BlockdevSnapshot": "snapshot",
+    "BlockdevSnapshotInternal": "snapshot",
+    "BlockdevSnapshotDeleteInternalSyncArguments": "snapshot",
+    "SnapshotHandlers": "snapshot",
+    "transaction_1": "transaction_1",
+    "Abort": "transaction_1",
+    "ActionCompletionMode": "transaction_1",
+    "TransactionActionKind": "transaction_1",
+    "AbortWrapper": "transaction_1",
+    "BlockDirtyBitmapAddWrapper": "transaction_1",
+    "BlockDirtyBitmapWrapper": "transaction_1",
+    "BlockDirtyBitmapMergeWrapper": "transaction_1",
+    "XBlockDirtyBitmapMergeWrapper": "transaction_1",
+    "BlockdevBackupWrapper": "transaction_1",
+    "BlockdevSnapshotWrapper": "transaction_1",
+    "BlockdevSnapshotInternalWrapper": "transaction_1",
+    "BlockdevSnapshotSyncWrapper": "transaction_1",
+    "DriveBackupWrapper": "transaction_1",
+    "TransactionActionBase": "transaction_1",
+    "TransactionActionAbort": "transaction_1",
+    "TransactionActionBlockDirtyBitmapAdd": "transaction_1",
+    "TransactionActionBlockDirtyBitmapRemove": "transaction_1",
+    "TransactionActionBlockDirtyBitmapClear": "transaction_1",
+    "TransactionActionBlockDirtyBitmapEnable": "transaction_1",
+    "TransactionActionBlockDirtyBitmapDisable": "transaction_1",
+    "TransactionActionBlockDirtyBitmapMerge": "transaction_1",
+    "TransactionActionBlockdevBackup": "transaction_1",
+    "TransactionActionBlockdevSnapshot": "transaction_1",
+    "transaction_2": "transaction_2",
+    "TransactionActionBlockdevSnapshotInternalSync": "transaction_2",
+    "TransactionActionBlockdevSnapshotSync": "transaction_2",
+    "TransactionActionDriveBackup": "transaction_2",
+    "TransactionActionXBlockDirtyBitmapEnable": "transaction_2",
+    "TransactionActionXBlockDirtyBitmapDisable": "transaction_2",
+    "TransactionActionXBlockDirtyBitmapMerge": "transaction_2",
+    "TransactionAction": "transaction_2",
+    "TransactionAction_from_wire": "transaction_2",
+    "TransactionProperties": "transaction_2",
+    "transaction_3": "transaction_3",
+    "TransactionArguments": "transaction_3",
+    "Transaction3Handlers": "transaction_3",
+    "handlers": "handlers",
+    "registry": "registry",
+    "Handlers": "handlers",
+    "COMMANDS": "registry",
+    "EVENTS": "registry",
+    "SCHEMA_INFO": "registry",
+    "TYPES": "registry",
+    "make_dispatcher": "registry",
+}
+
+if not TYPE_CHECKING:
+    __getattr__, __dir__ = _package_getattr(__name__, globals(), _WHERE)
+    __all__ = [name for name, home in _WHERE.items() if name != home]

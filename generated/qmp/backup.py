@@ -30,6 +30,7 @@ from qapigen.support.wire import (
     req_enum as _req_enum,
     req_str as _req_str,
 )
+from qapigen.support.wirejson import FromJson as _FromJson
 
 if _TYPE_CHECKING:
     from . import block_core_2 as _block_core_2
@@ -88,7 +89,7 @@ BitmapSyncMode_BY_WIRE: dict[str, BitmapSyncMode] = {v.value: v for v in BitmapS
 
 
 @_dataclass(slots=True, kw_only=True)
-class BackupPerf:
+class BackupPerf(_FromJson):
     """Tuning knobs for the background copying of a backup job.  They do
     not affect the copies made before guest writes.
     """
@@ -164,7 +165,7 @@ class BackupPerf:
 
 
 @_dataclass(slots=True, kw_only=True)
-class BackupCommon:
+class BackupCommon(_FromJson):
     """The arguments that every kind of backup takes."""
 
     WIRE_NAME: _ClassVar[str] = "BackupCommon"
@@ -853,6 +854,94 @@ TYPES_HERE: dict[str, object] = {
     "BackupCommon": BackupCommon,
     "DriveBackup": DriveBackup,
     "BlockdevBackup": BlockdevBackup,
+}
+
+# The modules the code of this module uses at run time, bound to the names above
+# (``_<module>``); each loads when first used (qapigen.support.lazy).
+from qapigen.support.lazy import link_modules as _link_modules  # noqa: E402
+
+_link_modules(globals(), __name__.rpartition(".")[0], ["block_core_2"])
+
+#: The shape of the types of this module, as data: the fast path of from_json
+#: (qapigen.support.fastpath) builds its msgspec decoders from it.
+WIRESPEC_HERE: dict[str, tuple[object, ...]] = {
+    "BlockdevOnError": ("enum", "backup", "BlockdevOnError"),
+    "MirrorSyncMode": ("enum", "backup", "MirrorSyncMode"),
+    "BitmapSyncMode": ("enum", "backup", "BitmapSyncMode"),
+    "BackupPerf": (
+        "struct",
+        "backup",
+        "BackupPerf",
+        (
+            ("use-copy-range", "use_copy_range", "bool", True),
+            ("max-workers", "max_workers", "int", True),
+            ("max-chunk", "max_chunk", "int64", True),
+        ),
+    ),
+    "BackupCommon": (
+        "struct",
+        "backup",
+        "BackupCommon",
+        (
+            ("job-id", "job_id", "str", True),
+            ("device", "device", "str", False),
+            ("sync", "sync", "MirrorSyncMode", False),
+            ("speed", "speed", "int", True),
+            ("bitmap", "bitmap", "str", True),
+            ("bitmap-mode", "bitmap_mode", "BitmapSyncMode", True),
+            ("compress", "compress", "bool", True),
+            ("on-source-error", "on_source_error", "BlockdevOnError", True),
+            ("on-target-error", "on_target_error", "BlockdevOnError", True),
+            ("auto-finalize", "auto_finalize", "bool", True),
+            ("auto-dismiss", "auto_dismiss", "bool", True),
+            ("filter-node-name", "filter_node_name", "str", True),
+            ("x-perf", "x_perf", "BackupPerf", True),
+        ),
+    ),
+    "DriveBackup": (
+        "struct",
+        "backup",
+        "DriveBackup",
+        (
+            ("job-id", "job_id", "str", True),
+            ("device", "device", "str", False),
+            ("sync", "sync", "MirrorSyncMode", False),
+            ("speed", "speed", "int", True),
+            ("bitmap", "bitmap", "str", True),
+            ("bitmap-mode", "bitmap_mode", "BitmapSyncMode", True),
+            ("compress", "compress", "bool", True),
+            ("on-source-error", "on_source_error", "BlockdevOnError", True),
+            ("on-target-error", "on_target_error", "BlockdevOnError", True),
+            ("auto-finalize", "auto_finalize", "bool", True),
+            ("auto-dismiss", "auto_dismiss", "bool", True),
+            ("filter-node-name", "filter_node_name", "str", True),
+            ("x-perf", "x_perf", "BackupPerf", True),
+            ("target", "target", "str", False),
+            ("format", "format", "str", True),
+            ("mode", "mode", "NewImageMode", True),
+        ),
+    ),
+    "BlockdevBackup": (
+        "struct",
+        "backup",
+        "BlockdevBackup",
+        (
+            ("job-id", "job_id", "str", True),
+            ("device", "device", "str", False),
+            ("sync", "sync", "MirrorSyncMode", False),
+            ("speed", "speed", "int", True),
+            ("bitmap", "bitmap", "str", True),
+            ("bitmap-mode", "bitmap_mode", "BitmapSyncMode", True),
+            ("compress", "compress", "bool", True),
+            ("on-source-error", "on_source_error", "BlockdevOnError", True),
+            ("on-target-error", "on_target_error", "BlockdevOnError", True),
+            ("auto-finalize", "auto_finalize", "bool", True),
+            ("auto-dismiss", "auto_dismiss", "bool", True),
+            ("filter-node-name", "filter_node_name", "str", True),
+            ("x-perf", "x_perf", "BackupPerf", True),
+            ("target", "target", "str", False),
+        ),
+    ),
 }
 
 __all__ = [

@@ -25,6 +25,7 @@ from qapigen.support.wire import (
     req_str as _req_str,
     uint32_value as _uint32_value,
 )
+from qapigen.support.wirejson import FromJson as _FromJson
 
 if _TYPE_CHECKING:
     from . import block_core_2 as _block_core_2
@@ -32,7 +33,7 @@ if _TYPE_CHECKING:
 
 
 @_dataclass(slots=True, kw_only=True)
-class SnapshotInfo:
+class SnapshotInfo(_FromJson):
     """One internal snapshot stored inside an image."""
 
     WIRE_NAME: _ClassVar[str] = "SnapshotInfo"
@@ -151,7 +152,7 @@ class SnapshotInfo:
 
 
 @_dataclass(slots=True, kw_only=True)
-class ImageInfo:
+class ImageInfo(_FromJson):
     """What is known about the image a node presents."""
 
     WIRE_NAME: _ClassVar[str] = "ImageInfo"
@@ -364,7 +365,7 @@ class ImageInfo:
 
 
 @_dataclass(slots=True, kw_only=True)
-class BlockdevCacheInfo:
+class BlockdevCacheInfo(_FromJson):
     """The caching behaviour in effect for a node."""
 
     WIRE_NAME: _ClassVar[str] = "BlockdevCacheInfo"
@@ -415,7 +416,7 @@ class BlockdevCacheInfo:
 
 
 @_dataclass(slots=True, kw_only=True)
-class BlockDirtyInfo:
+class BlockDirtyInfo(_FromJson):
     """The state of one dirty bitmap.
 
     A dirty bitmap divides a node into chunks of @granularity bytes and
@@ -536,7 +537,7 @@ class BlockDirtyInfo:
 
 
 @_dataclass(slots=True, kw_only=True)
-class BlockDeviceInfo:
+class BlockDeviceInfo(_FromJson):
     """What is known about one block node.
 
     The I/O limit members describe throttling; a limit of 0 means that
@@ -1004,6 +1005,116 @@ TYPES_HERE: dict[str, object] = {
     "BlockDirtyInfo": BlockDirtyInfo,
     "BlockDeviceInfo": BlockDeviceInfo,
     "BlockDeviceIoStatus": BlockDeviceIoStatus,
+}
+
+# The modules the code of this module uses at run time, bound to the names above
+# (``_<module>``); each loads when first used (qapigen.support.lazy).
+from qapigen.support.lazy import link_modules as _link_modules  # noqa: E402
+
+_link_modules(globals(), __name__.rpartition(".")[0], ["block_core_2"])
+
+#: The shape of the types of this module, as data: the fast path of from_json
+#: (qapigen.support.fastpath) builds its msgspec decoders from it.
+WIRESPEC_HERE: dict[str, tuple[object, ...]] = {
+    "SnapshotInfo": (
+        "struct",
+        "block_core_1",
+        "SnapshotInfo",
+        (
+            ("id", "id", "str", False),
+            ("name", "name", "str", False),
+            ("vm-state-size", "vm_state_size", "int", False),
+            ("date-sec", "date_sec", "int", False),
+            ("date-nsec", "date_nsec", "int", False),
+            ("vm-clock-sec", "vm_clock_sec", "int", False),
+            ("vm-clock-nsec", "vm_clock_nsec", "int", False),
+            ("icount", "icount", "int", True),
+        ),
+    ),
+    "ImageInfo": (
+        "struct",
+        "block_core_1",
+        "ImageInfo",
+        (
+            ("filename", "filename", "str", False),
+            ("format", "format", "str", False),
+            ("dirty-flag", "dirty_flag", "bool", True),
+            ("actual-size", "actual_size", "int", True),
+            ("virtual-size", "virtual_size", "int", False),
+            ("cluster-size", "cluster_size", "int", True),
+            ("encrypted", "encrypted", "bool", True),
+            ("compressed", "compressed", "bool", True),
+            ("backing-filename", "backing_filename", "str", True),
+            ("full-backing-filename", "full_backing_filename", "str", True),
+            ("backing-filename-format", "backing_filename_format", "str", True),
+            ("snapshots", "snapshots", "SnapshotInfoList", True),
+            ("backing-image", "backing_image", "ImageInfo", True),
+        ),
+    ),
+    "BlockdevCacheInfo": (
+        "struct",
+        "block_core_1",
+        "BlockdevCacheInfo",
+        (
+            ("writeback", "writeback", "bool", False),
+            ("direct", "direct", "bool", False),
+            ("no-flush", "no_flush", "bool", False),
+        ),
+    ),
+    "BlockDirtyInfo": (
+        "struct",
+        "block_core_1",
+        "BlockDirtyInfo",
+        (
+            ("name", "name", "str", True),
+            ("count", "count", "int", False),
+            ("granularity", "granularity", "uint32", False),
+            ("recording", "recording", "bool", False),
+            ("busy", "busy", "bool", False),
+            ("persistent", "persistent", "bool", False),
+            ("inconsistent", "inconsistent", "bool", True),
+        ),
+    ),
+    "BlockDeviceInfo": (
+        "struct",
+        "block_core_1",
+        "BlockDeviceInfo",
+        (
+            ("file", "file", "str", False),
+            ("node-name", "node_name", "str", True),
+            ("ro", "ro", "bool", False),
+            ("drv", "drv", "str", False),
+            ("backing_file", "backing_file", "str", True),
+            ("backing_file_depth", "backing_file_depth", "int", False),
+            ("encrypted", "encrypted", "bool", False),
+            ("detect_zeroes", "detect_zeroes", "BlockdevDetectZeroesOptions", False),
+            ("bps", "bps", "int", False),
+            ("bps_rd", "bps_rd", "int", False),
+            ("bps_wr", "bps_wr", "int", False),
+            ("iops", "iops", "int", False),
+            ("iops_rd", "iops_rd", "int", False),
+            ("iops_wr", "iops_wr", "int", False),
+            ("image", "image", "ImageInfo", False),
+            ("bps_max", "bps_max", "int", True),
+            ("bps_rd_max", "bps_rd_max", "int", True),
+            ("bps_wr_max", "bps_wr_max", "int", True),
+            ("iops_max", "iops_max", "int", True),
+            ("iops_rd_max", "iops_rd_max", "int", True),
+            ("iops_wr_max", "iops_wr_max", "int", True),
+            ("bps_max_length", "bps_max_length", "int", True),
+            ("bps_rd_max_length", "bps_rd_max_length", "int", True),
+            ("bps_wr_max_length", "bps_wr_max_length", "int", True),
+            ("iops_max_length", "iops_max_length", "int", True),
+            ("iops_rd_max_length", "iops_rd_max_length", "int", True),
+            ("iops_wr_max_length", "iops_wr_max_length", "int", True),
+            ("iops_size", "iops_size", "int", True),
+            ("group", "group", "str", True),
+            ("cache", "cache", "BlockdevCacheInfo", False),
+            ("write_threshold", "write_threshold", "int", False),
+            ("dirty-bitmaps", "dirty_bitmaps", "BlockDirtyInfoList", True),
+        ),
+    ),
+    "BlockDeviceIoStatus": ("enum", "block_core_1", "BlockDeviceIoStatus"),
 }
 
 __all__ = [

@@ -33,6 +33,7 @@ from qapigen.support.wire import (
     req_str as _req_str,
     uint64_value as _uint64_value,
 )
+from qapigen.support.wirejson import FromJson as _FromJson
 
 if _TYPE_CHECKING:
     from . import block_core_1 as _block_core_1
@@ -44,7 +45,7 @@ if _TYPE_CHECKING:
 
 
 @_dataclass(slots=True, kw_only=True)
-class BlockInfo:
+class BlockInfo(_FromJson):
     """What is known about one block backend, the part of the graph a
     guest device is attached to.
     """
@@ -177,7 +178,7 @@ class BlockInfo:
 
 
 @_dataclass(slots=True, kw_only=True)
-class QueryNamedBlockNodesArguments:
+class QueryNamedBlockNodesArguments(_FromJson):
     """The QAPI struct ``q_obj_query-named-block-nodes-arg``."""
 
     WIRE_NAME: _ClassVar[str] = "q_obj_query-named-block-nodes-arg"
@@ -270,7 +271,7 @@ BlockdevAioOptions_BY_WIRE: dict[str, BlockdevAioOptions] = {
 
 
 @_dataclass(slots=True, kw_only=True)
-class BlockdevCacheOptions:
+class BlockdevCacheOptions(_FromJson):
     """Caching settings for a new node."""
 
     WIRE_NAME: _ClassVar[str] = "BlockdevCacheOptions"
@@ -337,7 +338,7 @@ BlockdevDriver_BY_WIRE: dict[str, BlockdevDriver] = {v.value: v for v in Blockde
 
 
 @_dataclass(slots=True, kw_only=True)
-class BlockdevOptionsFile:
+class BlockdevOptionsFile(_FromJson):
     """Options of the file driver."""
 
     WIRE_NAME: _ClassVar[str] = "BlockdevOptionsFile"
@@ -469,7 +470,7 @@ class BlockdevOptionsFile:
 
 
 @_dataclass(slots=True, kw_only=True)
-class BlockdevOptionsNull:
+class BlockdevOptionsNull(_FromJson):
     """Options of the null-co driver."""
 
     WIRE_NAME: _ClassVar[str] = "BlockdevOptionsNull"
@@ -539,7 +540,7 @@ class BlockdevOptionsNull:
 
 
 @_dataclass(slots=True, kw_only=True)
-class BlockdevOptionsGenericFormat:
+class BlockdevOptionsGenericFormat(_FromJson):
     """The option every format driver needs."""
 
     WIRE_NAME: _ClassVar[str] = "BlockdevOptionsGenericFormat"
@@ -684,7 +685,7 @@ Qcow2OverlapCheckMode_BY_WIRE: dict[str, Qcow2OverlapCheckMode] = {
 
 
 @_dataclass(slots=True, kw_only=True)
-class Qcow2OverlapCheckFlags:
+class Qcow2OverlapCheckFlags(_FromJson):
     """Overlap checks chosen one by one.  Each flag turns the check for
     one kind of qcow2 metadata on or off; flags left out keep the
     setting of @template.
@@ -932,6 +933,125 @@ TYPES_HERE: dict[str, object] = {
     "BlockdevOptionsRaw": BlockdevOptionsRaw,
     "Qcow2OverlapCheckMode": Qcow2OverlapCheckMode,
     "Qcow2OverlapCheckFlags": Qcow2OverlapCheckFlags,
+}
+
+# The modules the code of this module uses at run time, bound to the names above
+# (``_<module>``); each loads when first used (qapigen.support.lazy).
+from qapigen.support.lazy import link_modules as _link_modules  # noqa: E402
+
+_link_modules(
+    globals(), __name__.rpartition(".")[0], ["block_core_1", "block_core_4", "common"]
+)
+
+#: The shape of the types of this module, as data: the fast path of from_json
+#: (qapigen.support.fastpath) builds its msgspec decoders from it.
+WIRESPEC_HERE: dict[str, tuple[object, ...]] = {
+    "BlockInfo": (
+        "struct",
+        "block_core_2",
+        "BlockInfo",
+        (
+            ("device", "device", "str", False),
+            ("qdev", "qdev", "str", True),
+            ("type", "type", "str", False),
+            ("removable", "removable", "bool", False),
+            ("locked", "locked", "bool", False),
+            ("inserted", "inserted", "BlockDeviceInfo", True),
+            ("tray_open", "tray_open", "bool", True),
+            ("io-status", "io_status", "BlockDeviceIoStatus", True),
+        ),
+    ),
+    "q_obj_query-named-block-nodes-arg": (
+        "struct",
+        "block_core_2",
+        "QueryNamedBlockNodesArguments",
+        (("flat", "flat", "bool", True),),
+    ),
+    "NewImageMode": ("enum", "block_core_2", "NewImageMode"),
+    "BlockdevDiscardOptions": ("enum", "block_core_2", "BlockdevDiscardOptions"),
+    "BlockdevDetectZeroesOptions": (
+        "enum",
+        "block_core_2",
+        "BlockdevDetectZeroesOptions",
+    ),
+    "BlockdevAioOptions": ("enum", "block_core_2", "BlockdevAioOptions"),
+    "BlockdevCacheOptions": (
+        "struct",
+        "block_core_2",
+        "BlockdevCacheOptions",
+        (
+            ("direct", "direct", "bool", True),
+            ("no-flush", "no_flush", "bool", True),
+        ),
+    ),
+    "BlockdevDriver": ("enum", "block_core_2", "BlockdevDriver"),
+    "BlockdevOptionsFile": (
+        "struct",
+        "block_core_2",
+        "BlockdevOptionsFile",
+        (
+            ("filename", "filename", "str", False),
+            ("pr-manager", "pr_manager", "str", True),
+            ("locking", "locking", "OnOffAuto", True),
+            ("aio", "aio", "BlockdevAioOptions", True),
+            ("aio-max-batch", "aio_max_batch", "int", True),
+            ("drop-cache", "drop_cache", "bool", True),
+            ("x-check-cache-dropped", "x_check_cache_dropped", "bool", True),
+        ),
+    ),
+    "BlockdevOptionsNull": (
+        "struct",
+        "block_core_2",
+        "BlockdevOptionsNull",
+        (
+            ("size", "size", "int", True),
+            ("latency-ns", "latency_ns", "uint64", True),
+            ("read-zeroes", "read_zeroes", "bool", True),
+        ),
+    ),
+    "BlockdevOptionsGenericFormat": (
+        "struct",
+        "block_core_2",
+        "BlockdevOptionsGenericFormat",
+        (("file", "file", "BlockdevRef", False),),
+    ),
+    "BlockdevOptionsGenericCOWFormat": (
+        "struct",
+        "block_core_2",
+        "BlockdevOptionsGenericCOWFormat",
+        (
+            ("file", "file", "BlockdevRef", False),
+            ("backing", "backing", "BlockdevRefOrNull", True),
+        ),
+    ),
+    "BlockdevOptionsRaw": (
+        "struct",
+        "block_core_2",
+        "BlockdevOptionsRaw",
+        (
+            ("file", "file", "BlockdevRef", False),
+            ("offset", "offset", "int", True),
+            ("size", "size", "int", True),
+        ),
+    ),
+    "Qcow2OverlapCheckMode": ("enum", "block_core_2", "Qcow2OverlapCheckMode"),
+    "Qcow2OverlapCheckFlags": (
+        "struct",
+        "block_core_2",
+        "Qcow2OverlapCheckFlags",
+        (
+            ("template", "template", "Qcow2OverlapCheckMode", True),
+            ("main-header", "main_header", "bool", True),
+            ("active-l1", "active_l1", "bool", True),
+            ("active-l2", "active_l2", "bool", True),
+            ("refcount-table", "refcount_table", "bool", True),
+            ("refcount-block", "refcount_block", "bool", True),
+            ("snapshot-table", "snapshot_table", "bool", True),
+            ("inactive-l1", "inactive_l1", "bool", True),
+            ("inactive-l2", "inactive_l2", "bool", True),
+            ("bitmap-directory", "bitmap_directory", "bool", True),
+        ),
+    ),
 }
 
 __all__ = [

@@ -37,6 +37,7 @@ from qapigen.support.wire import (
     req_str as _req_str,
     uint64_value as _uint64_value,
 )
+from qapigen.support.wirejson import FromJson as _FromJson
 
 from .block_core_2 import BlockdevDriver, BlockdevOptionsGenericCOWFormat
 
@@ -78,7 +79,7 @@ def Qcow2OverlapChecks_to_wire(value: Qcow2OverlapChecks) -> object:
 
 
 @_dataclass(slots=True, kw_only=True)
-class QCryptoBlockOptionsQCow:
+class QCryptoBlockOptionsQCow(_FromJson):
     """Settings for opening an image encrypted with the legacy qcow AES
     scheme.
     """
@@ -119,7 +120,7 @@ class QCryptoBlockOptionsQCow:
 
 
 @_dataclass(slots=True, kw_only=True)
-class QCryptoBlockOptionsLUKS:
+class QCryptoBlockOptionsLUKS(_FromJson):
     """Settings for opening an image encrypted with LUKS."""
 
     WIRE_NAME: _ClassVar[str] = "QCryptoBlockOptionsLUKS"
@@ -172,7 +173,7 @@ BlockdevQcow2EncryptionFormat_BY_WIRE: dict[str, BlockdevQcow2EncryptionFormat] 
 
 
 @_dataclass(slots=True, kw_only=True)
-class BlockdevQcow2EncryptionBase:
+class BlockdevQcow2EncryptionBase(_FromJson):
     """The QAPI struct ``q_obj_BlockdevQcow2Encryption-base``."""
 
     WIRE_NAME: _ClassVar[str] = "q_obj_BlockdevQcow2Encryption-base"
@@ -589,7 +590,7 @@ class BlockdevOptionsQcow2(BlockdevOptionsGenericCOWFormat):
 
 
 @_dataclass(slots=True, kw_only=True)
-class BlockdevOptionsBase:
+class BlockdevOptionsBase(_FromJson):
     """The QAPI struct ``q_obj_BlockdevOptions-base``."""
 
     WIRE_NAME: _ClassVar[str] = "q_obj_BlockdevOptions-base"
@@ -1073,6 +1074,104 @@ TYPES_HERE: dict[str, object] = {
         "union",
         BlockdevQcow2Encryption_from_wire,
         _encode_object,
+    ),
+}
+
+# The modules the code of this module uses at run time, bound to the names above
+# (``_<module>``); each loads when first used (qapigen.support.lazy).
+from qapigen.support.lazy import link_modules as _link_modules  # noqa: E402
+
+_link_modules(
+    globals(), __name__.rpartition(".")[0], ["block_core_2", "block_core_4", "common"]
+)
+
+#: The shape of the types of this module, as data: the fast path of from_json
+#: (qapigen.support.fastpath) builds its msgspec decoders from it.
+WIRESPEC_HERE: dict[str, tuple[object, ...]] = {
+    "Qcow2OverlapChecks": (
+        "alternate",
+        (
+            "Qcow2OverlapCheckFlags",
+            "Qcow2OverlapCheckMode",
+        ),
+    ),
+    "QCryptoBlockOptionsQCow": (
+        "struct",
+        "block_core_3",
+        "QCryptoBlockOptionsQCow",
+        (("key-secret", "key_secret", "str", True),),
+    ),
+    "QCryptoBlockOptionsLUKS": (
+        "struct",
+        "block_core_3",
+        "QCryptoBlockOptionsLUKS",
+        (("key-secret", "key_secret", "str", True),),
+    ),
+    "BlockdevQcow2EncryptionFormat": (
+        "enum",
+        "block_core_3",
+        "BlockdevQcow2EncryptionFormat",
+    ),
+    "q_obj_BlockdevQcow2Encryption-base": (
+        "struct",
+        "block_core_3",
+        "BlockdevQcow2EncryptionBase",
+        (("format", "format", "BlockdevQcow2EncryptionFormat", False),),
+    ),
+    "BlockdevQcow2Encryption": (
+        "union",
+        "format",
+        "format",
+        (
+            (
+                "aes",
+                "block_core_3",
+                "BlockdevQcow2EncryptionAes",
+                (("key-secret", "key_secret", "str", True),),
+            ),
+            (
+                "luks",
+                "block_core_3",
+                "BlockdevQcow2EncryptionLuks",
+                (("key-secret", "key_secret", "str", True),),
+            ),
+        ),
+    ),
+    "BlockdevOptionsQcow2": (
+        "struct",
+        "block_core_3",
+        "BlockdevOptionsQcow2",
+        (
+            ("file", "file", "BlockdevRef", False),
+            ("backing", "backing", "BlockdevRefOrNull", True),
+            ("lazy-refcounts", "lazy_refcounts", "bool", True),
+            ("pass-discard-request", "pass_discard_request", "bool", True),
+            ("pass-discard-snapshot", "pass_discard_snapshot", "bool", True),
+            ("pass-discard-other", "pass_discard_other", "bool", True),
+            ("overlap-check", "overlap_check", "Qcow2OverlapChecks", True),
+            ("cache-size", "cache_size", "int", True),
+            ("l2-cache-size", "l2_cache_size", "int", True),
+            ("l2-cache-entry-size", "l2_cache_entry_size", "int", True),
+            ("refcount-cache-size", "refcount_cache_size", "int", True),
+            ("cache-clean-interval", "cache_clean_interval", "int", True),
+            ("encrypt", "encrypt", "BlockdevQcow2Encryption", True),
+            ("data-file", "data_file", "BlockdevRef", True),
+        ),
+    ),
+    "q_obj_BlockdevOptions-base": (
+        "struct",
+        "block_core_3",
+        "BlockdevOptionsBase",
+        (
+            ("driver", "driver", "BlockdevDriver", False),
+            ("node-name", "node_name", "str", True),
+            ("discard", "discard", "BlockdevDiscardOptions", True),
+            ("cache", "cache", "BlockdevCacheOptions", True),
+            ("read-only", "read_only", "bool", True),
+            ("auto-read-only", "auto_read_only", "bool", True),
+            ("force-share", "force_share", "bool", True),
+            ("detect-zeroes", "detect_zeroes", "BlockdevDetectZeroesOptions", True),
+        ),
     ),
 }
 

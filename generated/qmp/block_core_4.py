@@ -35,6 +35,7 @@ from qapigen.support.wire import (
     req as _req,
     req_str as _req_str,
 )
+from qapigen.support.wirejson import FromJson as _FromJson
 
 from .block_core_2 import BlockdevDriver
 from .block_core_3 import (
@@ -426,7 +427,7 @@ def BlockdevRefOrNull_to_wire(value: BlockdevRefOrNull) -> object:
 
 
 @_dataclass(slots=True, kw_only=True)
-class BlockdevDelArguments:
+class BlockdevDelArguments(_FromJson):
     """The QAPI struct ``q_obj_blockdev-del-arg``."""
 
     WIRE_NAME: _ClassVar[str] = "q_obj_blockdev-del-arg"
@@ -517,6 +518,148 @@ TYPES_HERE: dict[str, object] = {
         "alternate",
         BlockdevRefOrNull_from_wire,
         BlockdevRefOrNull_to_wire,
+    ),
+}
+
+# The modules the code of this module uses at run time, bound to the names above
+# (``_<module>``); each loads when first used (qapigen.support.lazy).
+from qapigen.support.lazy import link_modules as _link_modules  # noqa: E402
+
+_link_modules(globals(), __name__.rpartition(".")[0], ["block_core_3"])
+
+#: The shape of the types of this module, as data: the fast path of from_json
+#: (qapigen.support.fastpath) builds its msgspec decoders from it.
+WIRESPEC_HERE: dict[str, tuple[object, ...]] = {
+    "BlockdevOptions": (
+        "union",
+        "driver",
+        "driver",
+        (
+            (
+                "file",
+                "block_core_3",
+                "BlockdevOptionsFile_",
+                (
+                    ("node-name", "node_name", "str", True),
+                    ("discard", "discard", "BlockdevDiscardOptions", True),
+                    ("cache", "cache", "BlockdevCacheOptions", True),
+                    ("read-only", "read_only", "bool", True),
+                    ("auto-read-only", "auto_read_only", "bool", True),
+                    ("force-share", "force_share", "bool", True),
+                    (
+                        "detect-zeroes",
+                        "detect_zeroes",
+                        "BlockdevDetectZeroesOptions",
+                        True,
+                    ),
+                    ("filename", "filename", "str", False),
+                    ("pr-manager", "pr_manager", "str", True),
+                    ("locking", "locking", "OnOffAuto", True),
+                    ("aio", "aio", "BlockdevAioOptions", True),
+                    ("aio-max-batch", "aio_max_batch", "int", True),
+                    ("drop-cache", "drop_cache", "bool", True),
+                    ("x-check-cache-dropped", "x_check_cache_dropped", "bool", True),
+                ),
+            ),
+            (
+                "null-co",
+                "block_core_3",
+                "BlockdevOptionsNullCo",
+                (
+                    ("node-name", "node_name", "str", True),
+                    ("discard", "discard", "BlockdevDiscardOptions", True),
+                    ("cache", "cache", "BlockdevCacheOptions", True),
+                    ("read-only", "read_only", "bool", True),
+                    ("auto-read-only", "auto_read_only", "bool", True),
+                    ("force-share", "force_share", "bool", True),
+                    (
+                        "detect-zeroes",
+                        "detect_zeroes",
+                        "BlockdevDetectZeroesOptions",
+                        True,
+                    ),
+                    ("size", "size", "int", True),
+                    ("latency-ns", "latency_ns", "uint64", True),
+                    ("read-zeroes", "read_zeroes", "bool", True),
+                ),
+            ),
+            (
+                "qcow2",
+                "block_core_4",
+                "BlockdevOptionsQcow2_",
+                (
+                    ("node-name", "node_name", "str", True),
+                    ("discard", "discard", "BlockdevDiscardOptions", True),
+                    ("cache", "cache", "BlockdevCacheOptions", True),
+                    ("read-only", "read_only", "bool", True),
+                    ("auto-read-only", "auto_read_only", "bool", True),
+                    ("force-share", "force_share", "bool", True),
+                    (
+                        "detect-zeroes",
+                        "detect_zeroes",
+                        "BlockdevDetectZeroesOptions",
+                        True,
+                    ),
+                    ("file", "file", "BlockdevRef", False),
+                    ("backing", "backing", "BlockdevRefOrNull", True),
+                    ("lazy-refcounts", "lazy_refcounts", "bool", True),
+                    ("pass-discard-request", "pass_discard_request", "bool", True),
+                    ("pass-discard-snapshot", "pass_discard_snapshot", "bool", True),
+                    ("pass-discard-other", "pass_discard_other", "bool", True),
+                    ("overlap-check", "overlap_check", "Qcow2OverlapChecks", True),
+                    ("cache-size", "cache_size", "int", True),
+                    ("l2-cache-size", "l2_cache_size", "int", True),
+                    ("l2-cache-entry-size", "l2_cache_entry_size", "int", True),
+                    ("refcount-cache-size", "refcount_cache_size", "int", True),
+                    ("cache-clean-interval", "cache_clean_interval", "int", True),
+                    ("encrypt", "encrypt", "BlockdevQcow2Encryption", True),
+                    ("data-file", "data_file", "BlockdevRef", True),
+                ),
+            ),
+            (
+                "raw",
+                "block_core_4",
+                "BlockdevOptionsRaw_",
+                (
+                    ("node-name", "node_name", "str", True),
+                    ("discard", "discard", "BlockdevDiscardOptions", True),
+                    ("cache", "cache", "BlockdevCacheOptions", True),
+                    ("read-only", "read_only", "bool", True),
+                    ("auto-read-only", "auto_read_only", "bool", True),
+                    ("force-share", "force_share", "bool", True),
+                    (
+                        "detect-zeroes",
+                        "detect_zeroes",
+                        "BlockdevDetectZeroesOptions",
+                        True,
+                    ),
+                    ("file", "file", "BlockdevRef", False),
+                    ("offset", "offset", "int", True),
+                    ("size", "size", "int", True),
+                ),
+            ),
+        ),
+    ),
+    "BlockdevRef": (
+        "alternate",
+        (
+            "BlockdevOptions",
+            "str",
+        ),
+    ),
+    "BlockdevRefOrNull": (
+        "alternate",
+        (
+            "BlockdevOptions",
+            "str",
+            "null",
+        ),
+    ),
+    "q_obj_blockdev-del-arg": (
+        "struct",
+        "block_core_4",
+        "BlockdevDelArguments",
+        (("node-name", "node_name", "str", False),),
     ),
 }
 

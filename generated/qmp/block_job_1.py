@@ -28,6 +28,7 @@ from qapigen.support.wire import (
     req_enum as _req_enum,
     req_str as _req_str,
 )
+from qapigen.support.wirejson import FromJson as _FromJson
 
 if _TYPE_CHECKING:
     from . import block_core_1 as _block_core_1
@@ -39,7 +40,7 @@ if _TYPE_CHECKING:
 
 
 @_dataclass(slots=True, kw_only=True)
-class BlockJobInfo:
+class BlockJobInfo(_FromJson):
     """What a query reports about one block job."""
 
     WIRE_NAME: _ClassVar[str] = "BlockJobInfo"
@@ -207,7 +208,7 @@ class BlockJobInfo:
 
 
 @_dataclass(slots=True, kw_only=True)
-class BlockJobCancelArguments:
+class BlockJobCancelArguments(_FromJson):
     """The QAPI struct ``q_obj_block-job-cancel-arg``."""
 
     WIRE_NAME: _ClassVar[str] = "q_obj_block-job-cancel-arg"
@@ -265,7 +266,7 @@ BlockErrorAction_BY_WIRE: dict[str, BlockErrorAction] = {
 
 
 @_dataclass(slots=True, kw_only=True)
-class BlockJobCompletedArguments:
+class BlockJobCompletedArguments(_FromJson):
     """The QAPI struct ``q_obj_BLOCK_JOB_COMPLETED-arg``."""
 
     WIRE_NAME: _ClassVar[str] = "q_obj_BLOCK_JOB_COMPLETED-arg"
@@ -353,7 +354,7 @@ class BlockJobCompleted(BlockJobCompletedArguments):
 
 
 @_dataclass(slots=True, kw_only=True)
-class BlockJobCancelledArguments:
+class BlockJobCancelledArguments(_FromJson):
     """The QAPI struct ``q_obj_BLOCK_JOB_CANCELLED-arg``."""
 
     WIRE_NAME: _ClassVar[str] = "q_obj_BLOCK_JOB_CANCELLED-arg"
@@ -428,7 +429,7 @@ class BlockJobCancelled(BlockJobCancelledArguments):
 
 
 @_dataclass(slots=True, kw_only=True)
-class BlockJobErrorArguments:
+class BlockJobErrorArguments(_FromJson):
     """The QAPI struct ``q_obj_BLOCK_JOB_ERROR-arg``."""
 
     WIRE_NAME: _ClassVar[str] = "q_obj_BLOCK_JOB_ERROR-arg"
@@ -484,7 +485,7 @@ class BlockJobError(BlockJobErrorArguments):
 
 
 @_dataclass(slots=True, kw_only=True)
-class BlockJobReadyArguments:
+class BlockJobReadyArguments(_FromJson):
     """The QAPI struct ``q_obj_BLOCK_JOB_READY-arg``."""
 
     WIRE_NAME: _ClassVar[str] = "q_obj_BLOCK_JOB_READY-arg"
@@ -611,6 +612,94 @@ TYPES_HERE: dict[str, object] = {
     "q_obj_BLOCK_JOB_CANCELLED-arg": BlockJobCancelledArguments,
     "q_obj_BLOCK_JOB_ERROR-arg": BlockJobErrorArguments,
     "q_obj_BLOCK_JOB_READY-arg": BlockJobReadyArguments,
+}
+
+# The modules the code of this module uses at run time, bound to the names above
+# (``_<module>``); each loads when first used (qapigen.support.lazy).
+from qapigen.support.lazy import link_modules as _link_modules  # noqa: E402
+
+_link_modules(globals(), __name__.rpartition(".")[0], ["block_core_1", "common", "job"])
+
+#: The shape of the types of this module, as data: the fast path of from_json
+#: (qapigen.support.fastpath) builds its msgspec decoders from it.
+WIRESPEC_HERE: dict[str, tuple[object, ...]] = {
+    "BlockJobInfo": (
+        "struct",
+        "block_job_1",
+        "BlockJobInfo",
+        (
+            ("type", "type", "str", False),
+            ("device", "device", "str", False),
+            ("len", "len", "int", False),
+            ("offset", "offset", "int", False),
+            ("busy", "busy", "bool", False),
+            ("paused", "paused", "bool", False),
+            ("speed", "speed", "int", False),
+            ("io-status", "io_status", "BlockDeviceIoStatus", False),
+            ("ready", "ready", "bool", False),
+            ("status", "status", "JobStatus", False),
+            ("auto-finalize", "auto_finalize", "bool", False),
+            ("auto-dismiss", "auto_dismiss", "bool", False),
+            ("error", "error", "str", True),
+        ),
+    ),
+    "q_obj_block-job-cancel-arg": (
+        "struct",
+        "block_job_1",
+        "BlockJobCancelArguments",
+        (
+            ("device", "device", "str", False),
+            ("force", "force", "bool", True),
+        ),
+    ),
+    "BlockErrorAction": ("enum", "block_job_1", "BlockErrorAction"),
+    "q_obj_BLOCK_JOB_COMPLETED-arg": (
+        "struct",
+        "block_job_1",
+        "BlockJobCompletedArguments",
+        (
+            ("type", "type", "JobType", False),
+            ("device", "device", "str", False),
+            ("len", "len", "int", False),
+            ("offset", "offset", "int", False),
+            ("speed", "speed", "int", False),
+            ("error", "error", "str", True),
+        ),
+    ),
+    "q_obj_BLOCK_JOB_CANCELLED-arg": (
+        "struct",
+        "block_job_1",
+        "BlockJobCancelledArguments",
+        (
+            ("type", "type", "JobType", False),
+            ("device", "device", "str", False),
+            ("len", "len", "int", False),
+            ("offset", "offset", "int", False),
+            ("speed", "speed", "int", False),
+        ),
+    ),
+    "q_obj_BLOCK_JOB_ERROR-arg": (
+        "struct",
+        "block_job_1",
+        "BlockJobErrorArguments",
+        (
+            ("device", "device", "str", False),
+            ("operation", "operation", "IoOperationType", False),
+            ("action", "action", "BlockErrorAction", False),
+        ),
+    ),
+    "q_obj_BLOCK_JOB_READY-arg": (
+        "struct",
+        "block_job_1",
+        "BlockJobReadyArguments",
+        (
+            ("type", "type", "JobType", False),
+            ("device", "device", "str", False),
+            ("len", "len", "int", False),
+            ("offset", "offset", "int", False),
+            ("speed", "speed", "int", False),
+        ),
+    ),
 }
 
 __all__ = [

@@ -16,6 +16,7 @@ from qapigen.support.wire import (
     req_enum as _req_enum,
     req_str as _req_str,
 )
+from qapigen.support.wirejson import FromJson as _FromJson
 
 from .block_job_1 import BlockJobReadyArguments
 
@@ -35,7 +36,7 @@ class BlockJobReady(BlockJobReadyArguments):
 
 
 @_dataclass(slots=True, kw_only=True)
-class BlockJobPendingArguments:
+class BlockJobPendingArguments(_FromJson):
     """The QAPI struct ``q_obj_BLOCK_JOB_PENDING-arg``."""
 
     WIRE_NAME: _ClassVar[str] = "q_obj_BLOCK_JOB_PENDING-arg"
@@ -82,6 +83,26 @@ class BlockJobPending(BlockJobPendingArguments):
 
 TYPES_HERE: dict[str, object] = {
     "q_obj_BLOCK_JOB_PENDING-arg": BlockJobPendingArguments,
+}
+
+# The modules the code of this module uses at run time, bound to the names above
+# (``_<module>``); each loads when first used (qapigen.support.lazy).
+from qapigen.support.lazy import link_modules as _link_modules  # noqa: E402
+
+_link_modules(globals(), __name__.rpartition(".")[0], ["job"])
+
+#: The shape of the types of this module, as data: the fast path of from_json
+#: (qapigen.support.fastpath) builds its msgspec decoders from it.
+WIRESPEC_HERE: dict[str, tuple[object, ...]] = {
+    "q_obj_BLOCK_JOB_PENDING-arg": (
+        "struct",
+        "block_job_2",
+        "BlockJobPendingArguments",
+        (
+            ("type", "type", "JobType", False),
+            ("id", "id", "str", False),
+        ),
+    ),
 }
 
 __all__ = [

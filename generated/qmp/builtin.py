@@ -15,10 +15,11 @@ from qapigen.support.wire import (
     not_an_object as _not_an_object,
     report_extra as _report_extra,
 )
+from qapigen.support.wirejson import FromJson as _FromJson
 
 
 @_dataclass(slots=True, kw_only=True)
-class Empty:
+class Empty(_FromJson):
     """The QAPI struct ``q_empty``."""
 
     WIRE_NAME: _ClassVar[str] = "q_empty"
@@ -57,6 +58,13 @@ QType_BY_WIRE: dict[str, QType] = {v.value: v for v in QType}
 TYPES_HERE: dict[str, object] = {
     "q_empty": Empty,
     "QType": QType,
+}
+
+#: The shape of the types of this module, as data: the fast path of from_json
+#: (qapigen.support.fastpath) builds its msgspec decoders from it.
+WIRESPEC_HERE: dict[str, tuple[object, ...]] = {
+    "q_empty": ("struct", "builtin", "Empty", ()),
+    "QType": ("enum", "builtin", "QType"),
 }
 
 __all__ = [

@@ -45,6 +45,13 @@ TYPES_HERE: dict[str, object] = {
     "OnOffAuto": OnOffAuto,
 }
 
+#: The shape of the types of this module, as data: the fast path of from_json
+#: (qapigen.support.fastpath) builds its msgspec decoders from it.
+WIRESPEC_HERE: dict[str, tuple[object, ...]] = {
+    "IoOperationType": ("enum", "common", "IoOperationType"),
+    "OnOffAuto": ("enum", "common", "OnOffAuto"),
+}
+
 __all__ = [
     "IoOperationType",
     "OnOffAuto",

@@ -26,10 +26,11 @@ from qapigen.support.wire import (
     req as _req,
     req_str as _req_str,
 )
+from qapigen.support.wirejson import FromJson as _FromJson
 
 
 @_dataclass(slots=True, kw_only=True)
-class QmpCapabilitiesArguments:
+class QmpCapabilitiesArguments(_FromJson):
     """The QAPI struct ``q_obj_qmp_capabilities-arg``."""
 
     WIRE_NAME: _ClassVar[str] = "q_obj_qmp_capabilities-arg"
@@ -69,7 +70,7 @@ QMPCapability_BY_WIRE: dict[str, QMPCapability] = {v.value: v for v in QMPCapabi
 
 
 @_dataclass(slots=True, kw_only=True)
-class VersionTriple:
+class VersionTriple(_FromJson):
     """A release number split into its three parts."""
 
     WIRE_NAME: _ClassVar[str] = "VersionTriple"
@@ -119,7 +120,7 @@ class VersionTriple:
 
 
 @_dataclass(slots=True, kw_only=True)
-class VersionInfo:
+class VersionInfo(_FromJson):
     """Which release the server claims to be."""
 
     WIRE_NAME: _ClassVar[str] = "VersionInfo"
@@ -160,7 +161,7 @@ class VersionInfo:
 
 
 @_dataclass(slots=True, kw_only=True)
-class CommandInfo:
+class CommandInfo(_FromJson):
     """One entry of the command list."""
 
     WIRE_NAME: _ClassVar[str] = "CommandInfo"
@@ -189,7 +190,7 @@ class CommandInfo:
 
 
 @_dataclass(slots=True, kw_only=True)
-class HumanMonitorCommandArguments:
+class HumanMonitorCommandArguments(_FromJson):
     """The QAPI struct ``q_obj_human-monitor-command-arg``."""
 
     WIRE_NAME: _ClassVar[str] = "q_obj_human-monitor-command-arg"
@@ -376,6 +377,52 @@ TYPES_HERE: dict[str, object] = {
     "VersionInfo": VersionInfo,
     "CommandInfo": CommandInfo,
     "q_obj_human-monitor-command-arg": HumanMonitorCommandArguments,
+}
+
+#: The shape of the types of this module, as data: the fast path of from_json
+#: (qapigen.support.fastpath) builds its msgspec decoders from it.
+WIRESPEC_HERE: dict[str, tuple[object, ...]] = {
+    "q_obj_qmp_capabilities-arg": (
+        "struct",
+        "control",
+        "QmpCapabilitiesArguments",
+        (("enable", "enable", "QMPCapabilityList", True),),
+    ),
+    "QMPCapability": ("enum", "control", "QMPCapability"),
+    "VersionTriple": (
+        "struct",
+        "control",
+        "VersionTriple",
+        (
+            ("major", "major", "int", False),
+            ("minor", "minor", "int", False),
+            ("micro", "micro", "int", False),
+        ),
+    ),
+    "VersionInfo": (
+        "struct",
+        "control",
+        "VersionInfo",
+        (
+            ("qemu", "qemu", "VersionTriple", False),
+            ("package", "package", "str", False),
+        ),
+    ),
+    "CommandInfo": (
+        "struct",
+        "control",
+        "CommandInfo",
+        (("name", "name", "str", False),),
+    ),
+    "q_obj_human-monitor-command-arg": (
+        "struct",
+        "control",
+        "HumanMonitorCommandArguments",
+        (
+            ("command-line", "command_line", "str", False),
+            ("cpu-index", "cpu_index", "int", True),
+        ),
+    ),
 }
 
 __all__ = [

@@ -26,10 +26,11 @@ from qapigen.support.wire import (
     req_str as _req_str,
     uint32_value as _uint32_value,
 )
+from qapigen.support.wirejson import FromJson as _FromJson
 
 
 @_dataclass(slots=True, kw_only=True)
-class BlockDirtyBitmap:
+class BlockDirtyBitmap(_FromJson):
     """Names one dirty bitmap."""
 
     WIRE_NAME: _ClassVar[str] = "BlockDirtyBitmap"
@@ -66,7 +67,7 @@ class BlockDirtyBitmap:
 
 
 @_dataclass(slots=True, kw_only=True)
-class BlockDirtyBitmapAdd:
+class BlockDirtyBitmapAdd(_FromJson):
     """The definition of a new dirty bitmap."""
 
     WIRE_NAME: _ClassVar[str] = "BlockDirtyBitmapAdd"
@@ -180,7 +181,7 @@ def BlockDirtyBitmapOrStr_to_wire(value: BlockDirtyBitmapOrStr) -> object:
 
 
 @_dataclass(slots=True, kw_only=True)
-class BlockDirtyBitmapMerge:
+class BlockDirtyBitmapMerge(_FromJson):
     """The arguments of a bitmap merge."""
 
     WIRE_NAME: _ClassVar[str] = "BlockDirtyBitmapMerge"
@@ -232,7 +233,7 @@ class BlockDirtyBitmapMerge:
 
 
 @_dataclass(slots=True, kw_only=True)
-class XBlockDirtyBitmapMerge:
+class XBlockDirtyBitmapMerge(_FromJson):
     """The arguments of the experimental two-bitmap merge of the QEMU 3.x
     era.  The member names keep the underscores of that era.
     """
@@ -548,6 +549,59 @@ TYPES_HERE: dict[str, object] = {
         "alternate",
         BlockDirtyBitmapOrStr_from_wire,
         BlockDirtyBitmapOrStr_to_wire,
+    ),
+}
+
+#: The shape of the types of this module, as data: the fast path of from_json
+#: (qapigen.support.fastpath) builds its msgspec decoders from it.
+WIRESPEC_HERE: dict[str, tuple[object, ...]] = {
+    "BlockDirtyBitmap": (
+        "struct",
+        "dirty_bitmap",
+        "BlockDirtyBitmap",
+        (
+            ("node", "node", "str", False),
+            ("name", "name", "str", False),
+        ),
+    ),
+    "BlockDirtyBitmapAdd": (
+        "struct",
+        "dirty_bitmap",
+        "BlockDirtyBitmapAdd",
+        (
+            ("node", "node", "str", False),
+            ("name", "name", "str", False),
+            ("granularity", "granularity", "uint32", True),
+            ("persistent", "persistent", "bool", True),
+            ("disabled", "disabled", "bool", True),
+        ),
+    ),
+    "BlockDirtyBitmapOrStr": (
+        "alternate",
+        (
+            "BlockDirtyBitmap",
+            "str",
+        ),
+    ),
+    "BlockDirtyBitmapMerge": (
+        "struct",
+        "dirty_bitmap",
+        "BlockDirtyBitmapMerge",
+        (
+            ("node", "node", "str", False),
+            ("target", "target", "str", False),
+            ("bitmaps", "bitmaps", "BlockDirtyBitmapOrStrList", False),
+        ),
+    ),
+    "XBlockDirtyBitmapMerge": (
+        "struct",
+        "dirty_bitmap",
+        "XBlockDirtyBitmapMerge",
+        (
+            ("node", "node", "str", False),
+            ("dst_name", "dst_name", "str", False),
+            ("src_name", "src_name", "str", False),
+        ),
     ),
 }
 

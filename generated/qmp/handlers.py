@@ -8,31 +8,365 @@ file lists every method, ready to copy.
 
 from __future__ import annotations
 
-from .control import ControlHandlers
-from .introspect_1 import Introspect1Handlers
-from .job import JobHandlers
-from .block_core_2 import BlockCore2Handlers
-from .block_core_4 import BlockCore4Handlers
-from .dirty_bitmap import DirtyBitmapHandlers
-from .block_job_1 import BlockJob1Handlers
-from .backup import BackupHandlers
-from .snapshot import SnapshotHandlers
-from .transaction_3 import Transaction3Handlers
+from typing import TYPE_CHECKING as _TYPE_CHECKING
+
+from qapigen.support.dispatch import (
+    NotImplementedCommand as _NotImplementedCommand,
+    Reply as _Reply,
+)
+
+if _TYPE_CHECKING:
+    from .backup import BlockdevBackup, DriveBackup
+    from .block_core_1 import BlockDeviceInfo, SnapshotInfo
+    from .block_core_2 import BlockInfo, NewImageMode
+    from .block_core_4 import BlockdevOptions
+    from .block_job_1 import BlockJobInfo
+    from .control import CommandInfo, QMPCapability, VersionInfo
+    from .dirty_bitmap import BlockDirtyBitmapOrStr
+    from .introspect_1 import SchemaInfo
+    from .job import JobInfo
+    from .transaction_2 import TransactionAction, TransactionProperties
 
 
-class Handlers(
-    ControlHandlers,
-    Introspect1Handlers,
-    JobHandlers,
-    BlockCore2Handlers,
-    BlockCore4Handlers,
-    DirtyBitmapHandlers,
-    BlockJob1Handlers,
-    BackupHandlers,
-    SnapshotHandlers,
-    Transaction3Handlers,
-):
-    """All command handlers of the schema."""
+class Handlers:
+    """All command handlers of the schema.
+
+    The methods are defined here, not inherited from the modules that
+    define the commands' types: subclassing ``Handlers`` then loads no
+    module of the package (their types are only needed by type checkers).
+    """
+
+    def qmp_capabilities(
+        self, *, enable: list[QMPCapability] | None = None
+    ) -> _Reply[None]:
+        """Finish capability negotiation and switch the connection to command
+        mode.
+
+        Right after connecting, the server greets the client and accepts
+        this command only; any other command is refused until negotiation
+        has finished.  Once this command has succeeded, every command is
+        available, and a second attempt to negotiate on the same connection
+        is refused.
+        """
+        raise _NotImplementedCommand("qmp_capabilities")
+
+    def query_version(self) -> _Reply[VersionInfo]:
+        """Ask the server which release it is.  The greeting carries the same
+        object.
+        """
+        raise _NotImplementedCommand("query-version")
+
+    def query_commands(self) -> _Reply[list[CommandInfo]]:
+        """List the commands that the server currently accepts.  The example
+        below shows only the start of a much longer list.
+        """
+        raise _NotImplementedCommand("query-commands")
+
+    def quit(self) -> _Reply[None]:
+        """Shut the server down.  The reply is sent first, then the process
+        exits and every connection is closed.
+        """
+        raise _NotImplementedCommand("quit")
+
+    def human_monitor_command(
+        self, *, command_line: str, cpu_index: int | None = None
+    ) -> _Reply[str]:
+        """Run one command of the human monitor (HMP) and return the text it
+        printed.
+
+        HMP is meant for people at a prompt.  Its commands and their output
+        may change between releases without notice, so programs should use
+        a QMP command instead wherever one exists.  The simulator uses this
+        entry point mainly for "qemu-io", which lets a test write guest data
+        to a block node.
+        """
+        raise _NotImplementedCommand("human-monitor-command")
+
+    def query_qmp_schema(self) -> _Reply[list[SchemaInfo]]:
+        """Describe the whole QMP interface of the server: every command and
+        event, and every type that their arguments and return values are
+        built from.
+
+        A client can use the result to find out, before it sends anything,
+        whether a command exists, which arguments it takes and which
+        enumeration values are accepted.  This is the reliable way to
+        detect what a given server supports.
+
+        Type names in the result are not stable.  They may be replaced by
+        arbitrary strings, and the same type may get a different name in
+        another release or in another run.  Only the names of commands,
+        events, members, branches, enumeration values and features are
+        meaningful, together with the structure the names point to.
+
+        The description covers the wire protocol only.  Definitions that
+        are compiled out are absent, and differences that the wire cannot
+        show, such as the width of an integer type, are not described.
+        """
+        raise _NotImplementedCommand("query-qmp-schema")
+
+    def job_pause(self, *, id: str) -> _Reply[None]:
+        """Ask a job to suspend its work.
+
+        The job stops at the next point where it can do so safely, which
+        may be a little later than the reply.  While paused, the job still
+        accepts `job-cancel`.
+        """
+        raise _NotImplementedCommand("job-pause")
+
+    def job_resume(self, *, id: str) -> _Reply[None]:
+        """Let a job that a client paused with `job-pause` carry on.  A job
+        that is also paused for internal reasons resumes once those have
+        passed.
+        """
+        raise _NotImplementedCommand("job-resume")
+
+    def job_cancel(self, *, id: str) -> _Reply[None]:
+        """Stop a job before it has finished.
+
+        The job goes to the aborting state, undoes what it can, and then
+        concludes.  For a backup, the target is left incomplete; what
+        happens to the bitmap the backup used is described under
+        `BitmapSyncMode`.
+        """
+        raise _NotImplementedCommand("job-cancel")
+
+    def job_complete(self, *, id: str) -> _Reply[None]:
+        """Tell a job in the ready state to finish."""
+        raise _NotImplementedCommand("job-complete")
+
+    def job_dismiss(self, *, id: str) -> _Reply[None]:
+        """Remove a concluded job, so that it no longer shows up in queries
+        and its identifier can be used again.  Only jobs created with
+        auto-dismiss set to false need this.
+        """
+        raise _NotImplementedCommand("job-dismiss")
+
+    def job_finalize(self, *, id: str) -> _Reply[None]:
+        """Let a pending job apply its changes and conclude.  Only jobs
+        created with auto-finalize set to false need this.
+
+        When the job belongs to a transaction group, finalizing it
+        finalizes every job of the group.
+        """
+        raise _NotImplementedCommand("job-finalize")
+
+    def query_jobs(self) -> _Reply[list[JobInfo]]:
+        """List every job that exists, whatever its state."""
+        raise _NotImplementedCommand("query-jobs")
+
+    def query_block(self) -> _Reply[list[BlockInfo]]:
+        """List the block backends together with the node each one currently
+        uses.
+        """
+        raise _NotImplementedCommand("query-block")
+
+    def query_named_block_nodes(
+        self, *, flat: bool | None = None
+    ) -> _Reply[list[BlockDeviceInfo]]:
+        """List every block node that has a name, newest first.  Nodes that
+        were given a generated name are included.
+        """
+        raise _NotImplementedCommand("query-named-block-nodes")
+
+    def blockdev_add(self, arguments: BlockdevOptions) -> _Reply[None]:
+        """Create a new block node, together with any nodes defined in place
+        inside its options.
+        """
+        raise _NotImplementedCommand("blockdev-add")
+
+    def blockdev_del(self, *, node_name: str) -> _Reply[None]:
+        """Remove a block node created by `blockdev-add`.  Nodes that it
+        defined in place go away with it, unless something else still uses
+        them.
+        """
+        raise _NotImplementedCommand("blockdev-del")
+
+    def block_dirty_bitmap_add(
+        self,
+        *,
+        node: str,
+        name: str,
+        granularity: int | None = None,
+        persistent: bool | None = None,
+        disabled: bool | None = None,
+    ) -> _Reply[None]:
+        """Create a new dirty bitmap on a node.  The new bitmap is empty.
+        Unless created disabled, it records every write from now on.  It
+        is listed before the node's older bitmaps.
+        """
+        raise _NotImplementedCommand("block-dirty-bitmap-add")
+
+    def block_dirty_bitmap_remove(self, *, node: str, name: str) -> _Reply[None]:
+        """Delete a dirty bitmap.  A persistent bitmap is also deleted from
+        the image file.
+        """
+        raise _NotImplementedCommand("block-dirty-bitmap-remove")
+
+    def block_dirty_bitmap_clear(self, *, node: str, name: str) -> _Reply[None]:
+        """Unmark every chunk of a dirty bitmap, so that its count drops to
+        zero.  Whether the bitmap is enabled does not change; a disabled
+        bitmap can be cleared as well.
+        """
+        raise _NotImplementedCommand("block-dirty-bitmap-clear")
+
+    def block_dirty_bitmap_enable(self, *, node: str, name: str) -> _Reply[None]:
+        """Make a dirty bitmap record writes again.  Enabling a bitmap that is
+        already enabled succeeds and changes nothing.
+        """
+        raise _NotImplementedCommand("block-dirty-bitmap-enable")
+
+    def block_dirty_bitmap_disable(self, *, node: str, name: str) -> _Reply[None]:
+        """Make a dirty bitmap stop recording writes.  Its contents stay as
+        they are.  Disabling a bitmap that is already disabled succeeds and
+        changes nothing.
+        """
+        raise _NotImplementedCommand("block-dirty-bitmap-disable")
+
+    def block_dirty_bitmap_merge(
+        self, *, node: str, target: str, bitmaps: list[BlockDirtyBitmapOrStr]
+    ) -> _Reply[None]:
+        """Add the marked chunks of one or more bitmaps to a target bitmap.
+
+        Afterwards the target marks every chunk that was marked in the
+        target or in any source before.  The sources do not change, and
+        nothing is ever unmarked in the target.  Sources may live on other
+        nodes and may have another granularity than the target, but every
+        bitmap must cover a node of the same size.  The target may be
+        disabled.  If any source cannot be merged, the target is left as it
+        was.
+
+        Merging into an empty, disabled bitmap is a way to copy a bitmap,
+        for example to keep a checkpoint for a later backup.
+        """
+        raise _NotImplementedCommand("block-dirty-bitmap-merge")
+
+    def x_block_dirty_bitmap_enable(self, *, node: str, name: str) -> _Reply[None]:
+        """The experimental name that `block-dirty-bitmap-enable` had in QEMU
+        3.0 and 3.1.  It takes the same arguments and has the same effect.
+        """
+        raise _NotImplementedCommand("x-block-dirty-bitmap-enable")
+
+    def x_block_dirty_bitmap_disable(self, *, node: str, name: str) -> _Reply[None]:
+        """The experimental name that `block-dirty-bitmap-disable` had in
+        QEMU 3.0 and 3.1.  It takes the same arguments and has the same
+        effect.
+        """
+        raise _NotImplementedCommand("x-block-dirty-bitmap-disable")
+
+    def x_block_dirty_bitmap_merge(
+        self, *, node: str, dst_name: str, src_name: str
+    ) -> _Reply[None]:
+        """The experimental merge of QEMU 3.0 and 3.1: add the marked chunks
+        of one bitmap to another bitmap of the same node.  The source does
+        not change.  If the merge fails, the target is left as it was.
+        QEMU 3.x merged only bitmaps of equal size and granularity.
+        """
+        raise _NotImplementedCommand("x-block-dirty-bitmap-merge")
+
+    def query_block_jobs(self) -> _Reply[list[BlockJobInfo]]:
+        """List the block jobs that exist, whatever their state."""
+        raise _NotImplementedCommand("query-block-jobs")
+
+    def block_job_cancel(
+        self, *, device: str, force: bool | None = None
+    ) -> _Reply[None]:
+        """Stop a block job before it has finished.
+
+        For a backup this is the same as `job-cancel`: the target is left
+        incomplete, `BLOCK_JOB_CANCELLED` is sent, and the job concludes.
+        """
+        raise _NotImplementedCommand("block-job-cancel")
+
+    def drive_backup(self, arguments: DriveBackup) -> _Reply[None]:
+        """Start a backup job that copies a node into an image file.
+
+        The command opens the target image, creating it first unless the
+        mode says otherwise.  Apart from that it works like
+        `blockdev-backup`.
+        """
+        raise _NotImplementedCommand("drive-backup")
+
+    def blockdev_backup(self, arguments: BlockdevBackup) -> _Reply[None]:
+        """Start a backup job that copies a node into another, existing node.
+
+        The job is created and started before the command returns; it then
+        runs in the background.  Its progress can be followed with
+        `query-jobs` and the job events.
+        """
+        raise _NotImplementedCommand("blockdev-backup")
+
+    def blockdev_snapshot_sync(
+        self,
+        *,
+        device: str | None = None,
+        node_name: str | None = None,
+        snapshot_file: str,
+        snapshot_node_name: str | None = None,
+        format: str | None = None,
+        mode: NewImageMode | None = None,
+    ) -> _Reply[None]:
+        """Take an external snapshot into a new image file.
+
+        The overlay image is created (or opened, with mode existing) and
+        put on top of the node.  Everything that used the node now uses the
+        overlay, and the node turns read-only.  The node's dirty bitmaps
+        stay with it; the overlay starts with none.
+        """
+        raise _NotImplementedCommand("blockdev-snapshot-sync")
+
+    def blockdev_snapshot(self, *, node: str, overlay: str) -> _Reply[None]:
+        """Take an external snapshot onto a node that already exists, usually
+        one created with `blockdev-add`.  The overlay is put on top of the
+        snapshotted node, as with `blockdev-snapshot-sync`.
+        """
+        raise _NotImplementedCommand("blockdev-snapshot")
+
+    def blockdev_snapshot_internal_sync(
+        self, *, device: str, name: str
+    ) -> _Reply[None]:
+        """Take an internal snapshot of the disk, stored in the image file.
+        Only the disk's contents are saved, not the machine's state.  The
+        new snapshot shows up in the snapshots member of `ImageInfo`.
+        """
+        raise _NotImplementedCommand("blockdev-snapshot-internal-sync")
+
+    def blockdev_snapshot_delete_internal_sync(
+        self, *, device: str, id: str | None = None, name: str | None = None
+    ) -> _Reply[SnapshotInfo]:
+        """Delete an internal snapshot from an image.  The snapshot is picked
+        by @id, by @name, or by both, in which case both must match.
+        """
+        raise _NotImplementedCommand("blockdev-snapshot-delete-internal-sync")
+
+    def transaction(
+        self,
+        *,
+        actions: list[TransactionAction],
+        properties: TransactionProperties | None = None,
+    ) -> _Reply[None]:
+        """Carry out several block operations as one atomic step.
+
+        The actions are prepared one after the other, in list order, and
+        each one sees the effects of those before it.  If every action
+        succeeds, all of them take effect together, and backup jobs
+        created by the actions start running.  If an action fails, the
+        actions after it are not tried, everything done by the earlier
+        actions is undone in reverse order, and the command fails with the
+        error of the failed action.  The block graph and every bitmap are
+        then exactly as they were before the command.  Jobs that were
+        created and then thrown away still report their brief existence
+        with `JOB_STATUS_CHANGE` events.
+
+        An empty list of actions succeeds and does nothing.
+
+        An external snapshot action replaces the node by the overlay right
+        away, so later actions of the same transaction already see the
+        overlay.  An internal snapshot action that is undone deletes the
+        snapshot it created.
+        """
+        raise _NotImplementedCommand("transaction")
 
 
-__all__ = ["Handlers"]
+__all__ = [
+    "Handlers",
+]

@@ -39,6 +39,7 @@ from qapigen.support.wire import (
     req_str as _req_str,
     str_value as _str_value,
 )
+from qapigen.support.wirejson import FromJson as _FromJson
 
 if _TYPE_CHECKING:
     from . import introspect_2 as _introspect_2
@@ -69,7 +70,7 @@ SchemaMetaType_BY_WIRE: dict[str, SchemaMetaType] = {v.value: v for v in SchemaM
 
 
 @_dataclass(slots=True, kw_only=True)
-class SchemaInfoBase:
+class SchemaInfoBase(_FromJson):
     """The QAPI struct ``q_obj_SchemaInfo-base``."""
 
     WIRE_NAME: _ClassVar[str] = "q_obj_SchemaInfo-base"
@@ -587,7 +588,7 @@ def SchemaInfo_from_wire(
 
 
 @_dataclass(slots=True, kw_only=True)
-class SchemaInfoBuiltin:
+class SchemaInfoBuiltin(_FromJson):
     """The extra member of a predefined type's description."""
 
     WIRE_NAME: _ClassVar[str] = "SchemaInfoBuiltin"
@@ -670,6 +671,116 @@ TYPES_HERE: dict[str, object] = {
     "q_obj_SchemaInfo-base": SchemaInfoBase,
     "SchemaInfoBuiltin": SchemaInfoBuiltin,
     "SchemaInfo": _Codec("SchemaInfo", "union", SchemaInfo_from_wire, _encode_object),
+}
+
+# The modules the code of this module uses at run time, bound to the names above
+# (``_<module>``); each loads when first used (qapigen.support.lazy).
+from qapigen.support.lazy import link_modules as _link_modules  # noqa: E402
+
+_link_modules(globals(), __name__.rpartition(".")[0], ["introspect_2"])
+
+#: The shape of the types of this module, as data: the fast path of from_json
+#: (qapigen.support.fastpath) builds its msgspec decoders from it.
+WIRESPEC_HERE: dict[str, tuple[object, ...]] = {
+    "SchemaMetaType": ("enum", "introspect_1", "SchemaMetaType"),
+    "q_obj_SchemaInfo-base": (
+        "struct",
+        "introspect_1",
+        "SchemaInfoBase",
+        (
+            ("name", "name", "str", False),
+            ("meta-type", "meta_type", "SchemaMetaType", False),
+            ("features", "features", "strList", True),
+        ),
+    ),
+    "SchemaInfo": (
+        "union",
+        "meta-type",
+        "meta_type",
+        (
+            (
+                "builtin",
+                "introspect_1",
+                "SchemaInfoBuiltin_",
+                (
+                    ("name", "name", "str", False),
+                    ("features", "features", "strList", True),
+                    ("json-type", "json_type", "JSONType", False),
+                ),
+            ),
+            (
+                "enum",
+                "introspect_1",
+                "SchemaInfoEnum_",
+                (
+                    ("name", "name", "str", False),
+                    ("features", "features", "strList", True),
+                    ("members", "members", "SchemaInfoEnumMemberList", False),
+                    ("values", "values", "strList", False),
+                ),
+            ),
+            (
+                "array",
+                "introspect_1",
+                "SchemaInfoArray_",
+                (
+                    ("name", "name", "str", False),
+                    ("features", "features", "strList", True),
+                    ("element-type", "element_type", "str", False),
+                ),
+            ),
+            (
+                "object",
+                "introspect_1",
+                "SchemaInfoObject_",
+                (
+                    ("name", "name", "str", False),
+                    ("features", "features", "strList", True),
+                    ("members", "members", "SchemaInfoObjectMemberList", False),
+                    ("tag", "tag", "str", True),
+                    ("variants", "variants", "SchemaInfoObjectVariantList", True),
+                ),
+            ),
+            (
+                "alternate",
+                "introspect_1",
+                "SchemaInfoAlternate_",
+                (
+                    ("name", "name", "str", False),
+                    ("features", "features", "strList", True),
+                    ("members", "members", "SchemaInfoAlternateMemberList", False),
+                ),
+            ),
+            (
+                "command",
+                "introspect_1",
+                "SchemaInfoCommand_",
+                (
+                    ("name", "name", "str", False),
+                    ("features", "features", "strList", True),
+                    ("arg-type", "arg_type", "str", False),
+                    ("ret-type", "ret_type", "str", False),
+                    ("allow-oob", "allow_oob", "bool", True),
+                ),
+            ),
+            (
+                "event",
+                "introspect_1",
+                "SchemaInfoEvent_",
+                (
+                    ("name", "name", "str", False),
+                    ("features", "features", "strList", True),
+                    ("arg-type", "arg_type", "str", False),
+                ),
+            ),
+        ),
+    ),
+    "SchemaInfoBuiltin": (
+        "struct",
+        "introspect_1",
+        "SchemaInfoBuiltin",
+        (("json-type", "json_type", "JSONType", False),),
+    ),
 }
 
 __all__ = [

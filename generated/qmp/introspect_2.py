@@ -27,6 +27,7 @@ from qapigen.support.wire import (
     req_str as _req_str,
     str_value as _str_value,
 )
+from qapigen.support.wirejson import FromJson as _FromJson
 
 
 class JSONType(_WireEnum):
@@ -48,7 +49,7 @@ JSONType_BY_WIRE: dict[str, JSONType] = {v.value: v for v in JSONType}
 
 
 @_dataclass(slots=True, kw_only=True)
-class SchemaInfoEnum:
+class SchemaInfoEnum(_FromJson):
     """The extra members of an enumeration's description."""
 
     WIRE_NAME: _ClassVar[str] = "SchemaInfoEnum"
@@ -89,7 +90,7 @@ class SchemaInfoEnum:
 
 
 @_dataclass(slots=True, kw_only=True)
-class SchemaInfoEnumMember:
+class SchemaInfoEnumMember(_FromJson):
     """One accepted value of an enumeration."""
 
     WIRE_NAME: _ClassVar[str] = "SchemaInfoEnumMember"
@@ -124,7 +125,7 @@ class SchemaInfoEnumMember:
 
 
 @_dataclass(slots=True, kw_only=True)
-class SchemaInfoArray:
+class SchemaInfoArray(_FromJson):
     """The extra member of an array type's description."""
 
     WIRE_NAME: _ClassVar[str] = "SchemaInfoArray"
@@ -155,7 +156,7 @@ class SchemaInfoArray:
 
 
 @_dataclass(slots=True, kw_only=True)
-class SchemaInfoObject:
+class SchemaInfoObject(_FromJson):
     """The extra members of an object type's description."""
 
     WIRE_NAME: _ClassVar[str] = "SchemaInfoObject"
@@ -229,7 +230,7 @@ class SchemaInfoObject:
 
 
 @_dataclass(slots=True, kw_only=True)
-class SchemaInfoObjectMember:
+class SchemaInfoObjectMember(_FromJson):
     """One member of an object type."""
 
     WIRE_NAME: _ClassVar[str] = "SchemaInfoObjectMember"
@@ -280,7 +281,7 @@ class SchemaInfoObjectMember:
 
 
 @_dataclass(slots=True, kw_only=True)
-class SchemaInfoObjectVariant:
+class SchemaInfoObjectVariant(_FromJson):
     """One variant of an object type with variants."""
 
     WIRE_NAME: _ClassVar[str] = "SchemaInfoObjectVariant"
@@ -315,7 +316,7 @@ class SchemaInfoObjectVariant:
 
 
 @_dataclass(slots=True, kw_only=True)
-class SchemaInfoAlternate:
+class SchemaInfoAlternate(_FromJson):
     """The extra member of an alternate type's description."""
 
     WIRE_NAME: _ClassVar[str] = "SchemaInfoAlternate"
@@ -351,7 +352,7 @@ class SchemaInfoAlternate:
 
 
 @_dataclass(slots=True, kw_only=True)
-class SchemaInfoAlternateMember:
+class SchemaInfoAlternateMember(_FromJson):
     """One possible type of an alternate."""
 
     WIRE_NAME: _ClassVar[str] = "SchemaInfoAlternateMember"
@@ -380,7 +381,7 @@ class SchemaInfoAlternateMember:
 
 
 @_dataclass(slots=True, kw_only=True)
-class SchemaInfoCommand:
+class SchemaInfoCommand(_FromJson):
     """The extra members of a command's description."""
 
     WIRE_NAME: _ClassVar[str] = "SchemaInfoCommand"
@@ -439,7 +440,7 @@ class SchemaInfoCommand:
 
 
 @_dataclass(slots=True, kw_only=True)
-class SchemaInfoEvent:
+class SchemaInfoEvent(_FromJson):
     """The extra member of an event's description."""
 
     WIRE_NAME: _ClassVar[str] = "SchemaInfoEvent"
@@ -483,6 +484,94 @@ TYPES_HERE: dict[str, object] = {
     "SchemaInfoAlternateMember": SchemaInfoAlternateMember,
     "SchemaInfoCommand": SchemaInfoCommand,
     "SchemaInfoEvent": SchemaInfoEvent,
+}
+
+#: The shape of the types of this module, as data: the fast path of from_json
+#: (qapigen.support.fastpath) builds its msgspec decoders from it.
+WIRESPEC_HERE: dict[str, tuple[object, ...]] = {
+    "JSONType": ("enum", "introspect_2", "JSONType"),
+    "SchemaInfoEnum": (
+        "struct",
+        "introspect_2",
+        "SchemaInfoEnum",
+        (
+            ("members", "members", "SchemaInfoEnumMemberList", False),
+            ("values", "values", "strList", False),
+        ),
+    ),
+    "SchemaInfoEnumMember": (
+        "struct",
+        "introspect_2",
+        "SchemaInfoEnumMember",
+        (
+            ("name", "name", "str", False),
+            ("features", "features", "strList", True),
+        ),
+    ),
+    "SchemaInfoArray": (
+        "struct",
+        "introspect_2",
+        "SchemaInfoArray",
+        (("element-type", "element_type", "str", False),),
+    ),
+    "SchemaInfoObject": (
+        "struct",
+        "introspect_2",
+        "SchemaInfoObject",
+        (
+            ("members", "members", "SchemaInfoObjectMemberList", False),
+            ("tag", "tag", "str", True),
+            ("variants", "variants", "SchemaInfoObjectVariantList", True),
+        ),
+    ),
+    "SchemaInfoObjectMember": (
+        "struct",
+        "introspect_2",
+        "SchemaInfoObjectMember",
+        (
+            ("name", "name", "str", False),
+            ("type", "type", "str", False),
+            ("default", "default", "any", True),
+            ("features", "features", "strList", True),
+        ),
+    ),
+    "SchemaInfoObjectVariant": (
+        "struct",
+        "introspect_2",
+        "SchemaInfoObjectVariant",
+        (
+            ("case", "case_", "str", False),
+            ("type", "type", "str", False),
+        ),
+    ),
+    "SchemaInfoAlternate": (
+        "struct",
+        "introspect_2",
+        "SchemaInfoAlternate",
+        (("members", "members", "SchemaInfoAlternateMemberList", False),),
+    ),
+    "SchemaInfoAlternateMember": (
+        "struct",
+        "introspect_2",
+        "SchemaInfoAlternateMember",
+        (("type", "type", "str", False),),
+    ),
+    "SchemaInfoCommand": (
+        "struct",
+        "introspect_2",
+        "SchemaInfoCommand",
+        (
+            ("arg-type", "arg_type", "str", False),
+            ("ret-type", "ret_type", "str", False),
+            ("allow-oob", "allow_oob", "bool", True),
+        ),
+    ),
+    "SchemaInfoEvent": (
+        "struct",
+        "introspect_2",
+        "SchemaInfoEvent",
+        (("arg-type", "arg_type", "str", False),),
+    ),
 }
 
 __all__ = [

@@ -26,6 +26,7 @@ from qapigen.support.wire import (
     req_enum as _req_enum,
     req_str as _req_str,
 )
+from qapigen.support.wirejson import FromJson as _FromJson
 
 
 class JobType(_WireEnum):
@@ -96,7 +97,7 @@ JobVerb_BY_WIRE: dict[str, JobVerb] = {v.value: v for v in JobVerb}
 
 
 @_dataclass(slots=True, kw_only=True)
-class JobStatusChangeArguments:
+class JobStatusChangeArguments(_FromJson):
     """The QAPI struct ``q_obj_JOB_STATUS_CHANGE-arg``."""
 
     WIRE_NAME: _ClassVar[str] = "q_obj_JOB_STATUS_CHANGE-arg"
@@ -140,7 +141,7 @@ class JobStatusChange(JobStatusChangeArguments):
 
 
 @_dataclass(slots=True, kw_only=True)
-class JobPauseArguments:
+class JobPauseArguments(_FromJson):
     """The QAPI struct ``q_obj_job-pause-arg``."""
 
     WIRE_NAME: _ClassVar[str] = "q_obj_job-pause-arg"
@@ -168,7 +169,7 @@ class JobPauseArguments:
 
 
 @_dataclass(slots=True, kw_only=True)
-class JobResumeArguments:
+class JobResumeArguments(_FromJson):
     """The QAPI struct ``q_obj_job-resume-arg``."""
 
     WIRE_NAME: _ClassVar[str] = "q_obj_job-resume-arg"
@@ -196,7 +197,7 @@ class JobResumeArguments:
 
 
 @_dataclass(slots=True, kw_only=True)
-class JobCancelArguments:
+class JobCancelArguments(_FromJson):
     """The QAPI struct ``q_obj_job-cancel-arg``."""
 
     WIRE_NAME: _ClassVar[str] = "q_obj_job-cancel-arg"
@@ -224,7 +225,7 @@ class JobCancelArguments:
 
 
 @_dataclass(slots=True, kw_only=True)
-class JobCompleteArguments:
+class JobCompleteArguments(_FromJson):
     """The QAPI struct ``q_obj_job-complete-arg``."""
 
     WIRE_NAME: _ClassVar[str] = "q_obj_job-complete-arg"
@@ -252,7 +253,7 @@ class JobCompleteArguments:
 
 
 @_dataclass(slots=True, kw_only=True)
-class JobDismissArguments:
+class JobDismissArguments(_FromJson):
     """The QAPI struct ``q_obj_job-dismiss-arg``."""
 
     WIRE_NAME: _ClassVar[str] = "q_obj_job-dismiss-arg"
@@ -280,7 +281,7 @@ class JobDismissArguments:
 
 
 @_dataclass(slots=True, kw_only=True)
-class JobFinalizeArguments:
+class JobFinalizeArguments(_FromJson):
     """The QAPI struct ``q_obj_job-finalize-arg``."""
 
     WIRE_NAME: _ClassVar[str] = "q_obj_job-finalize-arg"
@@ -308,7 +309,7 @@ class JobFinalizeArguments:
 
 
 @_dataclass(slots=True, kw_only=True)
-class JobInfo:
+class JobInfo(_FromJson):
     """What a query reports about one job."""
 
     WIRE_NAME: _ClassVar[str] = "JobInfo"
@@ -559,6 +560,72 @@ TYPES_HERE: dict[str, object] = {
     "q_obj_job-dismiss-arg": JobDismissArguments,
     "q_obj_job-finalize-arg": JobFinalizeArguments,
     "JobInfo": JobInfo,
+}
+
+#: The shape of the types of this module, as data: the fast path of from_json
+#: (qapigen.support.fastpath) builds its msgspec decoders from it.
+WIRESPEC_HERE: dict[str, tuple[object, ...]] = {
+    "JobType": ("enum", "job", "JobType"),
+    "JobStatus": ("enum", "job", "JobStatus"),
+    "JobVerb": ("enum", "job", "JobVerb"),
+    "q_obj_JOB_STATUS_CHANGE-arg": (
+        "struct",
+        "job",
+        "JobStatusChangeArguments",
+        (
+            ("id", "id", "str", False),
+            ("status", "status", "JobStatus", False),
+        ),
+    ),
+    "q_obj_job-pause-arg": (
+        "struct",
+        "job",
+        "JobPauseArguments",
+        (("id", "id", "str", False),),
+    ),
+    "q_obj_job-resume-arg": (
+        "struct",
+        "job",
+        "JobResumeArguments",
+        (("id", "id", "str", False),),
+    ),
+    "q_obj_job-cancel-arg": (
+        "struct",
+        "job",
+        "JobCancelArguments",
+        (("id", "id", "str", False),),
+    ),
+    "q_obj_job-complete-arg": (
+        "struct",
+        "job",
+        "JobCompleteArguments",
+        (("id", "id", "str", False),),
+    ),
+    "q_obj_job-dismiss-arg": (
+        "struct",
+        "job",
+        "JobDismissArguments",
+        (("id", "id", "str", False),),
+    ),
+    "q_obj_job-finalize-arg": (
+        "struct",
+        "job",
+        "JobFinalizeArguments",
+        (("id", "id", "str", False),),
+    ),
+    "JobInfo": (
+        "struct",
+        "job",
+        "JobInfo",
+        (
+            ("id", "id", "str", False),
+            ("type", "type", "JobType", False),
+            ("status", "status", "JobStatus", False),
+            ("current-progress", "current_progress", "int", False),
+            ("total-progress", "total_progress", "int", False),
+            ("error", "error", "str", True),
+        ),
+    ),
 }
 
 __all__ = [

@@ -22,6 +22,7 @@ from qapigen.support.wire import (
     report_extra as _report_extra,
     req_str as _req_str,
 )
+from qapigen.support.wirejson import FromJson as _FromJson
 
 if _TYPE_CHECKING:
     from . import block_core_2 as _block_core_2
@@ -30,7 +31,7 @@ if _TYPE_CHECKING:
 
 
 @_dataclass(slots=True, kw_only=True)
-class BlockdevSnapshotSync:
+class BlockdevSnapshotSync(_FromJson):
     """The arguments of an external snapshot into a new image file.
 
     The node to snapshot is named by @device or by @node-name; one of
@@ -145,7 +146,7 @@ class BlockdevSnapshotSync:
 
 
 @_dataclass(slots=True, kw_only=True)
-class BlockdevSnapshot:
+class BlockdevSnapshot(_FromJson):
     """The arguments of an external snapshot onto an existing node."""
 
     WIRE_NAME: _ClassVar[str] = "BlockdevSnapshot"
@@ -188,7 +189,7 @@ class BlockdevSnapshot:
 
 
 @_dataclass(slots=True, kw_only=True)
-class BlockdevSnapshotInternal:
+class BlockdevSnapshotInternal(_FromJson):
     """The arguments of an internal snapshot."""
 
     WIRE_NAME: _ClassVar[str] = "BlockdevSnapshotInternal"
@@ -229,7 +230,7 @@ class BlockdevSnapshotInternal:
 
 
 @_dataclass(slots=True, kw_only=True)
-class BlockdevSnapshotDeleteInternalSyncArguments:
+class BlockdevSnapshotDeleteInternalSyncArguments(_FromJson):
     """The QAPI struct ``q_obj_blockdev-snapshot-delete-internal-sync-arg``."""
 
     WIRE_NAME: _ClassVar[str] = "q_obj_blockdev-snapshot-delete-internal-sync-arg"
@@ -416,6 +417,58 @@ TYPES_HERE: dict[str, object] = {
     "BlockdevSnapshot": BlockdevSnapshot,
     "BlockdevSnapshotInternal": BlockdevSnapshotInternal,
     "q_obj_blockdev-snapshot-delete-internal-sync-arg": BlockdevSnapshotDeleteInternalSyncArguments,
+}
+
+# The modules the code of this module uses at run time, bound to the names above
+# (``_<module>``); each loads when first used (qapigen.support.lazy).
+from qapigen.support.lazy import link_modules as _link_modules  # noqa: E402
+
+_link_modules(globals(), __name__.rpartition(".")[0], ["block_core_2"])
+
+#: The shape of the types of this module, as data: the fast path of from_json
+#: (qapigen.support.fastpath) builds its msgspec decoders from it.
+WIRESPEC_HERE: dict[str, tuple[object, ...]] = {
+    "BlockdevSnapshotSync": (
+        "struct",
+        "snapshot",
+        "BlockdevSnapshotSync",
+        (
+            ("device", "device", "str", True),
+            ("node-name", "node_name", "str", True),
+            ("snapshot-file", "snapshot_file", "str", False),
+            ("snapshot-node-name", "snapshot_node_name", "str", True),
+            ("format", "format", "str", True),
+            ("mode", "mode", "NewImageMode", True),
+        ),
+    ),
+    "BlockdevSnapshot": (
+        "struct",
+        "snapshot",
+        "BlockdevSnapshot",
+        (
+            ("node", "node", "str", False),
+            ("overlay", "overlay", "str", False),
+        ),
+    ),
+    "BlockdevSnapshotInternal": (
+        "struct",
+        "snapshot",
+        "BlockdevSnapshotInternal",
+        (
+            ("device", "device", "str", False),
+            ("name", "name", "str", False),
+        ),
+    ),
+    "q_obj_blockdev-snapshot-delete-internal-sync-arg": (
+        "struct",
+        "snapshot",
+        "BlockdevSnapshotDeleteInternalSyncArguments",
+        (
+            ("device", "device", "str", False),
+            ("id", "id", "str", True),
+            ("name", "name", "str", True),
+        ),
+    ),
 }
 
 __all__ = [

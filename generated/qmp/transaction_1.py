@@ -23,6 +23,7 @@ from qapigen.support.wire import (
     req as _req,
     req_enum as _req_enum,
 )
+from qapigen.support.wirejson import FromJson as _FromJson
 
 if _TYPE_CHECKING:
     from . import backup as _backup
@@ -43,7 +44,7 @@ if _TYPE_CHECKING:
 
 
 @_dataclass(slots=True, kw_only=True)
-class Abort:
+class Abort(_FromJson):
     """An action that always fails.  It lets a client check that a
     transaction is undone completely when one of its actions fails.
     """
@@ -117,7 +118,7 @@ TransactionActionKind_BY_WIRE: dict[str, TransactionActionKind] = {
 
 
 @_dataclass(slots=True, kw_only=True)
-class AbortWrapper:
+class AbortWrapper(_FromJson):
     """The data of an abort action."""
 
     WIRE_NAME: _ClassVar[str] = "AbortWrapper"
@@ -148,7 +149,7 @@ class AbortWrapper:
 
 
 @_dataclass(slots=True, kw_only=True)
-class BlockDirtyBitmapAddWrapper:
+class BlockDirtyBitmapAddWrapper(_FromJson):
     """The data of a block-dirty-bitmap-add action."""
 
     WIRE_NAME: _ClassVar[str] = "BlockDirtyBitmapAddWrapper"
@@ -179,7 +180,7 @@ class BlockDirtyBitmapAddWrapper:
 
 
 @_dataclass(slots=True, kw_only=True)
-class BlockDirtyBitmapWrapper:
+class BlockDirtyBitmapWrapper(_FromJson):
     """The data of an action that works on one existing bitmap: remove,
     clear, enable or disable, and the x- variants of the last two.
     """
@@ -212,7 +213,7 @@ class BlockDirtyBitmapWrapper:
 
 
 @_dataclass(slots=True, kw_only=True)
-class BlockDirtyBitmapMergeWrapper:
+class BlockDirtyBitmapMergeWrapper(_FromJson):
     """The data of a block-dirty-bitmap-merge action."""
 
     WIRE_NAME: _ClassVar[str] = "BlockDirtyBitmapMergeWrapper"
@@ -245,7 +246,7 @@ class BlockDirtyBitmapMergeWrapper:
 
 
 @_dataclass(slots=True, kw_only=True)
-class XBlockDirtyBitmapMergeWrapper:
+class XBlockDirtyBitmapMergeWrapper(_FromJson):
     """The data of an x-block-dirty-bitmap-merge action."""
 
     WIRE_NAME: _ClassVar[str] = "XBlockDirtyBitmapMergeWrapper"
@@ -278,7 +279,7 @@ class XBlockDirtyBitmapMergeWrapper:
 
 
 @_dataclass(slots=True, kw_only=True)
-class BlockdevBackupWrapper:
+class BlockdevBackupWrapper(_FromJson):
     """The data of a blockdev-backup action."""
 
     WIRE_NAME: _ClassVar[str] = "BlockdevBackupWrapper"
@@ -309,7 +310,7 @@ class BlockdevBackupWrapper:
 
 
 @_dataclass(slots=True, kw_only=True)
-class BlockdevSnapshotWrapper:
+class BlockdevSnapshotWrapper(_FromJson):
     """The data of a blockdev-snapshot action."""
 
     WIRE_NAME: _ClassVar[str] = "BlockdevSnapshotWrapper"
@@ -340,7 +341,7 @@ class BlockdevSnapshotWrapper:
 
 
 @_dataclass(slots=True, kw_only=True)
-class BlockdevSnapshotInternalWrapper:
+class BlockdevSnapshotInternalWrapper(_FromJson):
     """The data of a blockdev-snapshot-internal-sync action."""
 
     WIRE_NAME: _ClassVar[str] = "BlockdevSnapshotInternalWrapper"
@@ -371,7 +372,7 @@ class BlockdevSnapshotInternalWrapper:
 
 
 @_dataclass(slots=True, kw_only=True)
-class BlockdevSnapshotSyncWrapper:
+class BlockdevSnapshotSyncWrapper(_FromJson):
     """The data of a blockdev-snapshot-sync action."""
 
     WIRE_NAME: _ClassVar[str] = "BlockdevSnapshotSyncWrapper"
@@ -402,7 +403,7 @@ class BlockdevSnapshotSyncWrapper:
 
 
 @_dataclass(slots=True, kw_only=True)
-class DriveBackupWrapper:
+class DriveBackupWrapper(_FromJson):
     """The data of a drive-backup action."""
 
     WIRE_NAME: _ClassVar[str] = "DriveBackupWrapper"
@@ -433,7 +434,7 @@ class DriveBackupWrapper:
 
 
 @_dataclass(slots=True, kw_only=True)
-class TransactionActionBase:
+class TransactionActionBase(_FromJson):
     """The QAPI struct ``q_obj_TransactionAction-base``."""
 
     WIRE_NAME: _ClassVar[str] = "q_obj_TransactionAction-base"
@@ -998,6 +999,88 @@ TYPES_HERE: dict[str, object] = {
     "BlockdevSnapshotSyncWrapper": BlockdevSnapshotSyncWrapper,
     "DriveBackupWrapper": DriveBackupWrapper,
     "q_obj_TransactionAction-base": TransactionActionBase,
+}
+
+# The modules the code of this module uses at run time, bound to the names above
+# (``_<module>``); each loads when first used (qapigen.support.lazy).
+from qapigen.support.lazy import link_modules as _link_modules  # noqa: E402
+
+_link_modules(
+    globals(), __name__.rpartition(".")[0], ["backup", "dirty_bitmap", "snapshot"]
+)
+
+#: The shape of the types of this module, as data: the fast path of from_json
+#: (qapigen.support.fastpath) builds its msgspec decoders from it.
+WIRESPEC_HERE: dict[str, tuple[object, ...]] = {
+    "Abort": ("struct", "transaction_1", "Abort", ()),
+    "ActionCompletionMode": ("enum", "transaction_1", "ActionCompletionMode"),
+    "TransactionActionKind": ("enum", "transaction_1", "TransactionActionKind"),
+    "AbortWrapper": (
+        "struct",
+        "transaction_1",
+        "AbortWrapper",
+        (("data", "data", "Abort", False),),
+    ),
+    "BlockDirtyBitmapAddWrapper": (
+        "struct",
+        "transaction_1",
+        "BlockDirtyBitmapAddWrapper",
+        (("data", "data", "BlockDirtyBitmapAdd", False),),
+    ),
+    "BlockDirtyBitmapWrapper": (
+        "struct",
+        "transaction_1",
+        "BlockDirtyBitmapWrapper",
+        (("data", "data", "BlockDirtyBitmap", False),),
+    ),
+    "BlockDirtyBitmapMergeWrapper": (
+        "struct",
+        "transaction_1",
+        "BlockDirtyBitmapMergeWrapper",
+        (("data", "data", "BlockDirtyBitmapMerge", False),),
+    ),
+    "XBlockDirtyBitmapMergeWrapper": (
+        "struct",
+        "transaction_1",
+        "XBlockDirtyBitmapMergeWrapper",
+        (("data", "data", "XBlockDirtyBitmapMerge", False),),
+    ),
+    "BlockdevBackupWrapper": (
+        "struct",
+        "transaction_1",
+        "BlockdevBackupWrapper",
+        (("data", "data", "BlockdevBackup", False),),
+    ),
+    "BlockdevSnapshotWrapper": (
+        "struct",
+        "transaction_1",
+        "BlockdevSnapshotWrapper",
+        (("data", "data", "BlockdevSnapshot", False),),
+    ),
+    "BlockdevSnapshotInternalWrapper": (
+        "struct",
+        "transaction_1",
+        "BlockdevSnapshotInternalWrapper",
+        (("data", "data", "BlockdevSnapshotInternal", False),),
+    ),
+    "BlockdevSnapshotSyncWrapper": (
+        "struct",
+        "transaction_1",
+        "BlockdevSnapshotSyncWrapper",
+        (("data", "data", "BlockdevSnapshotSync", False),),
+    ),
+    "DriveBackupWrapper": (
+        "struct",
+        "transaction_1",
+        "DriveBackupWrapper",
+        (("data", "data", "DriveBackup", False),),
+    ),
+    "q_obj_TransactionAction-base": (
+        "struct",
+        "transaction_1",
+        "TransactionActionBase",
+        (("type", "type", "TransactionActionKind", False),),
+    ),
 }
 
 __all__ = [

@@ -26,6 +26,7 @@ from qapigen.support.wire import (
     req as _req,
     req_enum as _req_enum,
 )
+from qapigen.support.wirejson import FromJson as _FromJson
 
 from .transaction_1 import (
     TransactionActionAbort,
@@ -464,7 +465,7 @@ def TransactionAction_from_wire(
 
 
 @_dataclass(slots=True, kw_only=True)
-class TransactionProperties:
+class TransactionProperties(_FromJson):
     """Settings that apply to a whole transaction."""
 
     WIRE_NAME: _ClassVar[str] = "TransactionProperties"
@@ -511,6 +512,124 @@ TYPES_HERE: dict[str, object] = {
     "TransactionProperties": TransactionProperties,
     "TransactionAction": _Codec(
         "TransactionAction", "union", TransactionAction_from_wire, _encode_object
+    ),
+}
+
+# The modules the code of this module uses at run time, bound to the names above
+# (``_<module>``); each loads when first used (qapigen.support.lazy).
+from qapigen.support.lazy import link_modules as _link_modules  # noqa: E402
+
+_link_modules(
+    globals(),
+    __name__.rpartition(".")[0],
+    ["backup", "dirty_bitmap", "snapshot", "transaction_1"],
+)
+
+#: The shape of the types of this module, as data: the fast path of from_json
+#: (qapigen.support.fastpath) builds its msgspec decoders from it.
+WIRESPEC_HERE: dict[str, tuple[object, ...]] = {
+    "TransactionAction": (
+        "union",
+        "type",
+        "type",
+        (
+            (
+                "abort",
+                "transaction_1",
+                "TransactionActionAbort",
+                (("data", "data", "Abort", False),),
+            ),
+            (
+                "block-dirty-bitmap-add",
+                "transaction_1",
+                "TransactionActionBlockDirtyBitmapAdd",
+                (("data", "data", "BlockDirtyBitmapAdd", False),),
+            ),
+            (
+                "block-dirty-bitmap-remove",
+                "transaction_1",
+                "TransactionActionBlockDirtyBitmapRemove",
+                (("data", "data", "BlockDirtyBitmap", False),),
+            ),
+            (
+                "block-dirty-bitmap-clear",
+                "transaction_1",
+                "TransactionActionBlockDirtyBitmapClear",
+                (("data", "data", "BlockDirtyBitmap", False),),
+            ),
+            (
+                "block-dirty-bitmap-enable",
+                "transaction_1",
+                "TransactionActionBlockDirtyBitmapEnable",
+                (("data", "data", "BlockDirtyBitmap", False),),
+            ),
+            (
+                "block-dirty-bitmap-disable",
+                "transaction_1",
+                "TransactionActionBlockDirtyBitmapDisable",
+                (("data", "data", "BlockDirtyBitmap", False),),
+            ),
+            (
+                "block-dirty-bitmap-merge",
+                "transaction_1",
+                "TransactionActionBlockDirtyBitmapMerge",
+                (("data", "data", "BlockDirtyBitmapMerge", False),),
+            ),
+            (
+                "blockdev-backup",
+                "transaction_1",
+                "TransactionActionBlockdevBackup",
+                (("data", "data", "BlockdevBackup", False),),
+            ),
+            (
+                "blockdev-snapshot",
+                "transaction_1",
+                "TransactionActionBlockdevSnapshot",
+                (("data", "data", "BlockdevSnapshot", False),),
+            ),
+            (
+                "blockdev-snapshot-internal-sync",
+                "transaction_2",
+                "TransactionActionBlockdevSnapshotInternalSync",
+                (("data", "data", "BlockdevSnapshotInternal", False),),
+            ),
+            (
+                "blockdev-snapshot-sync",
+                "transaction_2",
+                "TransactionActionBlockdevSnapshotSync",
+                (("data", "data", "BlockdevSnapshotSync", False),),
+            ),
+            (
+                "drive-backup",
+                "transaction_2",
+                "TransactionActionDriveBackup",
+                (("data", "data", "DriveBackup", False),),
+            ),
+            (
+                "x-block-dirty-bitmap-enable",
+                "transaction_2",
+                "TransactionActionXBlockDirtyBitmapEnable",
+                (("data", "data", "BlockDirtyBitmap", False),),
+            ),
+            (
+                "x-block-dirty-bitmap-disable",
+                "transaction_2",
+                "TransactionActionXBlockDirtyBitmapDisable",
+                (("data", "data", "BlockDirtyBitmap", False),),
+            ),
+            (
+                "x-block-dirty-bitmap-merge",
+                "transaction_2",
+                "TransactionActionXBlockDirtyBitmapMerge",
+                (("data", "data", "XBlockDirtyBitmapMerge", False),),
+            ),
+        ),
+    ),
+    "TransactionProperties": (
+        "struct",
+        "transaction_2",
+        "TransactionProperties",
+        (("completion-mode", "completion_mode", "ActionCompletionMode", True),),
     ),
 }
 

@@ -21,6 +21,7 @@ from qapigen.support.wire import (
     report_extra as _report_extra,
     req_list as _req_list,
 )
+from qapigen.support.wirejson import FromJson as _FromJson
 
 if _TYPE_CHECKING:
     from . import transaction_2 as _transaction_2
@@ -28,7 +29,7 @@ if _TYPE_CHECKING:
 
 
 @_dataclass(slots=True, kw_only=True)
-class TransactionArguments:
+class TransactionArguments(_FromJson):
     """The QAPI struct ``q_obj_transaction-arg``."""
 
     WIRE_NAME: _ClassVar[str] = "q_obj_transaction-arg"
@@ -136,6 +137,26 @@ COMMANDS_HERE: dict[str, _CommandSpec] = {
 
 TYPES_HERE: dict[str, object] = {
     "q_obj_transaction-arg": TransactionArguments,
+}
+
+# The modules the code of this module uses at run time, bound to the names above
+# (``_<module>``); each loads when first used (qapigen.support.lazy).
+from qapigen.support.lazy import link_modules as _link_modules  # noqa: E402
+
+_link_modules(globals(), __name__.rpartition(".")[0], ["transaction_2"])
+
+#: The shape of the types of this module, as data: the fast path of from_json
+#: (qapigen.support.fastpath) builds its msgspec decoders from it.
+WIRESPEC_HERE: dict[str, tuple[object, ...]] = {
+    "q_obj_transaction-arg": (
+        "struct",
+        "transaction_3",
+        "TransactionArguments",
+        (
+            ("actions", "actions", "TransactionActionList", False),
+            ("properties", "properties", "TransactionProperties", True),
+        ),
+    ),
 }
 
 __all__ = [

@@ -13,8 +13,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from qapigen.support import wire
+from qapigen.support import fastpath, wire
+from qapigen.support.fastpath import FAST_ERRORS
+from qapigen.support.policy import DEFAULT_POLICY as _DEFAULT_POLICY
+from qapigen.support.policy import current_policy as _current_policy
 from qapigen.support.wire import Path
+from qapigen.support.wirejson import parse
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,9 +27,31 @@ class Codec:
     kind: str  # "builtin", "array", "union" or "alternate"
     decode: Callable[[object, Path, str], Any]
     encode: Callable[[Any], object]
+    #: The generated package the type belongs to ("" for builtins, which
+    #: decode fast enough after orjson); from_json's fast path needs it.
+    package: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.package and self.kind in ("union", "alternate"):
+            module = getattr(self.decode, "__module__", "") or ""
+            object.__setattr__(self, "package", module.rpartition(".")[0])
 
     def from_wire(self, value: object, path: Path = "", name: str = "null") -> Any:
         return self.decode(value, path, name)
+
+    def from_json(self, data: bytes | str) -> Any:
+        """Decode JSON text (``bytes`` or ``str``): QEMU's parse errors,
+        then the same checks and messages as :meth:`from_wire`.  Valid
+        text takes the fast path (:mod:`qapigen.support.fastpath`) when
+        the codec knows its package."""
+        if self.package and _current_policy() is _DEFAULT_POLICY:
+            fast = fastpath.decoder_in_use(self.package, self.name)
+            if fast is not None:
+                try:
+                    return fast(data)
+                except FAST_ERRORS:
+                    pass
+        return self.decode(parse(data), "", "null")
 
     def to_wire(self, value: Any) -> object:
         return self.encode(value)
@@ -36,7 +62,7 @@ def encode_object(value: Any) -> object:
     return value.to_wire()
 
 
-def array_codec(name: str, element: Any) -> Codec:
+def array_codec(name: str, element: Any, package: str = "") -> Codec:
     """The codec of ``[T]`` given T's class or codec."""
     decode_element = element.from_wire
     encode_element = element.to_wire if isinstance(element, Codec) else _instance_to_wire
@@ -47,7 +73,7 @@ def array_codec(name: str, element: Any) -> Codec:
     def encode(values: list[Any]) -> object:
         return [encode_element(v) for v in values]
 
-    return Codec(name, "array", decode, encode)
+    return Codec(name, "array", decode, encode, package)
 
 
 def _instance_to_wire(value: Any) -> object:

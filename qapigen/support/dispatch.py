@@ -17,9 +17,15 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeAlias, TypeVar
 
+import msgspec
+from orjson import loads as _loads
+
+from qapigen.support import fastpath
 from qapigen.support.errors import QMPError
+from qapigen.support.fastpath import FAST_ERRORS
 from qapigen.support.policy import DEFAULT_POLICY, CompatPolicy, policy_in_force, visible_schema
 from qapigen.support.wire import Path, check_extra, object_
+from qapigen.support.wirejson import encode_response, parse
 
 Response = dict[str, Any]
 
@@ -93,6 +99,10 @@ class Dispatcher:
     preconfig: bool = False
     negotiated: bool = False
     oob_enabled: bool = False
+    #: The generated package the commands come from (``make_dispatcher``
+    #: sets it): with it, ``dispatch_json`` decodes valid requests on
+    #: msgspec's fast path.
+    package: str = ""
 
     # -- public API ---------------------------------------------------------
 
@@ -100,7 +110,36 @@ class Dispatcher:
         """The response to *request*, or None when the command sends none
         (``success-response: false``).  Handlers must be synchronous here;
         use :meth:`dispatch_async` for coroutine handlers."""
-        prepared = self._prepare(request)
+        return self._run(self._prepare(request))
+
+    async def dispatch_async(self, request: object) -> Response | None:
+        """Like :meth:`dispatch`, awaiting handlers that return awaitables."""
+        return await self._run_async(self._prepare(request))
+
+    def dispatch_json(self, data: bytes | str) -> bytes | None:
+        """:meth:`dispatch` from and to wire bytes: *data* is one JSON text
+        (one request), the result the encoded response, or None when the
+        command sends none.  Text that is not JSON gets QEMU's
+        ``JSON parse error, ...`` reply, without ``id``."""
+        response = self._run(self._prepare_json(data))
+        return None if response is None else encode_response(response)
+
+    async def dispatch_json_async(self, data: bytes | str) -> bytes | None:
+        """:meth:`dispatch_json` awaiting handlers that return awaitables."""
+        response = await self._run_async(self._prepare_json(data))
+        return None if response is None else encode_response(response)
+
+    def reset(self) -> None:
+        """Back to negotiation mode, as for a new connection."""
+        self.negotiated = False
+        self.oob_enabled = False
+
+    def command_names(self) -> list[str]:
+        return [name for name in self.commands if name not in self.disabled]
+
+    # -- running -------------------------------------------------------------
+
+    def _run(self, prepared: Response | _Call) -> Response | None:
         if not isinstance(prepared, _Call):
             return prepared
         try:
@@ -117,9 +156,7 @@ class Dispatcher:
             return self._error(_qmp_error(err), prepared.request_id)
         return self._success(prepared, result)
 
-    async def dispatch_async(self, request: object) -> Response | None:
-        """Like :meth:`dispatch`, awaiting handlers that return awaitables."""
-        prepared = self._prepare(request)
+    async def _run_async(self, prepared: Response | _Call) -> Response | None:
         if not isinstance(prepared, _Call):
             return prepared
         try:
@@ -130,15 +167,54 @@ class Dispatcher:
             return self._error(_qmp_error(err), prepared.request_id)
         return self._success(prepared, result)
 
-    def reset(self) -> None:
-        """Back to negotiation mode, as for a new connection."""
-        self.negotiated = False
-        self.oob_enabled = False
-
-    def command_names(self) -> list[str]:
-        return [name for name in self.commands if name not in self.disabled]
-
     # -- request checking ---------------------------------------------------
+
+    def _prepare_json(self, data: bytes | str) -> Response | _Call:
+        """:meth:`_prepare` from JSON text: the fast path when it takes the
+        request, else QEMU's parse and the checks of :meth:`_prepare`."""
+        fast = self._prepare_fast(data)
+        if fast is not None:
+            return fast
+        try:
+            request = parse(data)
+        except QMPError as err:
+            return self._error(err, ())
+        return self._prepare(request)
+
+    def _prepare_fast(self, data: bytes | str) -> _Call | None:
+        """A valid request, decoded by msgspec: the envelope, then the
+        arguments with the command's fast decoder
+        (:mod:`qapigen.support.fastpath`).  None for anything else (any
+        error, exec-oob, no arguments, a non-default compat policy): the
+        exact path then decides, and words any error as QEMU does."""
+        if self.compat is not DEFAULT_POLICY or not self.package:
+            return None
+        try:
+            envelope = _decode_envelope(data)
+        except FAST_ERRORS:
+            return None
+        if not envelope.arguments:
+            return None
+        try:
+            spec = self._lookup(envelope.execute, False)
+        except QMPError:
+            return None
+        if spec.arg_type is None:
+            return None
+        decode = fastpath.decoder_in_use(self.package, spec.arg_type)
+        if decode is None:
+            return None
+        try:
+            args = decode(envelope.arguments)
+        except FAST_ERRORS:
+            return None
+        if spec.name == "qmp_capabilities":
+            try:
+                self._negotiate(args)
+            except QMPError:
+                return None
+        request_id = (_loads(bytes(envelope.id)),) if envelope.id else ()
+        return _Call(spec, args, request_id)
 
     def _prepare(self, request: object) -> Response | _Call:
         if not isinstance(request, dict):
@@ -318,3 +394,14 @@ _BUILTIN_CAPABILITIES = CommandSpec(
     allow_preconfig=True,
 )
 
+
+class _Envelope(msgspec.Struct, forbid_unknown_fields=True):
+    """A request as the fast path takes it: ``execute``, and optionally
+    ``arguments`` and ``id``, kept as raw JSON text."""
+
+    execute: str
+    arguments: msgspec.Raw = msgspec.Raw()
+    id: msgspec.Raw = msgspec.Raw()
+
+
+_decode_envelope = msgspec.json.Decoder(_Envelope).decode

@@ -7,6 +7,7 @@ from typing import ClassVar, Self
 
 from qapigen.support import policy
 from qapigen.support.wire import Path, enum_value
+from qapigen.support.wirejson import parse
 
 
 class WireEnum(enum.Enum):
@@ -28,6 +29,11 @@ class WireEnum(enum.Enum):
         if special is not None:
             policy.check_value(member._value_, *special)
         return member
+
+    @classmethod
+    def from_json(cls, data: bytes | str) -> Self:
+        """Decode JSON text, like ``from_wire`` after QEMU's parser."""
+        return cls.from_wire(parse(data))
 
     def to_wire(self) -> str:
         return self._value_

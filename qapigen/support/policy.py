@@ -89,12 +89,16 @@ def policy_in_force(policy: CompatPolicy) -> Iterator[None]:
 def check_member(name: str, deprecated: bool, unstable: bool) -> None:
     """Called by generated decoders for a member with special features
     that is present in the input."""
-    _current.get().check_input("parameter", name, deprecated, unstable)
+    policy = _current.get()
+    if policy is not DEFAULT_POLICY:  # the default accepts everything
+        policy.check_input("parameter", name, deprecated, unstable)
 
 
 def check_value(value: str, deprecated: bool, unstable: bool) -> None:
     """Called by generated decoders for an enum value with special features."""
-    _current.get().check_input("value", value, deprecated, unstable)
+    policy = _current.get()
+    if policy is not DEFAULT_POLICY:  # the default accepts everything
+        policy.check_input("value", value, deprecated, unstable)
 
 
 def hidden(deprecated: bool, unstable: bool) -> bool:

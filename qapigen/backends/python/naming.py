@@ -86,7 +86,8 @@ FUNCTION_LOCALS = frozenset(
 
 #: Names the package's fixed modules bind next to the schema's names.
 PACKAGE_NAMES = frozenset(
-    {"TYPES", "COMMANDS", "EVENTS", "SCHEMA_INFO", "TYPES_HERE", "COMMANDS_HERE", "Handlers",
+    {"TYPES", "COMMANDS", "EVENTS", "SCHEMA_INFO", "TYPES_HERE", "COMMANDS_HERE", "WIRESPEC_HERE",
+     "TYPE_CHECKING", "Handlers", "handlers", "registry",
      "MyHandlers", "make_dispatcher", "Dispatcher", "annotations", "NULL", "Null", "QMPError",
      "from_wire", "to_wire"}
 )
@@ -116,8 +117,10 @@ HELPER_MODULES = (
     "qapigen.support.dispatch",
     "qapigen.support.enums",
     "qapigen.support.errors",
+    "qapigen.support.lazy",
     "qapigen.support.policy",
     "qapigen.support.wire",
+    "qapigen.support.wirejson",
 )
 
 #: Prefixes of private module-level names the templates derive from a

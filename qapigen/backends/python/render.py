@@ -187,6 +187,7 @@ _SUPPORT_HOME = {
     "BUILTINS": "qapigen.support.codec",
     "QMPError": "qapigen.support.errors",
     "hidden": "qapigen.support.policy",
+    "FromJson": "qapigen.support.wirejson",
 }
 
 
