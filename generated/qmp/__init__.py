@@ -12,6 +12,7 @@ from __future__ import annotations
 from .builtin import *  # noqa: F403
 from .common import *  # noqa: F403
 from .control import *  # noqa: F403
+from .run_state import *  # noqa: F403
 from .introspect_1 import *  # noqa: F403
 from .introspect_2 import *  # noqa: F403
 from .job import *  # noqa: F403
@@ -19,6 +20,7 @@ from .block_core_1 import *  # noqa: F403
 from .block_core_2 import *  # noqa: F403
 from .block_core_3 import *  # noqa: F403
 from .block_core_4 import *  # noqa: F403
+from .block_core_5 import *  # noqa: F403
 from .dirty_bitmap import *  # noqa: F403
 from .block_job_1 import *  # noqa: F403
 from .block_job_2 import *  # noqa: F403
@@ -31,6 +33,7 @@ from . import (
     builtin,
     common,
     control,
+    run_state,
     introspect_1,
     introspect_2,
     job,
@@ -38,6 +41,7 @@ from . import (
     block_core_2,
     block_core_3,
     block_core_4,
+    block_core_5,
     dirty_bitmap,
     block_job_1,
     block_job_2,
@@ -52,15 +56,15 @@ from . import (
 # import statements cannot express without running a module halfway;
 # they reach each other through these names, set once all are loaded.
 introspect_1._introspect_2 = introspect_2  # type: ignore[attr-defined]
-block_core_1._block_core_2 = block_core_2  # type: ignore[attr-defined]
 block_core_2._block_core_1 = block_core_1  # type: ignore[attr-defined]
-block_core_2._block_core_4 = block_core_4  # type: ignore[attr-defined]
-block_core_2._common = common  # type: ignore[attr-defined]
 block_core_3._block_core_2 = block_core_2  # type: ignore[attr-defined]
-block_core_3._block_core_4 = block_core_4  # type: ignore[attr-defined]
+block_core_3._block_core_5 = block_core_5  # type: ignore[attr-defined]
 block_core_3._common = common  # type: ignore[attr-defined]
+block_core_4._block_core_2 = block_core_2  # type: ignore[attr-defined]
 block_core_4._block_core_3 = block_core_3  # type: ignore[attr-defined]
-block_job_1._block_core_1 = block_core_1  # type: ignore[attr-defined]
+block_core_4._block_core_5 = block_core_5  # type: ignore[attr-defined]
+block_core_4._common = common  # type: ignore[attr-defined]
+block_job_1._block_core_2 = block_core_2  # type: ignore[attr-defined]
 block_job_1._common = common  # type: ignore[attr-defined]
 block_job_1._job = job  # type: ignore[attr-defined]
 block_job_2._job = job  # type: ignore[attr-defined]

@@ -30,10 +30,10 @@ from qapigen.support.wire import (
 )
 
 if TYPE_CHECKING:
-    from . import block_core_1 as _block_core_1
+    from . import block_core_2 as _block_core_2
     from . import common as _common
     from . import job as _job
-    from .block_core_1 import BlockDeviceIoStatus
+    from .block_core_2 import BlockDeviceIoStatus
     from .common import IoOperationType
     from .job import JobStatus, JobType
 
@@ -146,9 +146,9 @@ class BlockJobInfo:
         result.io_status = (
             e_io_status
             if type(v := value.get("io-status")) is str
-            and (e_io_status := _block_core_1.BlockDeviceIoStatus_BY_WIRE.get(v))
+            and (e_io_status := _block_core_2.BlockDeviceIoStatus_BY_WIRE.get(v))
             is not None
-            else req_enum(value, "io-status", path, _block_core_1.BlockDeviceIoStatus)
+            else req_enum(value, "io-status", path, _block_core_2.BlockDeviceIoStatus)
         )
         result.ready = (
             v
@@ -245,6 +245,44 @@ class BlockJobCancelArguments:
         if self.force is not None:
             out["force"] = self.force
         return out
+
+
+@dataclass(slots=True, kw_only=True)
+class BlockJobSetSpeedArguments:
+    """The QAPI struct ``q_obj_block-job-set-speed-arg``."""
+
+    WIRE_NAME: ClassVar[str] = "q_obj_block-job-set-speed-arg"
+    WIRE_MEMBERS: ClassVar[frozenset[str]] = frozenset({"device", "speed"})
+    device: str
+    speed: int
+
+    @classmethod
+    def from_wire(
+        cls, value: object, path: Path = "", name: str = "null"
+    ) -> BlockJobSetSpeedArguments:
+        if type(value) is not dict:
+            raise not_an_object(path)
+        result = new_object(cls)
+        result.device = (
+            v
+            if type(v := value.get("device")) is str
+            else req_str(value, "device", path)
+        )
+        result.speed = (
+            v
+            if type(v := value.get("speed")) is int
+            and -9223372036854775808 <= v <= 9223372036854775807
+            else req(value, "speed", path, int_value)
+        )
+        if len(value) > 2:
+            report_extra(value, cls.WIRE_MEMBERS, path)
+        return result
+
+    def to_wire(self) -> dict[str, object]:
+        return {
+            "device": self.device,
+            "speed": self.speed,
+        }
 
 
 class BlockErrorAction(WireEnum):
@@ -481,70 +519,6 @@ class BlockJobError(BlockJobErrorArguments):
     HAS_DATA: ClassVar[bool] = True
 
 
-@dataclass(slots=True, kw_only=True)
-class BlockJobReadyArguments:
-    """The QAPI struct ``q_obj_BLOCK_JOB_READY-arg``."""
-
-    WIRE_NAME: ClassVar[str] = "q_obj_BLOCK_JOB_READY-arg"
-    WIRE_MEMBERS: ClassVar[frozenset[str]] = frozenset(
-        {"type", "device", "len", "offset", "speed"}
-    )
-    type: JobType
-    device: str
-    len: int
-    offset: int
-    speed: int
-
-    @classmethod
-    def from_wire(
-        cls, value: object, path: Path = "", name: str = "null"
-    ) -> BlockJobReadyArguments:
-        if type(value) is not dict:
-            raise not_an_object(path)
-        result = new_object(cls)
-        result.type = (
-            e_type
-            if type(v := value.get("type")) is str
-            and (e_type := _job.JobType_BY_WIRE.get(v)) is not None
-            else req_enum(value, "type", path, _job.JobType)
-        )
-        result.device = (
-            v
-            if type(v := value.get("device")) is str
-            else req_str(value, "device", path)
-        )
-        result.len = (
-            v
-            if type(v := value.get("len")) is int
-            and -9223372036854775808 <= v <= 9223372036854775807
-            else req(value, "len", path, int_value)
-        )
-        result.offset = (
-            v
-            if type(v := value.get("offset")) is int
-            and -9223372036854775808 <= v <= 9223372036854775807
-            else req(value, "offset", path, int_value)
-        )
-        result.speed = (
-            v
-            if type(v := value.get("speed")) is int
-            and -9223372036854775808 <= v <= 9223372036854775807
-            else req(value, "speed", path, int_value)
-        )
-        if len(value) > 5:
-            report_extra(value, cls.WIRE_MEMBERS, path)
-        return result
-
-    def to_wire(self) -> dict[str, object]:
-        return {
-            "type": self.type.to_wire(),
-            "device": self.device,
-            "len": self.len,
-            "offset": self.offset,
-            "speed": self.speed,
-        }
-
-
 class BlockJob1Handlers:
     """Handlers for the commands defined in ``block-job.json``."""
 
@@ -562,6 +536,10 @@ class BlockJob1Handlers:
         """
         raise NotImplementedCommand("block-job-cancel")
 
+    def block_job_set_speed(self, *, device: str, speed: int) -> Reply[None]:
+        """Change the speed limit of a running block job."""
+        raise NotImplementedCommand("block-job-set-speed")
+
 
 def _call_query_block_jobs(handlers: BlockJob1Handlers, args: None) -> object:
     return handlers.query_block_jobs()
@@ -577,6 +555,15 @@ def _call_block_job_cancel(
     return handlers.block_job_cancel(
         device=args.device,
         force=args.force,
+    )
+
+
+def _call_block_job_set_speed(
+    handlers: BlockJob1Handlers, args: BlockJobSetSpeedArguments
+) -> object:
+    return handlers.block_job_set_speed(
+        device=args.device,
+        speed=args.speed,
     )
 
 
@@ -598,22 +585,31 @@ COMMANDS_HERE: dict[str, CommandSpec] = {
         decode=BlockJobCancelArguments.from_wire,
         allow_preconfig=True,
     ),
+    "block-job-set-speed": CommandSpec(
+        "block-job-set-speed",
+        method="block_job_set_speed",
+        arg_type="q_obj_block-job-set-speed-arg",
+        call=_call_block_job_set_speed,
+        decode=BlockJobSetSpeedArguments.from_wire,
+        allow_preconfig=True,
+    ),
 }
 
 
 TYPES_HERE: dict[str, object] = {
     "BlockJobInfo": BlockJobInfo,
     "q_obj_block-job-cancel-arg": BlockJobCancelArguments,
+    "q_obj_block-job-set-speed-arg": BlockJobSetSpeedArguments,
     "BlockErrorAction": BlockErrorAction,
     "q_obj_BLOCK_JOB_COMPLETED-arg": BlockJobCompletedArguments,
     "q_obj_BLOCK_JOB_CANCELLED-arg": BlockJobCancelledArguments,
     "q_obj_BLOCK_JOB_ERROR-arg": BlockJobErrorArguments,
-    "q_obj_BLOCK_JOB_READY-arg": BlockJobReadyArguments,
 }
 
 __all__ = [
     "BlockJobInfo",
     "BlockJobCancelArguments",
+    "BlockJobSetSpeedArguments",
     "BlockErrorAction",
     "BlockJobCompletedArguments",
     "BlockJobCompleted",
@@ -621,6 +617,5 @@ __all__ = [
     "BlockJobCancelled",
     "BlockJobErrorArguments",
     "BlockJobError",
-    "BlockJobReadyArguments",
     "BlockJob1Handlers",
 ]

@@ -10,18 +10,82 @@ from typing import ClassVar, TYPE_CHECKING
 
 from qapigen.support.wire import (
     Path,
+    int_value,
     new_object,
     not_an_object,
     report_extra,
+    req,
     req_enum,
     req_str,
 )
 
-from .block_job_1 import BlockJobReadyArguments
-
 if TYPE_CHECKING:
     from . import job as _job
     from .job import JobType
+
+
+@dataclass(slots=True, kw_only=True)
+class BlockJobReadyArguments:
+    """The QAPI struct ``q_obj_BLOCK_JOB_READY-arg``."""
+
+    WIRE_NAME: ClassVar[str] = "q_obj_BLOCK_JOB_READY-arg"
+    WIRE_MEMBERS: ClassVar[frozenset[str]] = frozenset(
+        {"type", "device", "len", "offset", "speed"}
+    )
+    type: JobType
+    device: str
+    len: int
+    offset: int
+    speed: int
+
+    @classmethod
+    def from_wire(
+        cls, value: object, path: Path = "", name: str = "null"
+    ) -> BlockJobReadyArguments:
+        if type(value) is not dict:
+            raise not_an_object(path)
+        result = new_object(cls)
+        result.type = (
+            e_type
+            if type(v := value.get("type")) is str
+            and (e_type := _job.JobType_BY_WIRE.get(v)) is not None
+            else req_enum(value, "type", path, _job.JobType)
+        )
+        result.device = (
+            v
+            if type(v := value.get("device")) is str
+            else req_str(value, "device", path)
+        )
+        result.len = (
+            v
+            if type(v := value.get("len")) is int
+            and -9223372036854775808 <= v <= 9223372036854775807
+            else req(value, "len", path, int_value)
+        )
+        result.offset = (
+            v
+            if type(v := value.get("offset")) is int
+            and -9223372036854775808 <= v <= 9223372036854775807
+            else req(value, "offset", path, int_value)
+        )
+        result.speed = (
+            v
+            if type(v := value.get("speed")) is int
+            and -9223372036854775808 <= v <= 9223372036854775807
+            else req(value, "speed", path, int_value)
+        )
+        if len(value) > 5:
+            report_extra(value, cls.WIRE_MEMBERS, path)
+        return result
+
+    def to_wire(self) -> dict[str, object]:
+        return {
+            "type": self.type.to_wire(),
+            "device": self.device,
+            "len": self.len,
+            "offset": self.offset,
+            "speed": self.speed,
+        }
 
 
 @dataclass(slots=True, kw_only=True)
@@ -81,10 +145,12 @@ class BlockJobPending(BlockJobPendingArguments):
 
 
 TYPES_HERE: dict[str, object] = {
+    "q_obj_BLOCK_JOB_READY-arg": BlockJobReadyArguments,
     "q_obj_BLOCK_JOB_PENDING-arg": BlockJobPendingArguments,
 }
 
 __all__ = [
+    "BlockJobReadyArguments",
     "BlockJobReady",
     "BlockJobPendingArguments",
     "BlockJobPending",

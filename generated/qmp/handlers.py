@@ -9,10 +9,11 @@ file lists every method, ready to copy.
 from __future__ import annotations
 
 from .control import ControlHandlers
+from .run_state import RunStateHandlers
 from .introspect_1 import Introspect1Handlers
 from .job import JobHandlers
 from .block_core_2 import BlockCore2Handlers
-from .block_core_4 import BlockCore4Handlers
+from .block_core_5 import BlockCore5Handlers
 from .dirty_bitmap import DirtyBitmapHandlers
 from .block_job_1 import BlockJob1Handlers
 from .backup import BackupHandlers
@@ -22,10 +23,11 @@ from .transaction_3 import Transaction3Handlers
 
 class Handlers(
     ControlHandlers,
+    RunStateHandlers,
     Introspect1Handlers,
     JobHandlers,
     BlockCore2Handlers,
-    BlockCore4Handlers,
+    BlockCore5Handlers,
     DirtyBitmapHandlers,
     BlockJob1Handlers,
     BackupHandlers,

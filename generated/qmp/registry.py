@@ -17,6 +17,7 @@ from . import (
     builtin,
     common,
     control,
+    run_state,
     introspect_1,
     introspect_2,
     job,
@@ -24,6 +25,7 @@ from . import (
     block_core_2,
     block_core_3,
     block_core_4,
+    block_core_5,
     dirty_bitmap,
     block_job_1,
     block_job_2,
@@ -42,6 +44,7 @@ TYPES: dict[str, Any] = {
     **builtin.TYPES_HERE,
     **common.TYPES_HERE,
     **control.TYPES_HERE,
+    **run_state.TYPES_HERE,
     **introspect_1.TYPES_HERE,
     **introspect_2.TYPES_HERE,
     **job.TYPES_HERE,
@@ -49,6 +52,7 @@ TYPES: dict[str, Any] = {
     **block_core_2.TYPES_HERE,
     **block_core_3.TYPES_HERE,
     **block_core_4.TYPES_HERE,
+    **block_core_5.TYPES_HERE,
     **dirty_bitmap.TYPES_HERE,
     **block_job_1.TYPES_HERE,
     **block_job_2.TYPES_HERE,
@@ -106,10 +110,11 @@ TYPES["TransactionActionList"] = array_codec(
 #: Command name -> what the dispatcher needs to run it.
 COMMANDS: dict[str, CommandSpec] = {
     **control.COMMANDS_HERE,
+    **run_state.COMMANDS_HERE,
     **introspect_1.COMMANDS_HERE,
     **job.COMMANDS_HERE,
     **block_core_2.COMMANDS_HERE,
-    **block_core_4.COMMANDS_HERE,
+    **block_core_5.COMMANDS_HERE,
     **dirty_bitmap.COMMANDS_HERE,
     **block_job_1.COMMANDS_HERE,
     **backup.COMMANDS_HERE,
@@ -119,6 +124,9 @@ COMMANDS: dict[str, CommandSpec] = {
 
 #: Event name -> event class.
 EVENTS: dict[str, Any] = {
+    "SHUTDOWN": run_state.Shutdown,
+    "STOP": run_state.Stop,
+    "RESUME": run_state.Resume,
     "JOB_STATUS_CHANGE": job.JobStatusChange,
     "BLOCK_JOB_COMPLETED": block_job_1.BlockJobCompleted,
     "BLOCK_JOB_CANCELLED": block_job_1.BlockJobCancelled,
