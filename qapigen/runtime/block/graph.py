@@ -1,0 +1,464 @@
+"""Block nodes, their graph and the device roots.
+
+A node is a protocol node (``file``, ``null-co``) holding bytes, or a
+format node (``raw``, ``qcow2``) over a ``file`` child, optionally with a
+``backing`` node.  Devices (``-device ...,drive=NODE``) hold a node as the
+root of an anonymous BlockBackend, as QEMU does for ``-blockdev`` nodes:
+such backends have no name, so commands that look up a "device" name
+never find them (QEMU 7.2 answers the same).  Lookups and their error
+texts are QEMU 7.2's (spec B.3, B.4).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+from qapigen import qmp
+from qapigen.runtime.block.bitmaps import Bitmap, default_granularity
+from qapigen.runtime.block.images import (
+    FileProtocol,
+    ImageError,
+    NullProtocol,
+    Protocol,
+    Qcow2Data,
+    Qcow2Header,
+    parse_qcow2_header,
+)
+from qapigen.support.errors import QMPError
+from qapigen.support.wire import Null
+
+#: (offset, length) -> None, run before guest data changes on a node.
+WriteHook = Callable[[int, int], None]
+
+#: ``null-co`` without ``size``: QEMU's default of 1 GiB.
+NULL_DEFAULT_SIZE = 1 << 30
+
+
+@dataclass
+class InternalSnapshot:
+    """An internal (qcow2) snapshot: what ``image.snapshots`` lists."""
+
+    id: str
+    name: str
+    date_sec: int
+    date_nsec: int
+    vm_state_size: int = 0
+    vm_clock_sec: int = 0
+    vm_clock_nsec: int = 0
+
+    def info(self) -> qmp.SnapshotInfo:
+        return qmp.SnapshotInfo(
+            id=self.id, name=self.name, vm_state_size=self.vm_state_size,
+            date_sec=self.date_sec, date_nsec=self.date_nsec,
+            vm_clock_sec=self.vm_clock_sec, vm_clock_nsec=self.vm_clock_nsec,
+        )
+
+
+class Node:
+    """One block node."""
+
+    def __init__(
+        self, name: str, drv: str, *, read_only: bool = False,
+        protocol: Protocol | None = None, file: Node | None = None,
+    ) -> None:
+        self.name = name
+        self.drv = drv
+        self.read_only = read_only
+        self.protocol = protocol
+        self.file = file
+        self.backing: Node | None = None
+        self.bitmaps: list[Bitmap] = []
+        self.before_write: list[WriteHook] = []
+        self.snapshots: list[InternalSnapshot] = []
+        self.qcow2: Qcow2Data | None = None
+        self.raw_offset = 0
+        self.raw_size: int | None = None
+        self.discard_unmap = False
+        self.detect_zeroes = qmp.BlockdevDetectZeroesOptions.OFF
+        self.cache_direct = False
+        self.cache_no_flush = False
+        #: the description QEMU uses when it has to print a json: filename
+        self.json_options: dict[str, object] = {}
+
+    def __repr__(self) -> str:
+        return f"Node({self.name!r}, {self.drv!r})"
+
+    @property
+    def implicit(self) -> bool:
+        return self.name.startswith("#")
+
+    # -- geometry ----------------------------------------------------------
+
+    @property
+    def size(self) -> int:
+        """The virtual size in bytes."""
+        if self.qcow2 is not None:
+            return self.qcow2.header.size
+        if self.drv == "raw" and self.file is not None:
+            if self.raw_size is not None:
+                return self.raw_size
+            return self.file.size - self.raw_offset
+        if self.protocol is not None:
+            return self.protocol.length()
+        return 0
+
+    @property
+    def cluster_size(self) -> int | None:
+        return self.qcow2.cluster_size if self.qcow2 is not None else None
+
+    @property
+    def header(self) -> Qcow2Header | None:
+        return self.qcow2.header if self.qcow2 is not None else None
+
+    def default_granularity(self) -> int:
+        return default_granularity(self.cluster_size)
+
+    def filename(self) -> str:
+        """What QEMU shows as ``file`` and ``image.filename``."""
+        if self.protocol is not None:
+            if isinstance(self.protocol, NullProtocol):
+                return "json:" + json.dumps(self.json_options)
+            return self.protocol.filename
+        if self.file is not None:
+            return self.file.filename()
+        return ""
+
+    def chain(self) -> Iterator[Node]:
+        """This node and its backing nodes, top first."""
+        node: Node | None = self
+        while node is not None:
+            yield node
+            node = node.backing
+
+    def children(self) -> list[Node]:
+        return [c for c in (self.file, self.backing) if c is not None]
+
+    # -- guest data --------------------------------------------------------------
+
+    def check_request(self, offset: int, length: int) -> None:
+        if offset < 0 or length < 0 or offset + length > self.size:
+            raise QMPError("Input/output error")
+
+    def read(self, offset: int, length: int) -> bytes:
+        """Guest data as this node presents it."""
+        if length <= 0:
+            return b""
+        if self.qcow2 is not None:
+            qcow2 = self.qcow2
+            out = bytearray()
+            pos = offset
+            end = offset + length
+            while pos < end:
+                cluster, within = divmod(pos, qcow2.cluster_size)
+                take = min(end - pos, qcow2.cluster_size - within)
+                data = qcow2.read_cluster(cluster, self._read_backing)
+                out += data[within:within + take]
+                pos += take
+            return bytes(out)
+        if self.file is not None:
+            return self.file.read(self.raw_offset + offset, length)
+        if self.protocol is not None:
+            return self.protocol.read(offset, length)
+        return bytes(length)
+
+    def _read_backing(self, offset: int, length: int) -> bytes:
+        backing = self.backing
+        if backing is None:
+            return bytes(length)
+        usable = max(0, min(length, backing.size - offset))
+        return backing.read(offset, usable) + bytes(length - usable)
+
+    def write(self, offset: int, data: bytes) -> None:
+        """A guest write: hooks first (copy-before-write), then the data,
+        then every enabled bitmap of this node is marked."""
+        self.check_request(offset, len(data))
+        for hook in list(self.before_write):
+            hook(offset, len(data))
+        if self.qcow2 is not None:
+            self.qcow2.write(offset, data, self._read_backing)
+        elif self.file is not None:
+            self.file.write(self.raw_offset + offset, data)
+        elif self.protocol is not None:
+            self.protocol.write(offset, data)
+        self.mark_dirty(offset, len(data))
+
+    def write_zeroes(self, offset: int, length: int) -> None:
+        self.check_request(offset, length)
+        for hook in list(self.before_write):
+            hook(offset, length)
+        if self.qcow2 is not None:
+            self.qcow2.write(offset, bytes(length), self._read_backing)
+        elif self.file is not None:
+            self.file.write_zeroes(self.raw_offset + offset, length)
+        elif self.protocol is not None:
+            self.protocol.write_zeroes(offset, length)
+        self.mark_dirty(offset, length)
+
+    def discard(self, offset: int, length: int) -> None:
+        """Nothing happens unless the node was opened with discard=unmap
+        (QEMU's default is ignore: no data change and no dirty bits)."""
+        self.check_request(offset, length)
+        if not self.discard_unmap:
+            return
+        for hook in list(self.before_write):
+            hook(offset, length)
+        if self.file is not None and self.qcow2 is None:
+            self.file.discard(self.raw_offset + offset, length)
+        elif self.protocol is not None:
+            self.protocol.discard(offset, length)
+        self.mark_dirty(offset, length)
+
+    def mark_dirty(self, offset: int, length: int) -> None:
+        for bitmap in self.bitmaps:
+            if bitmap.enabled:
+                bitmap.mark(offset, length)
+
+    def allocated(self, offset: int, length: int) -> bool:
+        """Does this node itself hold data in the range (sync=top)?"""
+        if self.qcow2 is None:
+            return True
+        size = self.qcow2.cluster_size
+        first = offset // size
+        last = (offset + max(length, 1) - 1) // size
+        return any(self.qcow2.allocated(c) for c in range(first, last + 1))
+
+    # -- bitmaps -------------------------------------------------------------------
+
+    def find_bitmap(self, name: str) -> Bitmap | None:
+        for bitmap in self.bitmaps:
+            if bitmap.name == name:
+                return bitmap
+        return None
+
+    # -- internal snapshots ------------------------------------------------------
+
+    def next_snapshot_id(self) -> str:
+        used = {int(s.id) for s in self.snapshots if s.id.isdigit()}
+        value = 1
+        while value in used:
+            value += 1
+        return str(value)
+
+    def new_snapshot(self, name: str) -> InternalSnapshot:
+        now = time.time_ns()
+        return InternalSnapshot(
+            id=self.next_snapshot_id(), name=name,
+            date_sec=now // 1_000_000_000, date_nsec=(now % 1_000_000_000) // 1000 * 1000,
+        )
+
+    def close(self) -> None:
+        if self.protocol is not None:
+            self.protocol.flush()
+            self.protocol.close()
+
+
+@dataclass
+class BlockBackend:
+    """A device's view of its root node (QEMU's anonymous BlockBackend)."""
+
+    device_id: str | None
+    driver: str
+    root: Node | None
+    qdev: str
+    name: str = ""
+
+    @property
+    def qdev_lookup_id(self) -> str:
+        """What ``qemu-io -d`` accepts for this device."""
+        prefix = "/machine/peripheral/"
+        return self.qdev[len(prefix):] if self.qdev.startswith(prefix) else self.qdev
+
+
+def qdev_path(driver: str, device_id: str | None, anon_index: int) -> str:
+    base = f"/machine/peripheral/{device_id}" if device_id else (
+        f"/machine/peripheral-anon/device[{anon_index}]"
+    )
+    return base + "/virtio-backend" if driver.startswith("virtio-blk") else base
+
+
+@dataclass
+class Graph:
+    """All nodes (creation order) and device backends."""
+
+    nodes: list[Node] = field(default_factory=list)
+    backends: list[BlockBackend] = field(default_factory=list)
+    implicit_counter: int = 0
+
+    # -- lookups (QEMU 7.2 texts) ---------------------------------------------------
+
+    def find(self, name: str) -> Node | None:
+        for node in self.nodes:
+            if node.name == name:
+                return node
+        return None
+
+    def backend_named(self, name: str) -> BlockBackend | None:
+        """Named BlockBackends only; ``-device`` backends have no name."""
+        for backend in self.backends:
+            if backend.name and backend.name == name:
+                return backend
+        return None
+
+    def lookup_bs(self, device: str | None, node_name: str | None) -> Node:
+        """``bdrv_lookup_bs``: a device (BlockBackend) name or a node name."""
+        if device is not None:
+            backend = self.backend_named(device)
+            if backend is not None and backend.root is not None:
+                return backend.root
+        if node_name is not None:
+            node = self.find(node_name)
+            if node is not None:
+                return node
+        raise QMPError(
+            f"Cannot find device='{device or ''}' nor node-name='{node_name or ''}'"
+        )
+
+    def lookup_bitmap_node(self, node_name: str) -> Node:
+        """The node half of ``block_dirty_bitmap_lookup``."""
+        backend = self.backend_named(node_name)
+        if backend is not None and backend.root is not None:
+            return backend.root
+        node = self.find(node_name)
+        if node is None:
+            raise QMPError(f"Node '{node_name}' not found")
+        return node
+
+    def lookup_bitmap(self, node_name: str, name: str) -> tuple[Node, Bitmap]:
+        node = self.lookup_bitmap_node(node_name)
+        bitmap = node.find_bitmap(name)
+        if bitmap is None:
+            raise QMPError(f"Dirty bitmap '{name}' not found")
+        return node, bitmap
+
+    def node_parents(self, node: Node) -> list[Node]:
+        return [n for n in self.nodes if node in n.children()]
+
+    def is_root(self, node: Node) -> bool:
+        """No other node uses it as a child (backends do not count)."""
+        return not self.node_parents(node)
+
+    def root_bs(self, name: str) -> Node:
+        """``qmp_get_root_bs``."""
+        node = self.lookup_bs(name, name)
+        if not self.is_root(node):
+            raise QMPError("Need a root block node")
+        return node
+
+    def backends_of(self, node: Node) -> list[BlockBackend]:
+        return [b for b in self.backends if b.root is node]
+
+    # -- building ----------------------------------------------------------------------
+
+    def next_implicit_name(self) -> str:
+        self.implicit_counter += 1
+        return f"#block{self.implicit_counter:03d}"
+
+    def add_node(self, node: Node) -> None:
+        self.nodes.append(node)
+
+    def remove_node(self, node: Node) -> None:
+        if node in self.nodes:
+            self.nodes.remove(node)
+
+    def newest_first(self) -> list[Node]:
+        return list(reversed(self.nodes))
+
+    def open_blockdev(self, options: qmp.BlockdevOptions, *, implicit: bool = False) -> Node:
+        """Create the node (and inline children) *options* describe, as
+        ``-blockdev`` and ``blockdev-add`` do."""
+        name = options.node_name
+        if name is None:
+            if not implicit:
+                raise QMPError("A top-level node needs a node-name")
+            name = self.next_implicit_name()
+        else:
+            check_node_name(name)
+            if self.find(name) is not None:
+                raise QMPError(f"Duplicate nodes with node-name='{name}'")
+        read_only = bool(options.read_only)
+        node: Node
+        if isinstance(options, qmp.BlockdevOptionsFile_):
+            try:
+                protocol: Protocol = FileProtocol(options.filename, read_only)
+            except ImageError as err:
+                raise QMPError(str(err)) from err
+            node = Node(name, "file", read_only=read_only, protocol=protocol)
+        elif isinstance(options, qmp.BlockdevOptionsNullCo):
+            size = NULL_DEFAULT_SIZE if options.size is None else options.size
+            node = Node(name, "null-co", read_only=read_only, protocol=NullProtocol(size))
+            node.json_options = {"driver": "null-co"}
+            if options.size is not None:
+                node.json_options["size"] = options.size
+        elif isinstance(options, (qmp.BlockdevOptionsRaw_, qmp.BlockdevOptionsQcow2_)):
+            file = self._child(options.file)
+            node = Node(name, options.driver.value, read_only=read_only, file=file)
+            if isinstance(options, qmp.BlockdevOptionsRaw_):
+                node.raw_offset = options.offset or 0
+                node.raw_size = options.size
+            else:
+                try:
+                    header = parse_qcow2_header(file.read, file.filename())
+                except ImageError as err:
+                    raise QMPError(str(err)) from err
+                node.qcow2 = Qcow2Data(header, file.read)
+                if isinstance(options.backing, str):
+                    node.backing = self.lookup_bs(None, options.backing)
+                elif options.backing is not None and not isinstance(options.backing, Null):
+                    node.backing = self.open_blockdev(options.backing, implicit=True)
+                elif options.backing is None and header.backing_file:
+                    node.backing = self.open_backing_file(
+                        header.backing_file, header.backing_format
+                    )
+        else:  # pragma: no cover - the schema has no other driver
+            raise QMPError(f"Unknown driver '{options.driver.value}'")
+        node.discard_unmap = options.discard is qmp.BlockdevDiscardOptions.UNMAP
+        if options.detect_zeroes is not None:
+            node.detect_zeroes = options.detect_zeroes
+        if options.cache is not None:
+            node.cache_direct = bool(options.cache.direct)
+            node.cache_no_flush = bool(options.cache.no_flush)
+        self.add_node(node)
+        return node
+
+    def _child(self, ref: qmp.BlockdevRef) -> Node:
+        if isinstance(ref, str):
+            return self.lookup_bs(None, ref)
+        return self.open_blockdev(ref, implicit=True)
+
+    def open_backing_file(self, path: str, fmt: str | None) -> Node:
+        """Open a backing file named in an image header, as QEMU does when
+        no ``backing`` option was given: two implicit nodes."""
+        try:
+            protocol = FileProtocol(path, True)
+        except ImageError as err:
+            raise QMPError(str(err)) from err
+        file = Node(self.next_implicit_name(), "file", read_only=True, protocol=protocol)
+        self.add_node(file)
+        probe = protocol.read(0, 4)
+        drv = fmt or ("qcow2" if probe == b"QFI\xfb" else "raw")
+        node = Node(self.next_implicit_name(), drv, read_only=True, file=file)
+        if drv == "qcow2":
+            try:
+                header = parse_qcow2_header(file.read, path)
+            except ImageError as err:
+                raise QMPError(str(err)) from err
+            node.qcow2 = Qcow2Data(header, file.read)
+            if header.backing_file:
+                node.backing = self.open_backing_file(header.backing_file, header.backing_format)
+        self.add_node(node)
+        return node
+
+
+def check_node_name(name: str) -> None:
+    """QEMU's node-name rule: a letter first, then letters, digits, '-',
+    '.', '_'; at most 31 characters."""
+    ok = (
+        0 < len(name) <= 31
+        and name[0].isascii() and name[0].isalpha()
+        and all(c.isascii() and (c.isalnum() or c in "-._") for c in name)
+    )
+    if not ok:
+        raise QMPError("Invalid node-name: '" + name + "'")

@@ -1,0 +1,401 @@
+"""Image files: the bytes under the block nodes.
+
+* Protocol ``file``: a real host file, read and written with
+  ``pread``/``pwrite``; write-zeroes and discard use ``fallocate`` like
+  QEMU's file-posix driver, so the file's allocation (``actual-size``)
+  follows the same writes.
+* Protocol ``null-co``: reads zeroes, drops writes.
+* Format ``qcow2``: the header (virtual size, cluster size, backing file,
+  feature bits) and the guest data that was in the file when it was opened
+  are read from the real file (L1/L2 tables, uncompressed clusters).
+  Guest data written while serving is kept in memory, cluster by cluster,
+  and is never written back into the qcow2 file: the file on disk keeps
+  the content it had at start.  ``qemu-img`` therefore sees the data the
+  image had when ``serve`` opened it.
+* Image creation (snapshot overlays, drive-backup targets): qcow2 files
+  laid out as QEMU 7.2 lays out a new image (header cluster, refcount
+  table, refcount block, L1 table, all written out), so ``qemu-img info``
+  and ``qemu-img check`` accept them and they take the same space on
+  disk; raw files are sparse files of the right length.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import errno
+import os
+import struct
+from collections.abc import Callable
+from dataclasses import dataclass
+
+QCOW2_MAGIC = b"QFI\xfb"
+_FALLOC_FL_KEEP_SIZE = 0x01
+_FALLOC_FL_PUNCH_HOLE = 0x02
+_FALLOC_FL_ZERO_RANGE = 0x10
+
+_libc: ctypes.CDLL | None = None
+
+
+def _fallocate(fd: int, mode: int, offset: int, length: int) -> bool:
+    """Linux fallocate(2) with a mode; False when it is not available."""
+    global _libc
+    if _libc is None:
+        name = ctypes.util.find_library("c")
+        if name is None:
+            return False
+        _libc = ctypes.CDLL(name, use_errno=True)
+    func = _libc.fallocate
+    func.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_int64, ctypes.c_int64]
+    return bool(func(fd, mode, offset, length) == 0)
+
+
+class ImageError(Exception):
+    """An image file cannot be opened or created; the message is QEMU's."""
+
+
+# -- protocol layer ------------------------------------------------------------
+
+
+class Protocol:
+    """The bottom of a node chain: where bytes live."""
+
+    filename: str = ""
+
+    def length(self) -> int:
+        raise NotImplementedError
+
+    def actual_size(self) -> int:
+        return 0
+
+    def read(self, offset: int, length: int) -> bytes:
+        raise NotImplementedError
+
+    def write(self, offset: int, data: bytes) -> None:
+        raise NotImplementedError
+
+    def write_zeroes(self, offset: int, length: int) -> None:
+        self.write(offset, bytes(length))
+
+    def discard(self, offset: int, length: int) -> None:
+        """Discarding may do nothing at all: the data then stays."""
+
+    def flush(self) -> None:
+        """Make written data durable."""
+
+    def close(self) -> None:
+        """Release the file."""
+
+
+class FileProtocol(Protocol):
+    """A host file (QEMU's ``file`` driver)."""
+
+    def __init__(self, path: str, read_only: bool) -> None:
+        self.filename = path
+        self.read_only = read_only
+        flags = os.O_RDONLY if read_only else os.O_RDWR
+        try:
+            self.fd = os.open(path, flags | getattr(os, "O_CLOEXEC", 0))
+        except OSError as err:
+            reason = os.strerror(err.errno) if err.errno else str(err)
+            raise ImageError(f"Could not open '{path}': {reason}") from err
+        self.closed = False
+
+    def length(self) -> int:
+        return os.fstat(self.fd).st_size
+
+    def actual_size(self) -> int:
+        return os.fstat(self.fd).st_blocks * 512
+
+    def read(self, offset: int, length: int) -> bytes:
+        data = os.pread(self.fd, length, offset)
+        return data + bytes(length - len(data))
+
+    def write(self, offset: int, data: bytes) -> None:
+        written = 0
+        while written < len(data):
+            written += os.pwrite(self.fd, data[written:], offset + written)
+
+    def write_zeroes(self, offset: int, length: int) -> None:
+        if not _fallocate(self.fd, _FALLOC_FL_ZERO_RANGE, offset, length):
+            self.write(offset, bytes(length))
+
+    def discard(self, offset: int, length: int) -> None:
+        _fallocate(self.fd, _FALLOC_FL_PUNCH_HOLE | _FALLOC_FL_KEEP_SIZE, offset, length)
+
+    def flush(self) -> None:
+        if not self.closed:
+            os.fsync(self.fd)
+
+    def close(self) -> None:
+        if not self.closed:
+            self.closed = True
+            os.close(self.fd)
+
+
+class NullProtocol(Protocol):
+    """QEMU's ``null-co``: a size and nothing behind it."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.filename = ""
+
+    def length(self) -> int:
+        return self.size
+
+    def read(self, offset: int, length: int) -> bytes:
+        return bytes(length)
+
+    def write(self, offset: int, data: bytes) -> None:
+        return None
+
+
+# -- qcow2 -------------------------------------------------------------------------
+
+
+@dataclass
+class Qcow2Header:
+    """What ``serve`` needs from a qcow2 header."""
+
+    version: int
+    cluster_bits: int
+    size: int
+    l1_size: int
+    l1_table_offset: int
+    backing_file: str | None
+    backing_format: str | None
+    incompatible: int
+    compatible: int
+    refcount_order: int
+    compression_type: int
+    nb_snapshots: int
+
+    @property
+    def cluster_size(self) -> int:
+        return 1 << self.cluster_bits
+
+    @property
+    def compat(self) -> str:
+        return "1.1" if self.version >= 3 else "0.10"
+
+    @property
+    def dirty(self) -> bool:
+        return bool(self.incompatible & 1)
+
+    @property
+    def corrupt(self) -> bool:
+        return bool(self.incompatible & 2)
+
+    @property
+    def extended_l2(self) -> bool:
+        return bool(self.incompatible & 16)
+
+    @property
+    def lazy_refcounts(self) -> bool:
+        return bool(self.compatible & 1)
+
+
+def parse_qcow2_header(read: Callable[[int, int], bytes], filename: str) -> Qcow2Header:
+    """Read the header through *read(offset, length)*."""
+    head = read(0, 112)
+    if head[:4] != QCOW2_MAGIC:
+        raise ImageError("Image is not in qcow2 format")
+    (version, backing_off, backing_len, cluster_bits, size, _crypt, l1_size, l1_off,
+     _rt_off, _rt_clusters, nb_snapshots, _snap_off) = struct.unpack(">IQIIQIIQQIIQ", head[4:72])
+    if version not in (2, 3):
+        raise ImageError(f"Unsupported qcow2 version {version}")
+    incompatible = compatible = 0
+    refcount_order = 4
+    header_length = 72
+    compression_type = 0
+    if version >= 3:
+        incompatible, compatible, _autoclear, refcount_order, header_length = struct.unpack(
+            ">QQQII", head[72:104]
+        )
+        if header_length > 104:
+            compression_type = head[104]
+    backing_format: str | None = None
+    ext_off = header_length
+    if version >= 3:
+        for _ in range(64):
+            ext_type, ext_len = struct.unpack(">II", read(ext_off, 8))
+            if ext_type == 0:
+                break
+            if ext_type == 0xE2792ACA:
+                backing_format = read(ext_off + 8, ext_len).decode(errors="replace")
+            ext_off += 8 + ((ext_len + 7) & ~7)
+    backing_file: str | None = None
+    if backing_off and backing_len:
+        backing_file = read(backing_off, backing_len).decode(errors="replace")
+    return Qcow2Header(
+        version=version, cluster_bits=cluster_bits, size=size, l1_size=l1_size,
+        l1_table_offset=l1_off, backing_file=backing_file, backing_format=backing_format,
+        incompatible=incompatible, compatible=compatible, refcount_order=refcount_order,
+        compression_type=compression_type, nb_snapshots=nb_snapshots,
+    )
+
+
+_L1_OFFSET_MASK = 0x00FFFFFFFFFFFE00
+_L2_COMPRESSED = 1 << 62
+_L2_ZERO = 1
+
+
+class Qcow2Data:
+    """Guest data of a qcow2 image: the clusters the file held when it was
+    opened (read through its L1/L2 tables) plus the clusters written since,
+    which are kept in memory."""
+
+    def __init__(self, header: Qcow2Header, read_file: Callable[[int, int], bytes]) -> None:
+        self.header = header
+        self.cluster_size = header.cluster_size
+        self._read_file = read_file
+        self._l2_entries = self.cluster_size // 8
+        self._l1: list[int] = []
+        if header.l1_size and header.l1_table_offset:
+            raw = read_file(header.l1_table_offset, header.l1_size * 8)
+            self._l1 = list(struct.unpack(f">{header.l1_size}Q", raw))
+        self._l2_cache: dict[int, tuple[int, ...]] = {}
+        #: cluster index -> its current bytes (written while serving)
+        self.memory: dict[int, bytearray] = {}
+        #: clusters zeroed or discarded while serving (read as zeroes)
+        self.zeroed: set[int] = set()
+
+    def _file_entry(self, cluster: int) -> int:
+        l1_index, l2_index = divmod(cluster, self._l2_entries)
+        if l1_index >= len(self._l1):
+            return 0
+        l2_offset = self._l1[l1_index] & _L1_OFFSET_MASK
+        if not l2_offset:
+            return 0
+        table = self._l2_cache.get(l2_offset)
+        if table is None:
+            raw = self._read_file(l2_offset, self.cluster_size)
+            table = struct.unpack(f">{self._l2_entries}Q", raw)
+            self._l2_cache[l2_offset] = table
+        return table[l2_index]
+
+    def allocated(self, cluster: int) -> bool:
+        """Does this image itself define the cluster (rather than its
+        backing file)?"""
+        if cluster in self.memory or cluster in self.zeroed:
+            return True
+        return self._file_entry(cluster) != 0
+
+    def read_cluster(self, cluster: int, backing: Callable[[int, int], bytes]) -> bytes:
+        if cluster in self.memory:
+            return bytes(self.memory[cluster])
+        if cluster in self.zeroed:
+            return bytes(self.cluster_size)
+        entry = self._file_entry(cluster)
+        start = cluster * self.cluster_size
+        if entry == 0:
+            return backing(start, self.cluster_size)
+        if entry & _L2_COMPRESSED:
+            raise ImageError("compressed qcow2 clusters are not supported")
+        if entry & _L2_ZERO:
+            return bytes(self.cluster_size)
+        return self._read_file(entry & _L1_OFFSET_MASK, self.cluster_size)
+
+    def write(self, offset: int, data: bytes, backing: Callable[[int, int], bytes]) -> None:
+        pos = 0
+        while pos < len(data):
+            cluster, within = divmod(offset + pos, self.cluster_size)
+            chunk = min(len(data) - pos, self.cluster_size - within)
+            buf = self.memory.get(cluster)
+            if buf is None:
+                buf = bytearray(self.read_cluster(cluster, backing))
+                self.memory[cluster] = buf
+                self.zeroed.discard(cluster)
+            buf[within:within + chunk] = data[pos:pos + chunk]
+            pos += chunk
+
+
+# -- creating images -----------------------------------------------------------------
+
+
+def _feature_table() -> bytes:
+    """The feature-name table QEMU 7.2 writes into new qcow2 images."""
+    names = [
+        (0, 0, "dirty bit"), (0, 1, "corrupt bit"), (0, 2, "external data file"),
+        (0, 3, "compression type"), (0, 4, "extended L2 entries"),
+        (1, 0, "lazy refcounts"), (2, 0, "bitmaps"), (2, 1, "raw external data"),
+    ]
+    return b"".join(
+        struct.pack(">BB46s", kind, bit, name.encode()) for kind, bit, name in names
+    )
+
+
+def _ext(ext_type: int, payload: bytes) -> bytes:
+    padded = payload + bytes(-len(payload) % 8)
+    return struct.pack(">II", ext_type, len(payload)) + padded
+
+
+def create_qcow2(
+    path: str, size: int, backing_file: str | None = None, backing_format: str | None = None,
+    cluster_size: int = 65536,
+) -> None:
+    """Write a new, empty qcow2 (v3, 16-bit refcounts) image at *path*.
+
+    The layout is QEMU's: header cluster, refcount table, one refcount
+    block, then the L1 table.  Every cluster is written out in full so
+    the file occupies what QEMU's would.
+    """
+    cluster_bits = cluster_size.bit_length() - 1
+    l2_entries = cluster_size // 8
+    l1_size = max(1, -(-size // (cluster_size * l2_entries)))
+    l1_bytes = l1_size * 8
+    l1_clusters = -(-l1_bytes // cluster_size)
+    used = 3 + l1_clusters
+    if used > cluster_size // 2:  # one 16-bit refcount block must cover the metadata
+        raise ImageError("image too large for serve's qcow2 writer")
+    exts = b""
+    if backing_file is not None and backing_format:
+        exts += _ext(0xE2792ACA, backing_format.encode())
+    exts += _ext(0x6803F857, _feature_table())
+    exts += struct.pack(">II", 0, 0)
+    header_length = 112
+    backing = backing_file.encode() if backing_file is not None else b""
+    backing_off = header_length + len(exts) if backing else 0
+    header = QCOW2_MAGIC + struct.pack(
+        ">IQIIQIIQQIIQQQQII",
+        3, backing_off, len(backing), cluster_bits, size, 0, l1_size,
+        3 * cluster_size, cluster_size, 1, 0, 0, 0, 0, 0, 4, header_length,
+    )
+    header += bytes(header_length - len(header))
+    header_cluster = bytearray(cluster_size)
+    blob = header + exts + backing
+    if len(blob) > cluster_size:
+        raise ImageError("backing file name too long")
+    header_cluster[: len(blob)] = blob
+    refcount_table = bytearray(cluster_size)
+    refcount_table[0:8] = struct.pack(">Q", 2 * cluster_size)
+    refcount_block = bytearray(cluster_size)
+    for index in range(used):
+        refcount_block[2 * index:2 * index + 2] = struct.pack(">H", 1)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o644)
+    try:
+        os.pwrite(fd, bytes(header_cluster), 0)
+        os.pwrite(fd, bytes(refcount_table), cluster_size)
+        os.pwrite(fd, bytes(refcount_block), 2 * cluster_size)
+        os.pwrite(fd, bytes(l1_bytes), 3 * cluster_size)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def create_raw(path: str, size: int) -> None:
+    """A sparse raw image of *size* bytes."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o644)
+    try:
+        os.ftruncate(fd, size)
+    finally:
+        os.close(fd)
+
+
+def remove_file(path: str) -> None:
+    """Delete a file this process created; a missing one is fine."""
+    try:
+        os.unlink(path)
+    except OSError as err:
+        if err.errno != errno.ENOENT:
+            raise
