@@ -15,15 +15,19 @@ from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 from qapigen import qmp
-from qapigen.runtime.backup import JobCommands
+from qapigen.runtime.actions import ACTIONS
+from qapigen.runtime.backup import JobCommands, register_actions
 from qapigen.runtime.block.graph import BlockBackend, Graph, qdev_path
 from qapigen.runtime.commands import BlockCommands
+from qapigen.runtime.jobs import JobManager
 from qapigen.support.dispatch import Dispatcher
 from qapigen.support.errors import QMPError
 from qapigen.support.events import WireEvent
 
 #: The release serve identifies as (spec A.2).
 QEMU_VERSION = (7, 2, 22)
+register_actions(ACTIONS)  # the backup kinds of the job layer
+
 #: Commands QEMU 7.2 no longer has; hidden unless the legacy switch is on.
 LEGACY_COMMANDS = frozenset(
     {"x-block-dirty-bitmap-enable", "x-block-dirty-bitmap-disable", "x-block-dirty-bitmap-merge"}
@@ -63,6 +67,8 @@ def _version_package() -> str:
 class Machine(JobCommands, BlockCommands, qmp.Handlers):
     """All state of one emulated QEMU."""
 
+    jobs: JobManager
+
     def __init__(
         self, config: _Config, emit: Callable[[WireEvent], None],
         request_shutdown: Callable[[], None],
@@ -71,6 +77,7 @@ class Machine(JobCommands, BlockCommands, qmp.Handlers):
         self.emit = emit
         self.request_shutdown = request_shutdown
         self.graph = Graph()
+        self.jobs = JobManager(emit)
         self.legacy_x_commands = bool(getattr(config, "x_bitmap_commands", False))
         self.run_state = (
             qmp.RunState.PRELAUNCH if getattr(config, "stopped", False) else qmp.RunState.RUNNING
@@ -102,7 +109,6 @@ class Machine(JobCommands, BlockCommands, qmp.Handlers):
                 anon += 1
             if root is not None:
                 self.graph.backends.append(BlockBackend(device.id, device.driver, root, path))
-        self.init_jobs()
 
     # -- the dispatcher ------------------------------------------------------------------
 
@@ -157,7 +163,7 @@ class Machine(JobCommands, BlockCommands, qmp.Handlers):
             cause = qmp.ShutdownCause.HOST_ERROR
         self.emit(qmp.Shutdown(guest=False, reason=cause))
         try:
-            await self.aclose_jobs()
+            await self.jobs.aclose()
         finally:
             self._close_nodes()
 
