@@ -428,6 +428,8 @@ def _create_image(state: _ExternalState, path: str, fmt: str, old: Node) -> None
     """``bdrv_img_create`` of the overlay, backed by *old*'s file."""
     if fmt not in ("qcow2", "raw"):
         raise QMPError(f"Unknown file format '{fmt}'")
+    if fmt == "raw":
+        raise QMPError("Backing file not supported for file format 'raw'")
     existed = os.path.exists(path)
     try:
         if fmt == "qcow2":

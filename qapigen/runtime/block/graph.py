@@ -117,14 +117,39 @@ class Node:
         return default_granularity(self.cluster_size)
 
     def filename(self) -> str:
-        """What QEMU shows as ``file`` and ``image.filename``."""
-        if self.protocol is not None:
-            if isinstance(self.protocol, NullProtocol):
-                return "json:" + json.dumps(self.json_options)
+        """What QEMU shows as ``file`` and ``image.filename``: the host
+        file's path, or a ``json:`` description when the node cannot be
+        reopened from a plain filename (a null-co node, a format node not
+        directly over a file node, or a backing node its image header does
+        not name)."""
+        if self.protocol is not None and not isinstance(self.protocol, NullProtocol):
             return self.protocol.filename
-        if self.file is not None:
+        if self.plain_filename_ok() and self.file is not None:
             return self.file.filename()
-        return ""
+        return "json:" + json.dumps(self.description(), sort_keys=True)
+
+    def plain_filename_ok(self) -> bool:
+        file = self.file
+        if file is None or file.drv != "file":
+            return False
+        if self.backing is not None:
+            header = self.header
+            if header is None or header.backing_file != self.backing.filename():
+                return False
+        return True
+
+    def description(self) -> dict[str, object]:
+        """The options that reopen this node (QEMU's full_open_options)."""
+        if isinstance(self.protocol, NullProtocol):
+            return dict(self.json_options)
+        if self.protocol is not None:
+            return {"driver": "file", "filename": self.protocol.filename}
+        desc: dict[str, object] = {"driver": self.drv}
+        if self.file is not None:
+            desc["file"] = self.file.description()
+        if self.backing is not None and not self.plain_filename_ok():
+            desc["backing"] = self.backing.description()
+        return desc
 
     def chain(self) -> Iterator[Node]:
         """This node and its backing nodes, top first."""

@@ -40,11 +40,17 @@ def dirty_info(bitmap: Bitmap) -> qmp.BlockDirtyInfo:
     )
 
 
-def backing_filename(node: Node) -> str | None:
-    if node.backing is not None:
-        return node.backing.filename()
+def header_backing(node: Node) -> str | None:
+    """The backing file the image header names (ImageInfo's view)."""
     header = node.header
     return header.backing_file if header is not None else None
+
+
+def backing_filename(node: Node) -> str | None:
+    """BlockDeviceInfo's ``backing_file``: the backing node's filename."""
+    if node.backing is not None:
+        return node.backing.filename()
+    return header_backing(node)
 
 
 def image_info(node: Node, flat: bool) -> qmp.ImageInfo:
@@ -72,13 +78,11 @@ def image_info(node: Node, flat: bool) -> qmp.ImageInfo:
     if node.snapshots:
         info.snapshots = [s.info() for s in node.snapshots]
     backing = node.backing
-    name = backing_filename(node)
+    name = header_backing(node)
     if name:
         info.backing_filename = name
         info.full_backing_filename = name
-        if backing is not None:
-            info.backing_filename_format = backing.drv
-        elif header is not None and header.backing_format:
+        if header is not None and header.backing_format:
             info.backing_filename_format = header.backing_format
     if backing is not None and not flat:
         info.backing_image = image_info(backing, flat)
