@@ -1,0 +1,77 @@
+"""``qapigen serve``: parse QEMU's command line, bring the machine up, serve QMP.
+
+Exit status: 0 after ``quit`` or a terminating signal (as QEMU), 1 for a
+bad command line or a configuration that cannot be brought up, with one
+line on stderr and no traceback.
+
+Startup order keeps the time to the greeting short: the sockets are bound
+first, then the heavy part (the generated package and the machine) is
+imported and built, then the connections that are waiting are greeted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import signal
+import sys
+from collections.abc import Sequence
+
+from qapigen.runtime.options import OptionError, ServeConfig, parse_argv
+from qapigen.runtime.server import QMPServer, ServeError
+
+PROG = "qapigen serve"
+
+
+def main(argv: Sequence[str]) -> int:
+    try:
+        config = parse_argv(argv)
+    except OptionError as err:
+        print(f"{PROG}: {err}", file=sys.stderr)
+        return 1
+    if not config.qmp:
+        print(f"{PROG}: no QMP socket given (use -qmp unix:PATH,server=on,wait=off)",
+              file=sys.stderr)
+        return 1
+    try:
+        return asyncio.run(serve(config))
+    except KeyboardInterrupt:  # a second ^C while shutting down
+        return 0
+
+
+async def serve(config: ServeConfig) -> int:
+    """Run the server until ``quit`` or a signal; the exit status."""
+    server = QMPServer(config.qmp, log_path=config.qmp_log)
+    try:
+        await server.bind()
+    except ServeError as err:
+        print(f"{PROG}: -qmp {err}", file=sys.stderr)
+        return 1
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        loop.add_signal_handler(signum, _on_signal, server, signum)
+
+    from qapigen.runtime.machine import Machine, StartupError
+
+    try:
+        machine = Machine(config, server.emit, server.request_shutdown)
+    except StartupError as err:
+        print(f"{PROG}: {err}", file=sys.stderr)
+        await server.close()
+        return 1
+    version = machine.query_version()
+    if inspect.isawaitable(version):
+        version = await version
+    server.attach(machine, lambda: machine.make_dispatcher(oob_offered=True), version.to_wire())
+    await server.wait_stopped()
+    return 0
+
+
+_pending: set[asyncio.Task[None]] = set()
+
+
+def _on_signal(server: QMPServer, signum: int) -> None:
+    print(f"{PROG}: terminating on signal {signum}", file=sys.stderr)
+    task = asyncio.ensure_future(server.shutdown("host-signal"))
+    _pending.add(task)
+    task.add_done_callback(_pending.discard)
