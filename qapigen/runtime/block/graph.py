@@ -189,6 +189,16 @@ class Node:
             return self.protocol.read(offset, length)
         return bytes(length)
 
+    def _backing_allocated(self, offset: int, length: int) -> bool:
+        """Does any backing node hold data in the range?  Nodes without
+        their own allocation map (raw, file) hold everything."""
+        node = self.backing
+        while node is not None:
+            if node.qcow2 is None or node.allocated(offset, length):
+                return True
+            node = node.backing
+        return False
+
     def _read_backing(self, offset: int, length: int) -> bytes:
         backing = self.backing
         if backing is None:
@@ -200,12 +210,17 @@ class Node:
         """A guest write: hooks first (copy-before-write), then the data,
         then every enabled bitmap of this node is marked."""
         self.check_request(offset, len(data))
+        self.pwrite(offset, data)
+
+    def pwrite(self, offset: int, data: bytes) -> None:
+        """A write from a parent node: like :meth:`write` without the
+        bounds check, so a format driver can grow its file."""
         for hook in list(self.before_write):
             hook(offset, len(data))
         if self.qcow2 is not None:
-            self.qcow2.write(offset, data, self._read_backing)
+            self.qcow2.write(offset, data, self._read_backing, self._backing_allocated)
         elif self.file is not None:
-            self.file.write(self.raw_offset + offset, data)
+            self.file.pwrite(self.raw_offset + offset, data)
         elif self.protocol is not None:
             self.protocol.write(offset, data)
         self.mark_dirty(offset, len(data))
@@ -428,7 +443,11 @@ class Graph:
                     header = parse_qcow2_header(file.read, file.filename())
                 except ImageError as err:
                     raise QMPError(str(err)) from err
-                node.qcow2 = Qcow2Data(header, file.read)
+                writable = not (read_only or file.read_only)
+                node.qcow2 = Qcow2Data(
+                    header, file.read, file.pwrite if writable else None,
+                    file.protocol.write_zeroes if writable and file.protocol else None,
+                )
                 if isinstance(options.backing, str):
                     node.backing = self.lookup_bs(None, options.backing)
                 elif options.backing is not None and not isinstance(options.backing, Null):

@@ -169,6 +169,8 @@ class Qcow2Header:
     refcount_order: int
     compression_type: int
     nb_snapshots: int
+    refcount_table_offset: int = 0
+    encrypted: bool = False
 
     @property
     def cluster_size(self) -> int:
@@ -200,8 +202,8 @@ def parse_qcow2_header(read: Callable[[int, int], bytes], filename: str) -> Qcow
     head = read(0, 112)
     if head[:4] != QCOW2_MAGIC:
         raise ImageError("Image is not in qcow2 format")
-    (version, backing_off, backing_len, cluster_bits, size, _crypt, l1_size, l1_off,
-     _rt_off, _rt_clusters, nb_snapshots, _snap_off) = struct.unpack(">IQIIQIIQQIIQ", head[4:72])
+    (version, backing_off, backing_len, cluster_bits, size, crypt, l1_size, l1_off,
+     rt_off, _rt_clusters, nb_snapshots, _snap_off) = struct.unpack(">IQIIQIIQQIIQ", head[4:72])
     if version not in (2, 3):
         raise ImageError(f"Unsupported qcow2 version {version}")
     incompatible = compatible = 0
@@ -232,6 +234,7 @@ def parse_qcow2_header(read: Callable[[int, int], bytes], filename: str) -> Qcow
         l1_table_offset=l1_off, backing_file=backing_file, backing_format=backing_format,
         incompatible=incompatible, compatible=compatible, refcount_order=refcount_order,
         compression_type=compression_type, nb_snapshots=nb_snapshots,
+        refcount_table_offset=rt_off, encrypted=bool(crypt),
     )
 
 
@@ -240,25 +243,63 @@ _L2_COMPRESSED = 1 << 62
 _L2_ZERO = 1
 
 
-class Qcow2Data:
-    """Guest data of a qcow2 image: the clusters the file held when it was
-    opened (read through its L1/L2 tables) plus the clusters written since,
-    which are kept in memory."""
+class _NotInPlace(Exception):
+    """This write cannot go into the qcow2 file; keep it in memory."""
 
-    def __init__(self, header: Qcow2Header, read_file: Callable[[int, int], bytes]) -> None:
+
+_COPIED = 1 << 63
+
+
+class Qcow2Data:
+    """Guest data of a qcow2 image.
+
+    Reads go through the file's L1/L2 tables.  Writes go into the file
+    too, allocating L2 tables and data clusters the way QEMU does (the
+    first free cluster by refcount, each new cluster written in full with
+    its copy-on-write data, then the L2/L1 entry and the refcount), as long
+    as the image is a plain one: 16-bit refcounts with a single refcount
+    block (up to 2 GiB of file at 64 KiB clusters), no internal snapshots
+    in the file, no encryption, compression or extended L2 entries.  Any
+    other write is kept in memory (``memory``), cluster by cluster, and
+    never reaches the file.
+    """
+
+    def __init__(
+        self, header: Qcow2Header, read_file: Callable[[int, int], bytes],
+        write_file: Callable[[int, bytes], None] | None = None,
+        zero_file: Callable[[int, int], None] | None = None,
+    ) -> None:
         self.header = header
+        self._zero_file = zero_file
         self.cluster_size = header.cluster_size
         self._read_file = read_file
+        self._write_file = write_file
         self._l2_entries = self.cluster_size // 8
         self._l1: list[int] = []
         if header.l1_size and header.l1_table_offset:
             raw = read_file(header.l1_table_offset, header.l1_size * 8)
             self._l1 = list(struct.unpack(f">{header.l1_size}Q", raw))
-        self._l2_cache: dict[int, tuple[int, ...]] = {}
-        #: cluster index -> its current bytes (written while serving)
+        self._l2_cache: dict[int, list[int]] = {}
+        self._refblock: bytearray | None = None
+        self._refblock_offset = 0
+        self._free_index = 0
+        self.in_place = (
+            write_file is not None and header.nb_snapshots == 0 and header.refcount_order == 4
+            and not header.extended_l2 and not header.encrypted
+            and header.incompatible & ~1 == 0 and header.refcount_table_offset != 0
+        )
+        #: cluster index -> its current bytes (writes kept in memory)
         self.memory: dict[int, bytearray] = {}
-        #: clusters zeroed or discarded while serving (read as zeroes)
+        #: clusters zeroed or discarded in memory (read as zeroes)
         self.zeroed: set[int] = set()
+
+    def _l2_table(self, l2_offset: int) -> list[int]:
+        table = self._l2_cache.get(l2_offset)
+        if table is None:
+            raw = self._read_file(l2_offset, self.cluster_size)
+            table = list(struct.unpack(f">{self._l2_entries}Q", raw))
+            self._l2_cache[l2_offset] = table
+        return table
 
     def _file_entry(self, cluster: int) -> int:
         l1_index, l2_index = divmod(cluster, self._l2_entries)
@@ -267,12 +308,7 @@ class Qcow2Data:
         l2_offset = self._l1[l1_index] & _L1_OFFSET_MASK
         if not l2_offset:
             return 0
-        table = self._l2_cache.get(l2_offset)
-        if table is None:
-            raw = self._read_file(l2_offset, self.cluster_size)
-            table = struct.unpack(f">{self._l2_entries}Q", raw)
-            self._l2_cache[l2_offset] = table
-        return table[l2_index]
+        return self._l2_table(l2_offset)[l2_index]
 
     def allocated(self, cluster: int) -> bool:
         """Does this image itself define the cluster (rather than its
@@ -296,18 +332,156 @@ class Qcow2Data:
             return bytes(self.cluster_size)
         return self._read_file(entry & _L1_OFFSET_MASK, self.cluster_size)
 
-    def write(self, offset: int, data: bytes, backing: Callable[[int, int], bytes]) -> None:
+    def write(
+        self, offset: int, data: bytes, backing: Callable[[int, int], bytes],
+        backing_allocated: Callable[[int, int], bool] | None = None,
+    ) -> None:
+        """Write guest data.  Like QEMU, one request is handled as runs of
+        clusters: clusters already in the file are overwritten in place;
+        new clusters are allocated together and written with their
+        copy-on-write data in one go, or, when nothing in the backing chain
+        holds the copy-on-write ranges, zeroed with one ``fallocate`` and
+        then only the guest data is written.  *backing_allocated(off, len)*
+        says whether the backing chain holds data in a range."""
         pos = 0
         while pos < len(data):
             cluster, within = divmod(offset + pos, self.cluster_size)
-            chunk = min(len(data) - pos, self.cluster_size - within)
-            buf = self.memory.get(cluster)
-            if buf is None:
-                buf = bytearray(self.read_cluster(cluster, backing))
-                self.memory[cluster] = buf
-                self.zeroed.discard(cluster)
-            buf[within:within + chunk] = data[pos:pos + chunk]
-            pos += chunk
+            try:
+                pos += self._write_run(offset + pos, data[pos:], backing, backing_allocated)
+            except _NotInPlace:
+                chunk = min(len(data) - pos, self.cluster_size - within)
+                self._write_in_memory(cluster, within, data[pos:pos + chunk], backing)
+                pos += chunk
+
+    def _write_in_memory(
+        self, cluster: int, within: int, piece: bytes, backing: Callable[[int, int], bytes]
+    ) -> None:
+        buf = self.memory.get(cluster)
+        if buf is None:
+            buf = bytearray(self.read_cluster(cluster, backing))
+            self.memory[cluster] = buf
+            self.zeroed.discard(cluster)
+        buf[within:within + len(piece)] = piece
+
+    def _kind(self, cluster: int) -> tuple[str, int]:
+        """('in-place', host) / ('new', 0); raises _NotInPlace otherwise."""
+        if cluster in self.memory or cluster in self.zeroed:
+            raise _NotInPlace
+        entry = self._file_entry(cluster)
+        host = entry & _L1_OFFSET_MASK
+        if entry & _L2_COMPRESSED:
+            raise _NotInPlace
+        if host:
+            if not entry & _COPIED or entry & _L2_ZERO:
+                raise _NotInPlace
+            return "in-place", host
+        return "new", 0
+
+    def _write_run(
+        self, offset: int, data: bytes, backing: Callable[[int, int], bytes],
+        backing_allocated: Callable[[int, int], bool] | None,
+    ) -> int:
+        write = self._write_file
+        if not self.in_place or write is None:
+            raise _NotInPlace
+        size = self.cluster_size
+        cluster, within = divmod(offset, size)
+        kind, host = self._kind(cluster)
+        l1_index = cluster // self._l2_entries
+        last = (offset + len(data) - 1) // size
+        count = 1
+        while cluster + count <= last and (cluster + count) // self._l2_entries == l1_index:
+            try:
+                next_kind, next_host = self._kind(cluster + count)
+            except _NotInPlace:
+                break
+            if next_kind != kind or (kind == "in-place" and next_host != host + count * size):
+                break
+            count += 1
+        length = min(len(data), count * size - within)
+        piece = data[:length]
+        if kind == "in-place":
+            write(host + within, piece)
+            return length
+        l2_offset = self._ensure_l2(l1_index)
+        host = self._allocate(count)
+        cow_end = count * size - within - length
+        start = cluster * size
+        if within == 0 and cow_end == 0:
+            write(host, piece)
+        elif self._zero_file is not None and not (
+            backing_allocated is not None and (
+                (within and backing_allocated(start, within))
+                or (cow_end and backing_allocated(start + within + length, cow_end))
+            )
+        ):
+            self._zero_file(host, count * size)
+            write(host + within, piece)
+        else:
+            head = backing(start, within) if within else b""
+            tail = backing(start + within + length, cow_end) if cow_end else b""
+            write(host, head + piece + tail)
+        table = self._l2_table(l2_offset)
+        for index in range(count):
+            entry = (host + index * size) | _COPIED
+            l2_index = (cluster + index) % self._l2_entries
+            write(l2_offset + 8 * l2_index, struct.pack(">Q", entry))
+            table[l2_index] = entry
+        return length
+
+    def _ensure_l2(self, l1_index: int) -> int:
+        write = self._write_file
+        if write is None or l1_index >= len(self._l1):
+            raise _NotInPlace
+        entry = self._l1[l1_index]
+        l2_offset = entry & _L1_OFFSET_MASK
+        if l2_offset:
+            if not entry & _COPIED:
+                raise _NotInPlace
+            return l2_offset
+        l2_offset = self._allocate()
+        write(l2_offset, bytes(self.cluster_size))
+        self._l2_cache[l2_offset] = [0] * self._l2_entries
+        self._l1[l1_index] = l2_offset | _COPIED
+        write(self.header.l1_table_offset + 8 * l1_index, struct.pack(">Q", self._l1[l1_index]))
+        return l2_offset
+
+    def _refcounts(self) -> bytearray:
+        if self._refblock is None:
+            (block,) = struct.unpack(">Q", self._read_file(self.header.refcount_table_offset, 8))
+            if not block:
+                raise _NotInPlace
+            self._refblock_offset = block
+            self._refblock = bytearray(self._read_file(block, self.cluster_size))
+        return self._refblock
+
+    def _allocate(self, count: int = 1) -> int:
+        """The first run of *count* free clusters (refcount 0), now with
+        refcount 1 (QEMU's ``alloc_clusters_noref`` + ``update_refcount``)."""
+        write = self._write_file
+        refs = self._refcounts()
+        if write is None:
+            raise _NotInPlace
+        limit = len(refs) // 2
+        index = self._free_index
+        while True:
+            while index < limit and refs[2 * index:2 * index + 2] != b"\0\0":
+                index += 1
+            run = 0
+            while run < count and index + run < limit and refs[
+                2 * (index + run):2 * (index + run) + 2
+            ] == b"\0\0":
+                run += 1
+            if index + count > limit:
+                raise _NotInPlace
+            if run == count:
+                break
+            index += run
+        for i in range(index, index + count):
+            refs[2 * i:2 * i + 2] = b"\0\1"
+        write(self._refblock_offset + 2 * index, b"\0\1" * count)
+        self._free_index = index + count
+        return index * self.cluster_size
 
 
 # -- creating images -----------------------------------------------------------------
