@@ -13,7 +13,9 @@ own code, written from the behaviour.
 :class:`JSONStreamError` whose ``desc`` is QEMU's error text.  Values are
 plain Python: ``dict`` (insertion order), ``list``, ``str``, ``int``,
 ``float``, ``bool`` and ``None``.  Integers outside both int64 and uint64
-become floats, as QEMU's QNum does.
+become floats, as QEMU's QNum does.  Objects iterate in QDict order
+(:func:`qapigen.runtime.qjson.qdict_order`), the order in which QEMU
+checks a request's members and reports the first unexpected argument.
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ import sys
 from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any
+
+from qapigen.runtime.qjson import qdict_order
 
 MAX_TOKEN_SIZE = 64 << 20
 MAX_TOKEN_COUNT = 2 << 20
@@ -453,7 +457,11 @@ class _Parser:
                 raise _ParseError("expected separator in dict")
             self.pair(result)
             tok = self.pop()[0]
-        return result
+        if len(result) < 2:
+            return result
+        # A QDict iterates in hash order, and QEMU's request checks and
+        # input visitor see the members in that order.
+        return {key: result[key] for key in qdict_order(tuple(result))}
 
     def pair(self, result: dict[str, Any]) -> None:
         self.peek()

@@ -121,9 +121,17 @@ class Disconnect:
     client: int
 
 
-Step = Cmd | Raw | WaitEvent | Sleep | Connect | Disconnect
+@dataclass(frozen=True)
+class WaitClosed:
+    """Collect messages until the peer closes the connection."""
+
+    client: int
+
+
+Step = Cmd | Raw | WaitEvent | Sleep | Connect | Disconnect | WaitClosed
 
 _NO_ID = object()
+_CLOSED = object()
 
 
 def cmd(execute: str, *, client: int = 0, qid: Any = _NO_ID,
@@ -167,6 +175,11 @@ def connect(client: int) -> Connect:
 
 def disconnect(client: int) -> Disconnect:
     return Disconnect(client)
+
+
+def wait_closed(client: int = 0) -> WaitClosed:
+    """Collect messages until the peer closes this connection (after quit)."""
+    return WaitClosed(client)
 
 
 @dataclass(frozen=True)
@@ -257,9 +270,12 @@ def qemu_json(value: Any) -> str:
     if value is None:
         return "null"
     if isinstance(value, float):
-        return repr(value)
+        return format(value, ".17g")
     return str(value)
 
+
+#: A version object in a raw (unparsed) line.
+_VERSION = re.compile(r'\{"qemu": \{[^{}]*\}, "package": "(?:[^"\\]|\\.)*"\}')
 
 _ESCAPES = {'"': '\\"', "\\": "\\\\", "\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r",
             "\t": "\\t"}
@@ -426,7 +442,8 @@ class _Client:
             raise HarnessError(f"client {self.index}: send failed: {err}",
                                stderr=self.peer.stderr()) from err
 
-    def read_line(self, what: str) -> bytes:
+    def read_line(self, what: str, eof_ok: bool = False) -> bytes:
+        """The next line; b"" at end of file when *eof_ok*."""
         deadline = time.monotonic() + STEP_TIMEOUT
         while b"\n" not in self.buffer:
             remaining = deadline - time.monotonic()
@@ -439,9 +456,13 @@ class _Client:
             except TimeoutError:
                 continue
             except OSError as err:
+                if eof_ok and not self.buffer:
+                    return b""
                 raise HarnessError(f"client {self.index}: read failed waiting for {what}: {err}",
                                    stderr=self.peer.stderr()) from err
             if not chunk:
+                if eof_ok and not self.buffer:
+                    return b""
                 raise HarnessError(f"client {self.index}: connection closed waiting for {what}",
                                    stderr=self.peer.stderr())
             self.buffer += chunk
@@ -600,6 +621,11 @@ def _replay(scenario: Scenario, tmp: Path, sockets: list[Path], process: _Proces
             elif isinstance(step, Disconnect):
                 _client(clients, step.client).close()
                 del clients[step.client]
+            elif isinstance(step, WaitClosed):
+                client = _client(clients, step.client)
+                while line := client.read_line("the connection to close", eof_ok=True):
+                    entries.append(_Entry(step.client, "<", line=line, msg=_parse(line)))
+                entries.append(_Entry(step.client, "<", line=b"", msg=_CLOSED))
             else:  # pragma: no cover - Step is a closed union
                 raise TypeError(step)
     finally:
@@ -629,9 +655,11 @@ def _render(entries: list[_Entry], norm: _Normalizer) -> list[str]:
 
 def _received(entry: _Entry, norm: _Normalizer) -> str:
     """A received message as a transcript line (see the module docstring)."""
+    if entry.msg is _CLOSED:
+        return "<connection closed>"
     text = entry.line.decode("utf-8", "replace")
     if entry.msg is None or qemu_json(entry.msg) + "\r\n" != text:
-        return "! " + norm.string(text).rstrip("\r\n")
+        return "! " + _VERSION.sub('"<version>"', norm.string(text)).rstrip("\r\n")
     return qemu_json(norm.message(entry.msg))
 
 
