@@ -19,15 +19,15 @@ from __future__ import annotations
 
 import asyncio
 import os
-import weakref
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 from qapigen import qmp
 from qapigen.runtime.block.bitmaps import Bitmap
 from qapigen.runtime.block.graph import Graph, Node
 from qapigen.runtime.jobs import Job, JobManager, JobTxn, check_speed
+from qapigen.runtime.transaction import Transaction, TxProps
 from qapigen.support.errors import QMPError
 
 M = qmp.MirrorSyncMode
@@ -37,18 +37,6 @@ B = qmp.BitmapSyncMode
 BACKUP_CLUSTER = 65536
 #: block-copy's largest chunk when copying through a buffer.
 MAX_CHUNK = 1 << 20
-
-
-class TxnLike(Protocol):
-    """The part of the transaction engine an action prepare uses."""
-
-    def add(
-        self,
-        *,
-        commit: Callable[[], None] | None = ...,
-        abort: Callable[[], None] | None = ...,
-        clean: Callable[[], None] | None = ...,
-    ) -> None: ...
 
 
 # -- the job ----------------------------------------------------------------------
@@ -90,6 +78,7 @@ class BackupJob(Job):
         self.progress_total = self._initial_len()
         self._on_clean = on_clean
         self._hooked = False
+        self._last_copied = 0
 
     def _initial_todo(self) -> set[int]:
         plan = self.plan
@@ -130,9 +119,11 @@ class BackupJob(Job):
                 index += 1
             yield first, index - first
 
-    def _copy(self, first: int, count: int) -> int:
-        """Copy clusters [first, first+count) that are still to do."""
+    def _copy(self, first: int, count: int) -> bool:
+        """Copy clusters [first, first+count) that are still to do; True
+        when any of them held data (not zeroes)."""
         copied = 0
+        had_data = False
         for index in range(first, first + count):
             if index not in self.todo:
                 continue
@@ -143,10 +134,12 @@ class BackupJob(Job):
                 self.target.write_zeroes(offset, length)
             else:
                 self.target.write(offset, data)
+                had_data = True
             self.todo.discard(index)
             copied += length
         self.progress_current += copied
-        return copied
+        self._last_copied = copied
+        return had_data
 
     def _before_write(self, offset: int, length: int) -> None:
         """Copy-before-write: save the old data of the clusters a write to
@@ -183,9 +176,12 @@ class BackupJob(Job):
             await self.throttle()
             if self.is_cancelled:
                 return
-            copied = self._copy(first, count)
-            self.limit.delay_ns(copied)
-            await asyncio.sleep(0)
+            had_data = self._copy(first, count)
+            self.limit.delay_ns(self._last_copied)
+            if had_data:
+                # Real I/O yields; zero chunks are nearly free in QEMU
+                # (block status), so a mostly empty disk finishes first.
+                await asyncio.sleep(0)
 
     # -- finalisation (QEMU's backup_commit/abort/clean) -----------------------
 
@@ -278,13 +274,15 @@ def create_backup_job(
     txn: JobTxn | None,
     *,
     on_clean: Callable[[], None] | None = None,
+    target_device: str = "",
 ) -> BackupJob:
     """Validate and create a backup job in status ``created`` (not started)."""
     sync, bitmap, mode = check_bitmap_args(args, source)
     if source is target:
         raise QMPError("Source and target cannot be the same")
     if args.compress and not _supports_compression(target):
-        raise QMPError(f"Compression is not supported for this drive {target.name}")
+        # QEMU names the target's BlockBackend here: "" for -blockdev nodes.
+        raise QMPError(f"Compression is not supported for this drive {target_device}")
     for node in (source, target):
         if _blocked(jobs, node):
             raise QMPError(f"Node '{node.name}' is busy: block device is in use by block job: backup")
@@ -371,23 +369,23 @@ def open_drive_target(graph: Graph, args: qmp.DriveBackup, source: Node) -> tupl
 
 # -- transaction actions ----------------------------------------------------------------
 
-_TXN_JOBS: weakref.WeakKeyDictionary[Any, JobTxn] = weakref.WeakKeyDictionary()
 
-
-def _job_txn(tx: object, props: qmp.TransactionProperties | None) -> JobTxn | None:
-    """The JobTxn shared by the backups of one grouped transaction."""
-    if props is None or props.completion_mode is not qmp.ActionCompletionMode.GROUPED:
+def _job_txn(props: TxProps) -> JobTxn | None:
+    """The JobTxn shared by the backups of one grouped transaction (kept
+    in the transaction's properties until the transaction is over)."""
+    if not props.grouped:
         return None
-    txn = _TXN_JOBS.get(tx)
-    if txn is None:
+    txn = props.extra.get("job_txn")
+    if not isinstance(txn, JobTxn):
         txn = JobTxn()
-        _TXN_JOBS[tx] = txn
+        props.extra["job_txn"] = txn
     return txn
 
 
-def _register_job_actions(
-    tx: TxnLike, holder: list[BackupJob]
-) -> None:
+def _register_job_actions(tx: Transaction, holder: list[BackupJob]) -> None:
+    """Commit starts the job; abort cancels it synchronously (a job that
+    never started goes created -> aborting -> concluded -> null quietly
+    and its sync bitmap is reclaimed)."""
     def commit() -> None:
         if holder:
             holder[0].start()
@@ -400,32 +398,25 @@ def _register_job_actions(
 
 
 def prepare_blockdev_backup(
-    machine: JobCommands, data: qmp.BlockdevBackup, tx: TxnLike,
-    props: qmp.TransactionProperties | None,
+    machine: Any, data: qmp.BlockdevBackup, tx: Transaction, props: TxProps
 ) -> None:
     holder: list[BackupJob] = []
     _register_job_actions(tx, holder)
-    holder.append(machine.backup_prepare_blockdev(data, _job_txn(tx, props)))
+    holder.append(machine.backup_prepare_blockdev(data, _job_txn(props)))
 
 
 def prepare_drive_backup(
-    machine: JobCommands, data: qmp.DriveBackup, tx: TxnLike,
-    props: qmp.TransactionProperties | None,
+    machine: Any, data: qmp.DriveBackup, tx: Transaction, props: TxProps
 ) -> None:
     holder: list[BackupJob] = []
     _register_job_actions(tx, holder)
-    holder.append(machine.backup_prepare_drive(data, _job_txn(tx, props)))
+    holder.append(machine.backup_prepare_drive(data, _job_txn(props)))
 
 
-def register_actions(registry: dict[Any, Any]) -> None:
-    """Add the two backup actions to the transaction engine's registry
-    (keyed by wire name and by the generated kind enum)."""
+def register_actions(registry: dict[str, Any]) -> None:
+    """Add the two backup actions to the transaction engine's registry."""
     registry["blockdev-backup"] = prepare_blockdev_backup
     registry["drive-backup"] = prepare_drive_backup
-    kind = getattr(qmp, "TransactionActionKind", None)
-    if kind is not None:
-        registry[kind.BLOCKDEV_BACKUP] = prepare_blockdev_backup
-        registry[kind.DRIVE_BACKUP] = prepare_drive_backup
 
 
 # -- the commands ----------------------------------------------------------------------------

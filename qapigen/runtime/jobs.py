@@ -458,17 +458,12 @@ class Job:
         else:
             if was_user_paused:
                 self.transition(S.RUNNING)
-            # The work notices the cancel at its current yield.  QEMU 7.2
-            # completes it before the reply unless another job of the group
-            # is still running, in which case the reply goes first.
-            others_running = self.txn is not None and any(
-                not job.completed for job in self.txn.jobs if job is not self
-            )
+            # The work notices the cancel at its current yield (a rate-limit
+            # sleep or between chunks) and the job completes before the
+            # reply, as QEMU 7.2 does for a job that is not in the middle
+            # of an I/O request.
             self._stop_run()
-            if others_running:
-                asyncio.get_running_loop().call_soon(self._exit)
-            else:
-                self._exit()
+            self._exit()
 
     def cancel_sync(self) -> None:
         """QEMU's job_cancel_sync(force): used by an aborted transaction."""
