@@ -79,6 +79,8 @@ class BackupJob(Job):
         self._on_clean = on_clean
         self._hooked = False
         self._last_copied = 0
+        #: the name of QEMU's copy-before-write filter node over the source
+        self.filter_name = ""
 
     def _initial_todo(self) -> set[int]:
         plan = self.plan
@@ -212,6 +214,26 @@ class BackupJob(Job):
             self._on_clean = None
 
 
+def write_conflict(node: Node, command: str) -> str | None:
+    """HMP ``qemu-io NODE "write ..."`` on a backup's source: QEMU 7.2
+    refuses it, because the copy-before-write filter over the node does
+    not share the write permission (writes through the device go through
+    the filter instead, and get copied before they land)."""
+    verb = command.split()[0] if command.split() else ""
+    if verb not in ("write", "discard", "aio_write", "writev", "zone_append"):
+        return None
+    for hook in node.before_write:
+        job = getattr(hook, "__self__", None)
+        if isinstance(job, BackupJob) and job.source is node:
+            return (
+                f"Permission conflict on node '{node.name}': permissions 'write' are both"
+                f" required by an unnamed block device (uses node '{node.name}' as 'root'"
+                f" child) and unshared by node '{job.filter_name}' (uses node"
+                f" '{node.name}' as 'file' child)."
+            )
+    return None
+
+
 # -- creation -------------------------------------------------------------------------
 
 
@@ -267,6 +289,7 @@ def check_bitmap_args(
 
 
 def create_backup_job(
+    graph: Graph,
     jobs: JobManager,
     args: qmp.BackupCommon,
     source: Node,
@@ -293,6 +316,8 @@ def create_backup_job(
     try:
         if source.size != target.size:
             raise QMPError("Source and target image have different sizes")
+        # QEMU now inserts its copy-before-write filter (an implicit node)
+        filter_name = graph.next_implicit_name()
         auto_finalize, auto_dismiss, speed = _job_settings(args)
         job_id = args.job_id if args.job_id is not None else ""
         target_cluster = target.cluster_size or 0
@@ -302,6 +327,7 @@ def create_backup_job(
             jobs, job_id, source, target, plan,
             auto_finalize=auto_finalize, auto_dismiss=auto_dismiss, on_clean=on_clean,
         )
+        job.filter_name = filter_name
         jobs.register(job, txn, speed)
     except QMPError:
         if bitmap is not None and bitmap.successor is not None:
@@ -434,7 +460,7 @@ class JobCommands:
     def backup_prepare_blockdev(self, data: qmp.BlockdevBackup, txn: JobTxn | None) -> BackupJob:
         source = self.graph.lookup_bs(data.device, data.device)
         target = self.graph.lookup_bs(data.target, data.target)
-        return create_backup_job(self.jobs, data, source, target, txn)
+        return create_backup_job(self.graph, self.jobs, data, source, target, txn)
 
     def backup_prepare_drive(self, data: qmp.DriveBackup, txn: JobTxn | None) -> BackupJob:
         source = self.graph.lookup_bs(data.device, data.device)
@@ -457,7 +483,9 @@ class JobCommands:
         if sync is not data.sync:
             args = qmp.DriveBackup.from_wire({**data.to_wire(), "sync": sync.value})
         try:
-            return create_backup_job(self.jobs, args, source, target, txn, on_clean=drop)
+            return create_backup_job(
+                self.graph, self.jobs, args, source, target, txn, on_clean=drop
+            )
         except QMPError:
             drop()
             raise

@@ -17,6 +17,7 @@ import contextlib
 import shlex
 from typing import TYPE_CHECKING
 
+from qapigen.runtime.backup import write_conflict
 from qapigen.runtime.block.graph import Node
 from qapigen.support.errors import QMPError
 
@@ -77,6 +78,10 @@ def human_monitor_command(machine: Machine, command_line: str) -> str:
         node = _target(machine, name, qdev)
     except QMPError as err:
         return f"Error: {err.desc}\r\n"
+    if not qdev:
+        conflict = write_conflict(node, command)
+        if conflict is not None:
+            return conflict + "\r\n"
     with contextlib.suppress(_QemuIoError, QMPError):
         run_qemu_io(node, command)
     return ""

@@ -99,6 +99,14 @@ def job(verb: str, job_id: str) -> Cmd:
     return cmd(f"job-{verb}", id=job_id)
 
 
+def qemu_io(target: str, command: str) -> Cmd:
+    """HMP qemu-io; ``-d vd0/virtio-backend`` writes through the device."""
+    return cmd("human-monitor-command", arguments={"command-line": f'qemu-io {target} "{command}"'})
+
+
+DEVICE = "-d vd0/virtio-backend"
+
+
 SCENARIOS = [
     Scenario(
         name="backup-full-raw",
@@ -397,6 +405,30 @@ SCENARIOS = [
             gone("js"),
         ],
         compare_files=["ta"],
+        **DISKS,
+    ),
+    Scenario(
+        name="backup-copy-before-write",
+        steps=[
+            backup("disk0", "ta", "cbw", speed=1),
+            sleep(0.3),
+            qemu_io(DEVICE, "write -P 0x77 10M 64k"),
+            qemu_io("disk0", "write -P 0x99 8M 64k"),
+            qemu_io("disk0", "write -z 8M 64k"),
+            qemu_io("disk0", "read 8M 64k"),
+            qemu_io("ta", "write -P 0x98 12M 64k"),
+            cmd("query-block-jobs"),
+            cmd("block-job-set-speed", device="cbw", speed=0),
+            gone("cbw"),
+            qemu_io("disk0", "write -P 0x99 8M 64k"),
+            backup("disk0", "tb", "none", sync="none"),
+            sleep(0.3),
+            qemu_io(DEVICE, "write -P 0x56 1M 64k"),
+            qemu_io(DEVICE, "write -P 0x57 1M 4k"),
+            cmd("query-block-jobs"),
+            job("cancel", "none"),
+        ],
+        compare_files=["d0", "ta", "tb"],
         **DISKS,
     ),
     Scenario(
