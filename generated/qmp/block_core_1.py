@@ -270,8 +270,6 @@ class ImageInfoSpecificQCow2:
     def to_wire(self) -> dict[str, object]:
         out: dict[str, object] = {
             "compat": self.compat,
-            "refcount-bits": self.refcount_bits,
-            "compression-type": self.compression_type.to_wire(),
         }
         if self.data_file is not None:
             out["data-file"] = self.data_file
@@ -283,6 +281,8 @@ class ImageInfoSpecificQCow2:
             out["lazy-refcounts"] = self.lazy_refcounts
         if self.corrupt is not None:
             out["corrupt"] = self.corrupt
+        out["refcount-bits"] = self.refcount_bits
+        out["compression-type"] = self.compression_type.to_wire()
         return out
 
 
@@ -669,12 +669,12 @@ class ImageInfo:
         out: dict[str, object] = {
             "filename": self.filename,
             "format": self.format,
-            "virtual-size": self.virtual_size,
         }
         if self.dirty_flag is not None:
             out["dirty-flag"] = self.dirty_flag
         if self.actual_size is not None:
             out["actual-size"] = self.actual_size
+        out["virtual-size"] = self.virtual_size
         if self.cluster_size is not None:
             out["cluster-size"] = self.cluster_size
         if self.encrypted is not None:
@@ -852,15 +852,14 @@ class BlockDirtyInfo:
         return result
 
     def to_wire(self) -> dict[str, object]:
-        out: dict[str, object] = {
-            "count": self.count,
-            "granularity": self.granularity,
-            "recording": self.recording,
-            "busy": self.busy,
-            "persistent": self.persistent,
-        }
+        out: dict[str, object] = {}
         if self.name is not None:
             out["name"] = self.name
+        out["count"] = self.count
+        out["granularity"] = self.granularity
+        out["recording"] = self.recording
+        out["busy"] = self.busy
+        out["persistent"] = self.persistent
         if self.inconsistent is not None:
             out["inconsistent"] = self.inconsistent
         return out
