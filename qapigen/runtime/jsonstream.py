@@ -20,6 +20,7 @@ checks a request's members and reports the first unexpected argument.
 
 from __future__ import annotations
 
+import json
 import re
 import sys
 from dataclasses import dataclass
@@ -115,11 +116,7 @@ class JSONStreamParser:
             self._number(rem + b"\0", 0)  # the NUL ends it, or is the bad char
         self._state = _State.START
         if self._tokens:
-            try:
-                value: Any = _Parser(self._tokens).parse()
-            except _ParseError as err:
-                value = JSONStreamError(f"JSON parse error, {err.args[0]}")
-            self._emit(value)
+            self._emit(_parse(self._tokens))
         out, self._out = self._out, []
         return out
 
@@ -218,7 +215,8 @@ class JSONStreamParser:
             if not 0x30 <= buf[i] <= 0x39:
                 self._error(buf[pos:i + 1])
                 return i + 1
-        if buf[i] == 0x30:  # a zero may not be followed by digits
+        zero = buf[i] == 0x30
+        if zero:  # a zero may not be followed by digits
             i += 1
             if i == end:
                 return -1
@@ -241,7 +239,9 @@ class JSONStreamParser:
             if i == end:
                 return -1
             kind = Tok.FLOAT
-        if buf[i] in b"eE":
+        # QEMU's lexer has no exponent right after a lone zero: "0e1" is
+        # the integer 0 followed by the keyword "e".
+        if buf[i] in b"eE" and not (zero and kind == Tok.INTEGER):
             i += 1
             if i == end:
                 return -1
@@ -284,15 +284,12 @@ class JSONStreamParser:
             return
         self._tokens.append((tok, text))
         self._token_size += len(text)
-        # QEMU tests the bracket count twice here and the brace count not at
-        # all, so a text with more '}' than '{' but an open '[' goes on.
-        if (self._braces > 0 or self._brackets > 0) and self._brackets >= 0:
+        # A text is complete when nothing is open; a surplus closer (a count
+        # below zero) ends it at once, to be rejected by the parser.
+        if (self._braces > 0 or self._brackets > 0) and self._braces >= 0 \
+                and self._brackets >= 0:
             return
-        try:
-            value: Any = _Parser(self._tokens).parse()
-        except _ParseError as err:
-            value = JSONStreamError(f"JSON parse error, {err.args[0]}")
-        self._emit(value)
+        self._emit(_parse(self._tokens))
 
     def _emit(self, item: Any) -> None:
         self._braces = 0
@@ -303,9 +300,53 @@ class JSONStreamParser:
 
 
 def _c_string(text: bytes) -> str:
-    """A token as QEMU prints it with %s: up to the first NUL byte; bytes
-    that are not UTF-8 become U+FFFD when the message is written out."""
-    return text.split(b"\0", 1)[0].decode("utf-8", "replace")
+    """A token as QEMU prints it with %s: up to the first NUL byte."""
+    return sanitize_utf8(text.split(b"\0", 1)[0])
+
+
+_MIN_CP = (0x80, 0x800, 0x10000, 0x200000, 0x4000000)
+
+
+def sanitize_utf8(data: bytes) -> str:
+    """Bytes as QEMU's JSON writer reads them (``mod_utf8_codepoint`` with
+    a 6-byte window): each invalid sequence becomes one U+FFFD, and a
+    sequence cut short by a byte that is not a continuation ends before
+    that byte."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    else:
+        if not _NONCHARACTER.search(text) and "\0" not in text:
+            return text
+    out: list[str] = []
+    i, n = 0, len(data)
+    while i < n:
+        byte = data[i]
+        i += 1
+        if byte < 0x80:
+            out.append(chr(byte))
+            continue
+        if byte >= 0xFE or not byte & 0x40:
+            out.append("\ufffd")
+            continue
+        length, mask = 0, 0x80
+        while byte & mask:
+            length += 1
+            mask >>= 1
+        cp = byte & (mask - 1)
+        for k in range(1, length):
+            nxt = data[i] if k < 6 and i < n else 0
+            if nxt & 0xC0 != 0x80:
+                cp = -1
+                break
+            i += 1
+            cp = cp << 6 | (nxt & 0x3F)
+        if cp >= 0 and (not _valid_codepoint(cp)
+                        or (cp < _MIN_CP[length - 2] and not (cp == 0 and length == 2))):
+            cp = -1
+        out.append("\ufffd" if cp < 0 else chr(cp))
+    return "".join(out)
 
 
 # -- parser -----------------------------------------------------------------
@@ -328,6 +369,8 @@ _NONCHARACTER = re.compile(
                                for p in range(17)) + "]"
 )
 _PLAIN = re.compile(rb"[\x20-\x5b\x5d-\x7e]*")
+#: What the fast decoder may let through that QEMU refuses.
+_SUSPECT = re.compile(_NONCHARACTER.pattern[:-1] + "\ud800-\udfff]")
 
 
 def _valid_codepoint(cp: int) -> bool:
@@ -355,6 +398,17 @@ def parse_string_token(token: bytes) -> str:
     n = len(body) - 1
     if _PLAIN.fullmatch(body, 0, n):
         return body[:n].decode("ascii")
+    if token[0] == 0x22 and b"\\'" not in body:
+        # Python's decoder agrees with QEMU's on double-quoted strings
+        # except for QEMU's \\' escape, NUL as C0 80, and the surrogates
+        # and non-characters QEMU refuses; it is much faster.
+        try:
+            text = json.loads(token.replace(b"\xc0\x80", b"\\u0000"))
+        except ValueError:
+            pass
+        else:
+            if not _SUSPECT.search(text):
+                return text  # type: ignore[no-any-return]
     out: list[str] = []
     i = 0
     while i < n:
@@ -395,6 +449,16 @@ def _number(tok: Tok, text: bytes) -> int | float:
         if _INT64_MIN <= value <= _UINT64_MAX:
             return value
     return float(text)
+
+
+def _parse(tokens: list[tuple[Tok, bytes]]) -> Any:
+    """One text's tokens -> its value, or the parse error.  QEMU formats
+    the detail into a 1024-byte buffer, so a long one is cut at 1023 bytes."""
+    try:
+        return _Parser(tokens).parse()
+    except _ParseError as err:
+        detail = err.args[0].encode("utf-8")[:1023].decode("utf-8", "replace")
+        return JSONStreamError(f"JSON parse error, {detail}")
 
 
 class _Parser:

@@ -48,16 +48,25 @@ def qdict_order(keys: tuple[str, ...]) -> tuple[str, ...]:
 
 
 _PLAIN = re.compile(r"[\x20\x21\x23-\x5b\x5d-\x7e]*\Z")
-_SPECIAL = re.compile(r"[^\x20\x21\x23-\x5b\x5d-\x7e]")
 _ESCAPES = {'"': '\\"', "\\": "\\\\", "\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r",
             "\t": "\\t"}
 
 
-def _escape(match: re.Match[str]) -> str:
-    ch = match.group(0)
+class _EscapeTable(dict[int, str]):
+    """``str.translate`` table: each character's escape, computed once."""
+
+    def __missing__(self, cp: int) -> str:
+        escaped = _escape_char(chr(cp))
+        self[cp] = escaped
+        return escaped
+
+
+def _escape_char(ch: str) -> str:
     simple = _ESCAPES.get(ch)
     if simple is not None:
         return simple
+    if "\x20" <= ch <= "\x7e":
+        return ch
     cp = ord(ch)
     if 0xD800 <= cp <= 0xDFFF:
         cp = 0xFFFD  # a lone surrogate is not valid UTF-8 in QEMU either
@@ -67,10 +76,15 @@ def _escape(match: re.Match[str]) -> str:
     return f"\\u{cp:04X}"
 
 
+_TABLE = _EscapeTable()
+for _cp in range(0x80):
+    _TABLE[_cp] = _escape_char(chr(_cp))
+
+
 def quote(text: str) -> str:
     if _PLAIN.match(text):
         return f'"{text}"'
-    return '"' + _SPECIAL.sub(_escape, text) + '"'
+    return '"' + text.translate(_TABLE) + '"'
 
 
 def format_double(value: float) -> str:
