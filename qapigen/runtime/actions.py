@@ -281,6 +281,8 @@ def delete_internal_snapshot(
     bs = machine.graph.root_bs(device)
     if snap_id is None and name is None:
         raise QMPError("Name or id must be provided")
+    if bs.drv != "qcow2":
+        raise QMPError("Failed to get a snapshot list: Operation not supported")
     for snapshot in bs.snapshots:
         if (snap_id is None or snapshot.id == snap_id) and (name is None or snapshot.name == name):
             bs.snapshots.remove(snapshot)
@@ -366,7 +368,7 @@ def _external_snapshot(
 
     def commit() -> None:
         if state.old is not None:
-            state.old.read_only = True
+            graph.set_read_only(state.old)
 
     def abort() -> None:
         if state.appended and state.old is not None and state.new is not None:
@@ -413,7 +415,8 @@ def _external_snapshot(
         new = found
         state.owned_overlay = True
     state.new = new
-    if graph.backends_of(new):
+    if graph.backends_of(new) or graph.node_parents(new):
+        # a parent reads it (QEMU: someone holds BLK_PERM_CONSISTENT_READ)
         raise QMPError("The overlay is already in use")
     if new.backing is not None:
         raise QMPError("The overlay already has a backing image")

@@ -78,6 +78,10 @@ def human_monitor_command(machine: Machine, command_line: str) -> str:
         node = _target(machine, name, qdev)
     except QMPError as err:
         return f"Error: {err.desc}\r\n"
+    if node.read_only and _needs_write(command):
+        # qemu-io asks for write permission before parsing the options, and
+        # that error goes to the monitor
+        return "Block node is read-only\r\n"
     if not qdev:
         conflict = write_conflict(node, command)
         if conflict is not None:
@@ -85,6 +89,12 @@ def human_monitor_command(machine: Machine, command_line: str) -> str:
     with contextlib.suppress(_QemuIoError, QMPError):
         run_qemu_io(node, command)
     return ""
+
+
+def _needs_write(command: str) -> bool:
+    """A write or discard with a plausible argument count."""
+    argv = command.split()
+    return bool(argv) and argv[0] in ("write", "discard") and len(argv) >= 3
 
 
 def _target(machine: Machine, name: str, qdev: bool) -> Node:

@@ -259,7 +259,12 @@ def test_blockdev_snapshot_with_an_existing_overlay(rig: Rig, tmp_path: Path) ->
     assert rig.error("blockdev-snapshot", node="raw0", overlay="nope") == (
         "Cannot find device='nope' nor node-name='nope'")
     assert rig.error("blockdev-snapshot", node="raw0", overlay="f0") == (
+        "The overlay is already in use")  # disk0 reads it
+    rig.ok("blockdev-add", driver="file", filename=str(tmp_path / "r0.raw"),
+           **{"node-name": "lone", "read-only": True})
+    assert rig.error("blockdev-snapshot", node="raw0", overlay="lone") == (
         "The overlay does not support backing images")
+    rig.ok("blockdev-del", **{"node-name": "lone"})
     before = rig.observable()
     rig.error("transaction", actions=[
         action("blockdev-snapshot", node="raw0", overlay="ov"), action("abort")])

@@ -70,6 +70,8 @@ class Node:
         self.protocol = protocol
         self.file = file
         self.backing: Node | None = None
+        #: the parent whose options this node inherits (an inline child)
+        self.inherits_from: Node | None = None
         self.bitmaps: list[Bitmap] = []
         self.before_write: list[WriteHook] = []
         self.snapshots: list[InternalSnapshot] = []
@@ -451,13 +453,16 @@ class Graph:
                 if isinstance(options.backing, str):
                     node.backing = self.lookup_bs(None, options.backing)
                 elif options.backing is not None and not isinstance(options.backing, Null):
-                    node.backing = self.open_blockdev(options.backing, implicit=True)
+                    node.backing = self._child(options.backing)
                 elif options.backing is None and header.backing_file:
                     node.backing = self.open_backing_file(
                         header.backing_file, header.backing_format
                     )
         else:  # pragma: no cover - the schema has no other driver
             raise QMPError(f"Unknown driver '{options.driver.value}'")
+        for child in node.children():
+            if child.inherits_from is child:
+                child.inherits_from = node
         node.discard_unmap = options.discard is qmp.BlockdevDiscardOptions.UNMAP
         if options.detect_zeroes is not None:
             node.detect_zeroes = options.detect_zeroes
@@ -470,7 +475,17 @@ class Graph:
     def _child(self, ref: qmp.BlockdevRef) -> Node:
         if isinstance(ref, str):
             return self.lookup_bs(None, ref)
-        return self.open_blockdev(ref, implicit=True)
+        child = self.open_blockdev(ref, implicit=True)
+        child.inherits_from = child  # fixed up by the parent once it exists
+        return child
+
+    def set_read_only(self, node: Node) -> None:
+        """``bdrv_reopen_set_read_only``: the node and the children that
+        inherit its options (inline children, not -blockdev references)."""
+        node.read_only = True
+        for child in node.children():
+            if child.inherits_from is node:
+                self.set_read_only(child)
 
     def open_backing_file(self, path: str, fmt: str | None) -> Node:
         """Open a backing file named in an image header, as QEMU does when
