@@ -66,6 +66,9 @@ class ServeConfig:
     qmp_log: Path | None = None
     #: ``-S``: the guest CPU starts stopped (query-status says prelaunch).
     stopped: bool = False
+    #: ``--x-bitmap-commands``, our own: serve the legacy x-block-dirty-bitmap-*
+    #: commands and transaction kinds, which QEMU 7.2 no longer knows.
+    x_bitmap_commands: bool = False
 
 
 #: Options that take an argument and are accepted and ignored.
@@ -96,6 +99,10 @@ def parse_argv(argv: Sequence[str]) -> ServeConfig:
         name = arg[2:] if arg.startswith("--") else arg[1:]
         if name in _IGNORED_FLAGS:
             config.stopped = config.stopped or name == "S"
+            i += 1
+            continue
+        if name == "x-bitmap-commands" and arg.startswith("--"):
+            config.x_bitmap_commands = True
             i += 1
             continue
         if name not in _WITH_ARG:
