@@ -5,27 +5,28 @@ bad command line or a configuration that cannot be brought up, with one
 line on stderr and no traceback.
 
 Startup order keeps the time to the greeting short: the sockets are bound
-first, then the heavy part (the generated package and the machine) is
-imported and built, then the connections that are waiting are greeted.
+and greet first; then the heavy part (the generated package, the -blockdev
+decoding and the machine) is imported and built, and the requests that
+are waiting run.
 """
 
 from __future__ import annotations
 
 import asyncio
-import inspect
 import signal
 import sys
 from collections.abc import Sequence
 
 from qapigen.runtime.options import OptionError, ServeConfig, parse_argv
 from qapigen.runtime.server import QMPServer, ServeError
+from qapigen.runtime.version import version_wire
 
 PROG = "qapigen serve"
 
 
 def main(argv: Sequence[str]) -> int:
     try:
-        config = parse_argv(argv)
+        config = parse_argv(argv, decode=False)
     except OptionError as err:
         print(f"{PROG}: {err}", file=sys.stderr)
         return 1
@@ -40,7 +41,13 @@ def main(argv: Sequence[str]) -> int:
 
 
 async def serve(config: ServeConfig) -> int:
-    """Run the server until ``quit`` or a signal; the exit status."""
+    """Run the server until ``quit`` or a signal; the exit status.
+
+    The sockets are bound and greet at once; the generated package and the
+    machine (the slow part of starting) come after, and requests wait for
+    them.  A configuration that cannot be brought up closes the sockets
+    and exits 1 with QEMU's message.
+    """
     server = QMPServer(config.qmp, log_path=config.qmp_log)
     try:
         await server.bind()
@@ -50,19 +57,22 @@ async def serve(config: ServeConfig) -> int:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         loop.add_signal_handler(signum, _on_signal, server, signum)
-
-    from qapigen.runtime.machine import Machine, StartupError
+    server.greet(version_wire())
+    await asyncio.sleep(0)  # let waiting connections be greeted first
 
     try:
-        machine = Machine(config, server.emit, server.request_shutdown)
-    except StartupError as err:
+        config.decode_blockdevs()
+        from qapigen.runtime.machine import Machine, StartupError
+
+        try:
+            machine = Machine(config, server.emit, server.request_shutdown)
+        except StartupError as err:
+            raise OptionError(str(err)) from None
+    except OptionError as err:
         print(f"{PROG}: {err}", file=sys.stderr)
         await server.close()
         return 1
-    version = machine.query_version()
-    if inspect.isawaitable(version):
-        version = await version
-    server.attach(machine, lambda: machine.make_dispatcher(oob_offered=True), version.to_wire())
+    server.attach(machine, lambda: machine.make_dispatcher(oob_offered=True))
     await server.wait_stopped()
     return 0
 

@@ -69,6 +69,14 @@ class ServeConfig:
     #: ``--x-bitmap-commands``, our own: serve the legacy x-block-dirty-bitmap-*
     #: commands and transaction kinds, which QEMU 7.2 no longer knows.
     x_bitmap_commands: bool = False
+    #: The -blockdev arguments as given (value, option text), in order;
+    #: ``blockdevs`` holds them decoded once :meth:`decode_blockdevs` ran.
+    blockdev_args: list[tuple[str, str]] = field(default_factory=list)
+
+    def decode_blockdevs(self) -> None:
+        """Decode ``blockdev_args`` into ``blockdevs`` (imports the generated
+        package; raises :class:`OptionError`)."""
+        self.blockdevs = [decode_blockdev(value, shown) for value, shown in self.blockdev_args]
 
 
 #: Options that take an argument and are accepted and ignored.
@@ -85,8 +93,10 @@ class _Chardev:
     endpoint: QMPEndpoint
 
 
-def parse_argv(argv: Sequence[str]) -> ServeConfig:
-    """Parse the command line; raises :class:`OptionError`."""
+def parse_argv(argv: Sequence[str], *, decode: bool = True) -> ServeConfig:
+    """Parse the command line; raises :class:`OptionError`.  With
+    ``decode=False`` the -blockdev arguments are only kept (see
+    :meth:`ServeConfig.decode_blockdevs`), so nothing heavy is imported."""
     config = ServeConfig(qmp=[])
     raw_blockdevs: list[tuple[str, str]] = []
     chardevs: dict[str, _Chardev] = {}
@@ -129,7 +139,9 @@ def parse_argv(argv: Sequence[str]) -> ServeConfig:
             config.qmp_log = Path(value)
     for value, shown in monitors:
         config.qmp.append(_monitor(value, shown, chardevs))
-    config.blockdevs = [decode_blockdev(value, shown) for value, shown in raw_blockdevs]
+    config.blockdev_args = raw_blockdevs
+    if decode:
+        config.decode_blockdevs()
     return config
 
 

@@ -1,7 +1,8 @@
 """The QMP server of ``qapigen serve``: sockets, sessions, framing, events.
 
 It knows no block layer.  It listens on every ``-qmp`` endpoint, greets
-each connection as QEMU 7.2 does, feeds the bytes through QEMU's JSON
+each connection as QEMU 7.2 does (as soon as the sockets are bound: the
+machine is built after that, and requests wait for it), feeds the bytes through QEMU's JSON
 stream rules (:mod:`qapigen.runtime.jsonstream`), runs each request
 through that connection's dispatcher, one request at a time for the
 whole machine (as QEMU's single dispatcher coroutine does), and writes
@@ -126,7 +127,8 @@ class QMPServer:
         self._servers: list[asyncio.AbstractServer] = []
         self._unix_paths: list[str] = []
         self._lock = asyncio.Lock()
-        self._ready = asyncio.Event()
+        self._ready = asyncio.Event()  # greeting known
+        self._machine_ready = asyncio.Event()
         self._stopped = asyncio.Event()
         self._closing = False
         self._quit_requested = False
@@ -159,15 +161,20 @@ class QMPServer:
                                  f"{err.strerror or err}") from None
             self._servers.append(server)
 
-    def attach(self, machine: ServedMachine, make_dispatcher: Callable[[], SessionDispatcher],
-               version: object) -> None:
-        """Start serving: *version* is the greeting's ``version`` object
-        (the machine's ``query-version`` on the wire)."""
-        self._machine = machine
-        self._make_dispatcher = make_dispatcher
+    def greet(self, version: object) -> None:
+        """Start greeting connections: *version* is the greeting's
+        ``version`` object (``query-version`` on the wire).  Requests wait
+        until :meth:`attach` brings the machine."""
         greeting = {"QMP": {"version": version, "capabilities": ["oob"]}}
         self._greeting = _line(greeting)
         self._ready.set()
+
+    def attach(self, machine: ServedMachine,
+               make_dispatcher: Callable[[], SessionDispatcher]) -> None:
+        """The machine is up: run the requests."""
+        self._machine = machine
+        self._make_dispatcher = make_dispatcher
+        self._machine_ready.set()
 
     # -- events and shutdown requests from the machine ----------------------------------
 
@@ -208,6 +215,7 @@ class QMPServer:
         """Stop listening, drop every connection, remove the socket files."""
         self._closing = True
         self._ready.set()
+        self._machine_ready.set()
         for server in self._servers:
             server.close()
         for session in list(self.sessions):
@@ -249,9 +257,8 @@ class QMPServer:
         self._next_session += 1
         try:
             await self._ready.wait()
-            if self._closing or self._make_dispatcher is None:
+            if self._closing:
                 return
-            session.dispatcher = self._make_dispatcher()
             self.sessions.append(session)
             session.write(self._greeting)
             if self.log is not None:
@@ -283,9 +290,13 @@ class QMPServer:
             return
         if self.log is not None:
             self.log.write("in", session.number, message=item)
+        if not self._machine_ready.is_set():
+            await self._machine_ready.wait()
         async with self._lock:
-            if self._closing:
+            if self._closing or self._make_dispatcher is None:
                 return
+            if session.dispatcher is None:
+                session.dispatcher = self._make_dispatcher()
             response = await self._dispatch(session, item)
             if self._quit_requested:
                 await self._shutdown("host-qmp-quit",
