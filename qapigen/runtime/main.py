@@ -67,7 +67,8 @@ async def serve(config: ServeConfig) -> int:
         try:
             machine = Machine(config, server.emit, server.request_shutdown)
         except StartupError as err:
-            raise OptionError(str(err)) from None
+            option = config.option_in_progress()
+            raise OptionError(f"{option}: {err}" if option else str(err)) from None
     except OptionError as err:
         print(f"{PROG}: {err}", file=sys.stderr)
         await server.close()

@@ -21,10 +21,10 @@ else is an :class:`OptionError` naming the option.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from qapigen.runtime import keyval
 
@@ -57,11 +57,28 @@ class DeviceConfig:
     drive: str | None  # node name the device holds as its root
 
 
+T = TypeVar("T")
+
+
+class OptionList(list[T]):
+    """A list that remembers which item an ongoing iteration is at, so that
+    an error raised while the machine brings up one ``-blockdev`` or
+    ``-device`` can be reported with that option, as QEMU does."""
+
+    current: int = -1
+
+    def __iter__(self) -> Iterator[T]:
+        for index, item in enumerate(super().__iter__()):
+            self.current = index
+            yield item
+        self.current = -1
+
+
 @dataclass
 class ServeConfig:
     qmp: list[QMPEndpoint]
-    blockdevs: list[BlockdevOptions] = field(default_factory=list)
-    devices: list[DeviceConfig] = field(default_factory=list)
+    blockdevs: list[BlockdevOptions] = field(default_factory=OptionList)
+    devices: list[DeviceConfig] = field(default_factory=OptionList)
     name: str | None = None
     qmp_log: Path | None = None
     #: ``-S``: the guest CPU starts stopped (query-status says prelaunch).
@@ -72,11 +89,24 @@ class ServeConfig:
     #: The -blockdev arguments as given (value, option text), in order;
     #: ``blockdevs`` holds them decoded once :meth:`decode_blockdevs` ran.
     blockdev_args: list[tuple[str, str]] = field(default_factory=list)
+    #: The -device options as given, parallel to ``devices``.
+    device_args: list[str] = field(default_factory=list)
 
     def decode_blockdevs(self) -> None:
         """Decode ``blockdev_args`` into ``blockdevs`` (imports the generated
         package; raises :class:`OptionError`)."""
-        self.blockdevs = [decode_blockdev(value, shown) for value, shown in self.blockdev_args]
+        self.blockdevs = OptionList(
+            decode_blockdev(value, shown) for value, shown in self.blockdev_args)
+
+    def option_in_progress(self) -> str | None:
+        """The -blockdev or -device option an iteration over ``blockdevs``
+        or ``devices`` is at (see :class:`OptionList`), for messages."""
+        for items, shown in ((self.devices, self.device_args),
+                             (self.blockdevs, [s for _, s in self.blockdev_args])):
+            index = getattr(items, "current", -1)
+            if 0 <= index < len(shown):
+                return shown[index]
+        return None
 
 
 #: Options that take an argument and are accepted and ignored.
@@ -128,6 +158,7 @@ def parse_argv(argv: Sequence[str], *, decode: bool = True) -> ServeConfig:
             raw_blockdevs.append((value, shown))
         elif name == "device":
             config.devices.append(_device(value, shown))
+            config.device_args.append(shown)
         elif name == "name":
             config.name = _name(value, shown)
         elif name == "chardev":
