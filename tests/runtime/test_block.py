@@ -211,3 +211,31 @@ def test_qcow2_writes_go_into_the_file(rig: Rig, tmp_path: Path) -> None:
     check = subprocess.run(["qemu-img", "check", "-U", str(tmp_path / "d0.qcow2")],
                            capture_output=True, text=True)
     assert check.returncode == 0, check.stdout
+
+
+def test_filter_node_takes_the_device_and_passes_writes_down(rig: Rig) -> None:
+    graph = rig.machine.graph
+    raw0 = graph.find("raw0")
+    assert raw0 is not None
+    rig.ok("block-dirty-bitmap-add", node="raw0", name="b0")
+    seen: list[tuple[int, int]] = []
+    raw0.before_write.append(lambda off, n: seen.append((off, n)))
+    cbw = graph.insert_filter(raw0, "#block999")
+    block = rig.ok("query-block")[0]["inserted"]
+    assert (block["node-name"], block["drv"], block["backing_file_depth"]) == (
+        "#block999", "copy-before-write", 1)
+    assert block["image"]["format"] == "copy-before-write"
+    assert block["image"]["backing-image"]["format"] == "raw"
+    assert block["file"] == raw0.filename()
+    assert [b.get("name") for b in block["dirty-bitmaps"]] == [None]
+    rig.ok("human-monitor-command",
+           **{"command-line": 'qemu-io -d vd0/virtio-backend "write -P 0x1 2M 1"'})
+    assert seen == [(2 << 20, 1)]
+    assert [(b.get("name"), b["count"]) for b in rig.bitmaps("raw0")][-1] == ("b0", 65536)
+    flat = next(n for n in rig.ok("query-named-block-nodes", flat=True)
+                if n["node-name"] == "#block999")
+    assert flat["backing_file_depth"] == 0 and "backing-image" not in flat["image"]
+    graph.remove_filter(cbw)
+    assert rig.ok("query-block")[0]["inserted"]["node-name"] == "raw0"
+    assert [b["name"] for b in rig.bitmaps("raw0")] == ["b0"]
+    assert graph.find("#block999") is None

@@ -70,6 +70,10 @@ class Node:
         self.protocol = protocol
         self.file = file
         self.backing: Node | None = None
+        #: a filter (copy-before-write) passes everything to its file child
+        self.is_filter = False
+        #: bitmaps a filter added to the node below it, removed with it
+        self.filter_bitmaps: list[Bitmap] = []
         #: the parent whose options this node inherits (an inline child)
         self.inherits_from: Node | None = None
         self.bitmaps: list[Bitmap] = []
@@ -99,6 +103,8 @@ class Node:
         """The virtual size in bytes."""
         if self.qcow2 is not None:
             return self.qcow2.header.size
+        if self.is_filter and self.file is not None:
+            return self.file.size
         if self.drv == "raw" and self.file is not None:
             if self.raw_size is not None:
                 return self.raw_size
@@ -126,6 +132,8 @@ class Node:
         not name)."""
         if self.protocol is not None and not isinstance(self.protocol, NullProtocol):
             return self.protocol.filename
+        if self.is_filter and self.file is not None:
+            return self.file.filename()
         if self.plain_filename_ok() and self.file is not None:
             return self.file.filename()
         return "json:" + json.dumps(self.description(), sort_keys=True)
@@ -154,11 +162,12 @@ class Node:
         return desc
 
     def chain(self) -> Iterator[Node]:
-        """This node and its backing nodes, top first."""
+        """This node and the nodes below it that QEMU counts in
+        ``backing_file_depth``: backing nodes and filtered children."""
         node: Node | None = self
         while node is not None:
             yield node
-            node = node.backing
+            node = node.file if node.is_filter else node.backing
 
     def children(self) -> list[Node]:
         return [c for c in (self.file, self.backing) if c is not None]
@@ -260,6 +269,8 @@ class Node:
 
     def allocated(self, offset: int, length: int) -> bool:
         """Does this node itself hold data in the range (sync=top)?"""
+        if self.is_filter and self.file is not None:
+            return self.file.allocated(offset, length)
         if self.qcow2 is None:
             return True
         size = self.qcow2.cluster_size
@@ -391,6 +402,50 @@ class Graph:
 
     def backends_of(self, node: Node) -> list[BlockBackend]:
         return [b for b in self.backends if b.root is node]
+
+    # -- filters ---------------------------------------------------------------------------
+
+    def insert_filter(self, below: Node, name: str, drv: str = "copy-before-write") -> Node:
+        """Put a filter node above *below*, as a backup job does with its
+        copy-before-write filter: every parent of *below* (devices included)
+        now uses the filter, whose file child is *below*.  Guest writes
+        through the filter reach *below* (its bitmaps and before-write
+        hooks).  Like QEMU's block-copy, the filter and *below* each carry
+        an anonymous bitmap while it exists (clients see the filter's
+        ``dirty-bitmaps`` key, with only anonymous entries)."""
+        node = Node(name, drv, read_only=below.read_only, file=below)
+        node.is_filter = True
+        for parent in self.node_parents(below):
+            if parent.file is below:
+                parent.file = node
+            if parent.backing is below:
+                parent.backing = node
+        for backend in self.backends_of(below):
+            backend.root = node
+        node.bitmaps.insert(0, Bitmap(None, 65536, below.size, node.bitmaps, enabled=False))
+        copy = Bitmap(None, 65536, below.size, below.bitmaps, enabled=False)
+        below.bitmaps.insert(0, copy)
+        node.filter_bitmaps.append(copy)
+        self.add_node(node)
+        return node
+
+    def remove_filter(self, node: Node) -> None:
+        """Take a filter out again: its parents use its child once more."""
+        child = node.file
+        if node not in self.nodes or child is None:
+            return
+        for parent in self.node_parents(node):
+            if parent.file is node:
+                parent.file = child
+            if parent.backing is node:
+                parent.backing = child
+        for backend in self.backends_of(node):
+            backend.root = child
+        for bitmap in node.filter_bitmaps:
+            if bitmap in bitmap.siblings:
+                bitmap.siblings.remove(bitmap)
+        node.filter_bitmaps = []
+        self.remove_node(node)
 
     # -- building ----------------------------------------------------------------------
 

@@ -84,8 +84,9 @@ def image_info(node: Node, flat: bool) -> qmp.ImageInfo:
         info.full_backing_filename = name
         if header is not None and header.backing_format:
             info.backing_filename_format = header.backing_format
-    if backing is not None and not flat:
-        info.backing_image = image_info(backing, flat)
+    below = node.file if node.is_filter else backing
+    if below is not None and not flat:
+        info.backing_image = image_info(below, flat)
     return info
 
 
