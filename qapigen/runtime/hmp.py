@@ -18,7 +18,6 @@ import shlex
 from typing import TYPE_CHECKING
 
 from qapigen.runtime.backup import write_conflict
-from qapigen.runtime.backup import write_conflict
 from qapigen.runtime.block.graph import Node
 from qapigen.support.errors import QMPError
 
@@ -83,10 +82,6 @@ def human_monitor_command(machine: Machine, command_line: str) -> str:
         # qemu-io asks for write permission before parsing the options, and
         # that error goes to the monitor
         return "Block node is read-only\r\n"
-    if not qdev:
-        conflict = write_conflict(node, command)
-        if conflict is not None:
-            return conflict + "\r\n"
     if not qdev:
         conflict = write_conflict(node, command)
         if conflict is not None:
