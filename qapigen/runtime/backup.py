@@ -67,8 +67,12 @@ class BackupJob(Job):
         auto_finalize: bool,
         auto_dismiss: bool,
         on_clean: Callable[[], None] | None = None,
+        graph: Graph | None = None,
+        cbw: Node | None = None,
     ) -> None:
         super().__init__(manager, job_id, auto_finalize=auto_finalize, auto_dismiss=auto_dismiss)
+        self.graph = graph
+        self.cbw = cbw
         self.source = source
         self.target = target
         self.plan = plan
@@ -79,8 +83,6 @@ class BackupJob(Job):
         self._on_clean = on_clean
         self._hooked = False
         self._last_copied = 0
-        #: the name of QEMU's copy-before-write filter node over the source
-        self.filter_name = ""
 
     def _initial_todo(self) -> set[int]:
         plan = self.plan
@@ -209,6 +211,9 @@ class BackupJob(Job):
 
     def clean(self) -> None:
         self.detach()
+        if self.cbw is not None and self.graph is not None:
+            self.graph.remove_filter(self.cbw)
+            self.cbw = None
         if self._on_clean is not None:
             self._on_clean()
             self._on_clean = None
@@ -228,7 +233,7 @@ def write_conflict(node: Node, command: str) -> str | None:
             return (
                 f"Permission conflict on node '{node.name}': permissions 'write' are both"
                 f" required by an unnamed block device (uses node '{node.name}' as 'root'"
-                f" child) and unshared by node '{job.filter_name}' (uses node"
+                f" child) and unshared by node '{job.cbw.name}' (uses node"
                 f" '{node.name}' as 'file' child)."
             )
     return None
@@ -313,11 +318,12 @@ def create_backup_job(
         if mode is not B.NEVER:
             bitmap.check()
         bitmap.create_successor()
+    cbw: Node | None = None
     try:
         if source.size != target.size:
             raise QMPError("Source and target image have different sizes")
         # QEMU now inserts its copy-before-write filter (an implicit node)
-        filter_name = graph.next_implicit_name()
+        cbw = graph.insert_filter(source, graph.next_implicit_name())
         auto_finalize, auto_dismiss, speed = _job_settings(args)
         job_id = args.job_id if args.job_id is not None else ""
         target_cluster = target.cluster_size or 0
@@ -326,10 +332,12 @@ def create_backup_job(
         job = BackupJob(
             jobs, job_id, source, target, plan,
             auto_finalize=auto_finalize, auto_dismiss=auto_dismiss, on_clean=on_clean,
+            graph=graph, cbw=cbw,
         )
-        job.filter_name = filter_name
         jobs.register(job, txn, speed)
     except QMPError:
+        if cbw is not None:
+            graph.remove_filter(cbw)
         if bitmap is not None and bitmap.successor is not None:
             bitmap.reclaim()
         raise
