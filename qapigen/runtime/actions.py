@@ -24,8 +24,14 @@ from typing import TYPE_CHECKING, Any
 
 from qapigen import qmp
 from qapigen.runtime.block.bitmaps import MAX_NAME_BYTES, Bitmap, check_granularity
-from qapigen.runtime.block.graph import InternalSnapshot, Node
-from qapigen.runtime.block.images import ImageError, create_qcow2, create_raw, remove_file
+from qapigen.runtime.block.graph import Node
+from qapigen.runtime.block.images import (
+    ImageError,
+    InternalSnapshot,
+    create_qcow2,
+    create_raw,
+    remove_file,
+)
 from qapigen.runtime.transaction import Transaction, TxProps
 from qapigen.support.errors import QMPError
 from qapigen.support.wire import NULL
@@ -250,8 +256,7 @@ def prepare_snapshot_internal(
 
     def abort() -> None:
         for node, snapshot in created:
-            if snapshot in node.snapshots:
-                node.snapshots.remove(snapshot)
+            node.delete_snapshot(snapshot)
 
     tx.add(abort=abort)
     tx.check_grouped()
@@ -269,8 +274,12 @@ def prepare_snapshot_internal(
         raise QMPError(
             f"Snapshot with name '{data.name}' already exists on device '{data.device}'"
         )
-    snapshot = bs.new_snapshot(data.name)
-    bs.snapshots.append(snapshot)
+    try:
+        snapshot = bs.add_snapshot(data.name)
+    except ImageError as err:
+        raise QMPError(
+            f"Failed to create snapshot '{data.name}' on device '{data.device}': {err}"
+        ) from err
     created.append((bs, snapshot))
 
 
@@ -285,7 +294,12 @@ def delete_internal_snapshot(
         raise QMPError("Failed to get a snapshot list: Operation not supported")
     for snapshot in bs.snapshots:
         if (snap_id is None or snapshot.id == snap_id) and (name is None or snapshot.name == name):
-            bs.snapshots.remove(snapshot)
+            try:
+                bs.delete_snapshot(snapshot)
+            except ImageError as err:
+                raise QMPError(
+                    f"Failed to delete snapshot '{snapshot.name}' on device '{device}': {err}"
+                ) from err
             return snapshot.info()
     raise QMPError(
         f"Snapshot with id '{snap_id if snap_id is not None else 'null'}' and name "

@@ -239,3 +239,28 @@ def test_filter_node_takes_the_device_and_passes_writes_down(rig: Rig) -> None:
     assert rig.ok("query-block")[0]["inserted"]["node-name"] == "raw0"
     assert [b["name"] for b in rig.bitmaps("raw0")] == ["b0"]
     assert graph.find("#block999") is None
+
+
+def test_internal_snapshots_are_stored_in_the_qcow2_file(rig: Rig, tmp_path: Path) -> None:
+    rig.write("disk0", 0x42, "0", "128k")
+    rig.ok("blockdev-snapshot-internal-sync", device="disk0", name="before")
+    rig.write("disk0", 0x43, "64k", "1")  # copy-on-write of a shared cluster
+    rig.ok("blockdev-snapshot-internal-sync", device="disk0", name="after")
+    rig.ok("blockdev-snapshot-delete-internal-sync", device="disk0", name="before")
+    rig.machine.graph.find("f0").protocol.flush()  # type: ignore[union-attr]
+    if shutil.which("qemu-img") is None:
+        if os.environ.get("CI"):
+            pytest.fail("CI is set but qemu-img is missing")
+        pytest.skip("qemu-img is needed to read the image back")
+    path = str(tmp_path / "d0.qcow2")
+    listing = subprocess.run(["qemu-img", "snapshot", "-U", "-l", path],
+                             capture_output=True, text=True, check=True).stdout
+    assert "after" in listing and "before" not in listing
+    check = subprocess.run(["qemu-img", "check", "-U", path], capture_output=True, text=True)
+    assert check.returncode == 0, check.stdout + check.stderr
+    out = subprocess.run(
+        ["qemu-io", "-f", "qcow2", "-r", "-U", "-c", "read -P 0x42 0 64k",
+         "-c", "read -P 0x43 64k 1", "-c", "read -P 0x42 65537 65535", path],
+        capture_output=True, text=True,
+    ).stdout
+    assert "Pattern verification failed" not in out and out.count("read ") == 3, out

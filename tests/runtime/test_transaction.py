@@ -124,7 +124,6 @@ def test_failed_transaction_leaves_everything_as_it_was(rig: Rig, tmp_path: Path
         action("block-dirty-bitmap-enable", node="raw0", name="b1"),
         action("block-dirty-bitmap-disable", node="raw0", name="b0"),
         action("block-dirty-bitmap-remove", node="raw0", name="gone"),
-        action("blockdev-snapshot-internal-sync", device="disk0", name="s2"),
         {"type": "blockdev-snapshot-sync", "data": {
             "node-name": "raw0", "snapshot-file": overlay, "snapshot-node-name": "ov"}},
         action("block-dirty-bitmap-add", node="ov", name="on-overlay"),
@@ -133,6 +132,22 @@ def test_failed_transaction_leaves_everything_as_it_was(rig: Rig, tmp_path: Path
     assert desc == "Transaction aborted using Abort action"
     assert rig.observable() == before
     assert not os.path.exists(overlay)
+
+
+def test_aborted_internal_snapshot_is_deleted_again(rig: Rig, tmp_path: Path) -> None:
+    """As on QEMU, the snapshot is written into the image and deleted on
+    abort: the list is as before, the file stays consistent (it may have
+    grown, as QEMU's does)."""
+    rig.ok("blockdev-snapshot-internal-sync", device="disk0", name="keep")
+    rig.error("transaction", actions=[
+        action("blockdev-snapshot-internal-sync", device="disk0", name="s2"),
+        action("abort"),
+    ])
+    disk0 = next(n for n in rig.ok("query-named-block-nodes") if n["node-name"] == "disk0")
+    assert [(s["id"], s["name"]) for s in disk0["image"]["snapshots"]] == [("1", "keep")]
+    rig.ok("blockdev-snapshot-internal-sync", device="disk0", name="next")
+    disk0 = next(n for n in rig.ok("query-named-block-nodes") if n["node-name"] == "disk0")
+    assert [s["id"] for s in disk0["image"]["snapshots"]] == ["1", "2"]  # largest id + 1
 
 
 def test_clear_then_merge_into_the_same_bitmap_is_restored(rig: Rig) -> None:

@@ -21,6 +21,7 @@ from qapigen.runtime.block.bitmaps import Bitmap, default_granularity
 from qapigen.runtime.block.images import (
     FileProtocol,
     ImageError,
+    InternalSnapshot,
     NullProtocol,
     Protocol,
     Qcow2Data,
@@ -35,26 +36,6 @@ WriteHook = Callable[[int, int], None]
 
 #: ``null-co`` without ``size``: QEMU's default of 1 GiB.
 NULL_DEFAULT_SIZE = 1 << 30
-
-
-@dataclass
-class InternalSnapshot:
-    """An internal (qcow2) snapshot: what ``image.snapshots`` lists."""
-
-    id: str
-    name: str
-    date_sec: int
-    date_nsec: int
-    vm_state_size: int = 0
-    vm_clock_sec: int = 0
-    vm_clock_nsec: int = 0
-
-    def info(self) -> qmp.SnapshotInfo:
-        return qmp.SnapshotInfo(
-            id=self.id, name=self.name, vm_state_size=self.vm_state_size,
-            date_sec=self.date_sec, date_nsec=self.date_nsec,
-            vm_clock_sec=self.vm_clock_sec, vm_clock_nsec=self.vm_clock_nsec,
-        )
 
 
 class Node:
@@ -78,7 +59,6 @@ class Node:
         self.inherits_from: Node | None = None
         self.bitmaps: list[Bitmap] = []
         self.before_write: list[WriteHook] = []
-        self.snapshots: list[InternalSnapshot] = []
         self.qcow2: Qcow2Data | None = None
         self.raw_offset = 0
         self.raw_size: int | None = None
@@ -288,19 +268,27 @@ class Node:
 
     # -- internal snapshots ------------------------------------------------------
 
-    def next_snapshot_id(self) -> str:
-        used = {int(s.id) for s in self.snapshots if s.id.isdigit()}
-        value = 1
-        while value in used:
-            value += 1
-        return str(value)
+    @property
+    def snapshots(self) -> list[InternalSnapshot]:
+        """Internal snapshots, oldest first (only qcow2 has them)."""
+        return self.qcow2.snapshots if self.qcow2 is not None else []
 
-    def new_snapshot(self, name: str) -> InternalSnapshot:
+    def add_snapshot(self, name: str) -> InternalSnapshot:
+        """Create an internal snapshot; it is written into the qcow2 file
+        as QEMU does whenever the image can be updated in place."""
+        if self.qcow2 is None:
+            raise QMPError(f"Node '{self.name}' does not support internal snapshots")
         now = time.time_ns()
-        return InternalSnapshot(
-            id=self.next_snapshot_id(), name=name,
+        snapshot = InternalSnapshot(
+            id=self.qcow2.next_snapshot_id(), name=name,
             date_sec=now // 1_000_000_000, date_nsec=(now % 1_000_000_000) // 1000 * 1000,
         )
+        self.qcow2.create_snapshot(snapshot)
+        return snapshot
+
+    def delete_snapshot(self, snapshot: InternalSnapshot) -> None:
+        if self.qcow2 is not None and snapshot in self.qcow2.snapshots:
+            self.qcow2.delete_snapshot(snapshot)
 
     def close(self) -> None:
         if self.protocol is not None:
@@ -504,6 +492,7 @@ class Graph:
                 node.qcow2 = Qcow2Data(
                     header, file.read, file.pwrite if writable else None,
                     file.protocol.write_zeroes if writable and file.protocol else None,
+                    file.protocol.flush if writable and file.protocol else None,
                 )
                 if isinstance(options.backing, str):
                     node.backing = self.lookup_bs(None, options.backing)

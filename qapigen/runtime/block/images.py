@@ -29,6 +29,8 @@ import struct
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from qapigen import qmp
+
 QCOW2_MAGIC = b"QFI\xfb"
 _FALLOC_FL_KEEP_SIZE = 0x01
 _FALLOC_FL_PUNCH_HOLE = 0x02
@@ -52,6 +54,32 @@ def _fallocate(fd: int, mode: int, offset: int, length: int) -> bool:
 
 class ImageError(Exception):
     """An image file cannot be opened or created; the message is QEMU's."""
+
+
+@dataclass
+class InternalSnapshot:
+    """An internal (qcow2) snapshot: what ``image.snapshots`` lists, plus
+    where its L1 table lives when it is stored in the image file."""
+
+    id: str
+    name: str
+    date_sec: int
+    date_nsec: int
+    vm_state_size: int = 0
+    vm_clock_nsec: int = 0
+    l1_table_offset: int = 0
+    l1_size: int = 0
+    disk_size: int = 0
+    icount: int = -1
+    extra: bytes = b""  # extra data beyond what this code writes, kept as is
+
+    def info(self) -> qmp.SnapshotInfo:
+        return qmp.SnapshotInfo(
+            id=self.id, name=self.name, vm_state_size=self.vm_state_size,
+            date_sec=self.date_sec, date_nsec=self.date_nsec,
+            vm_clock_sec=self.vm_clock_nsec // 1_000_000_000,
+            vm_clock_nsec=self.vm_clock_nsec % 1_000_000_000,
+        )
 
 
 # -- protocol layer ------------------------------------------------------------
@@ -171,6 +199,7 @@ class Qcow2Header:
     nb_snapshots: int
     refcount_table_offset: int = 0
     encrypted: bool = False
+    snapshots_offset: int = 0
 
     @property
     def cluster_size(self) -> int:
@@ -203,7 +232,7 @@ def parse_qcow2_header(read: Callable[[int, int], bytes], filename: str) -> Qcow
     if head[:4] != QCOW2_MAGIC:
         raise ImageError("Image is not in qcow2 format")
     (version, backing_off, backing_len, cluster_bits, size, crypt, l1_size, l1_off,
-     rt_off, _rt_clusters, nb_snapshots, _snap_off) = struct.unpack(">IQIIQIIQQIIQ", head[4:72])
+     rt_off, _rt_clusters, nb_snapshots, snap_off) = struct.unpack(">IQIIQIIQQIIQ", head[4:72])
     if version not in (2, 3):
         raise ImageError(f"Unsupported qcow2 version {version}")
     incompatible = compatible = 0
@@ -234,7 +263,7 @@ def parse_qcow2_header(read: Callable[[int, int], bytes], filename: str) -> Qcow
         l1_table_offset=l1_off, backing_file=backing_file, backing_format=backing_format,
         incompatible=incompatible, compatible=compatible, refcount_order=refcount_order,
         compression_type=compression_type, nb_snapshots=nb_snapshots,
-        refcount_table_offset=rt_off, encrypted=bool(crypt),
+        refcount_table_offset=rt_off, encrypted=bool(crypt), snapshots_offset=snap_off,
     )
 
 
@@ -268,9 +297,11 @@ class Qcow2Data:
         self, header: Qcow2Header, read_file: Callable[[int, int], bytes],
         write_file: Callable[[int, bytes], None] | None = None,
         zero_file: Callable[[int, int], None] | None = None,
+        flush_file: Callable[[], None] | None = None,
     ) -> None:
         self.header = header
         self._zero_file = zero_file
+        self._flush_file = flush_file
         self.cluster_size = header.cluster_size
         self._read_file = read_file
         self._write_file = write_file
@@ -283,8 +314,12 @@ class Qcow2Data:
         self._refblock: bytearray | None = None
         self._refblock_offset = 0
         self._free_index = 0
+        self.snapshots: list[InternalSnapshot] = []
+        self._snapshots_size = 0
+        if header.nb_snapshots:
+            self._load_snapshots()
         self.in_place = (
-            write_file is not None and header.nb_snapshots == 0 and header.refcount_order == 4
+            write_file is not None and header.refcount_order == 4
             and not header.extended_l2 and not header.encrypted
             and header.incompatible & ~1 == 0 and header.refcount_table_offset != 0
         )
@@ -364,18 +399,22 @@ class Qcow2Data:
         buf[within:within + len(piece)] = piece
 
     def _kind(self, cluster: int) -> tuple[str, int]:
-        """('in-place', host) / ('new', 0); raises _NotInPlace otherwise."""
+        """('in-place', host): overwrite; ('alloc', old host or 0): needs a
+        new cluster (QEMU's cluster_needs_new_alloc); raises _NotInPlace for
+        what this code does not update in the file."""
         if cluster in self.memory or cluster in self.zeroed:
             raise _NotInPlace
         entry = self._file_entry(cluster)
         host = entry & _L1_OFFSET_MASK
         if entry & _L2_COMPRESSED:
             raise _NotInPlace
-        if host:
-            if not entry & _COPIED or entry & _L2_ZERO:
+        if host and entry & _COPIED:
+            if entry & _L2_ZERO:
                 raise _NotInPlace
             return "in-place", host
-        return "new", 0
+        if host and entry & _L2_ZERO:
+            raise _NotInPlace
+        return "alloc", host
 
     def _write_run(
         self, offset: int, data: bytes, backing: Callable[[int, int], bytes],
@@ -389,61 +428,83 @@ class Qcow2Data:
         kind, host = self._kind(cluster)
         l1_index = cluster // self._l2_entries
         last = (offset + len(data) - 1) // size
-        count = 1
-        while cluster + count <= last and (cluster + count) // self._l2_entries == l1_index:
+        olds = [host]
+        while cluster + len(olds) <= last and (cluster + len(olds)) // self._l2_entries == l1_index:
             try:
-                next_kind, next_host = self._kind(cluster + count)
+                next_kind, next_host = self._kind(cluster + len(olds))
             except _NotInPlace:
                 break
-            if next_kind != kind or (kind == "in-place" and next_host != host + count * size):
+            if next_kind != kind or (
+                kind == "in-place" and next_host != host + len(olds) * size
+            ):
                 break
-            count += 1
+            olds.append(next_host)
+        count = len(olds)
         length = min(len(data), count * size - within)
         piece = data[:length]
         if kind == "in-place":
             write(host + within, piece)
             return length
         l2_offset = self._ensure_l2(l1_index)
-        host = self._allocate(count)
+        new_host = self._allocate(count)
         cow_end = count * size - within - length
         start = cluster * size
+
+        def allocated_below(off: int, n: int, old: int) -> bool:
+            if old:  # the old cluster of this image holds the data
+                return True
+            return backing_allocated is not None and backing_allocated(off, n)
+
+        def region(index: int, off: int, n: int) -> bytes:
+            cluster_data = self.read_cluster(cluster + index, backing)
+            rel = off - (cluster + index) * size
+            return cluster_data[rel:rel + n]
+
         if within == 0 and cow_end == 0:
-            write(host, piece)
+            write(new_host, piece)
         elif self._zero_file is not None and not (
-            backing_allocated is not None and (
-                (within and backing_allocated(start, within))
-                or (cow_end and backing_allocated(start + within + length, cow_end))
-            )
+            (within and allocated_below(start, within, olds[0]))
+            or (cow_end and allocated_below(start + within + length, cow_end, olds[-1]))
         ):
-            self._zero_file(host, count * size)
-            write(host + within, piece)
+            self._zero_file(new_host, count * size)
+            write(new_host + within, piece)
         else:
-            head = backing(start, within) if within else b""
-            tail = backing(start + within + length, cow_end) if cow_end else b""
-            write(host, head + piece + tail)
+            head = region(0, start, within) if within else b""
+            tail = region(count - 1, start + within + length, cow_end) if cow_end else b""
+            write(new_host, head + piece + tail)
         table = self._l2_table(l2_offset)
         for index in range(count):
-            entry = (host + index * size) | _COPIED
+            entry = (new_host + index * size) | _COPIED
             l2_index = (cluster + index) % self._l2_entries
             write(l2_offset + 8 * l2_index, struct.pack(">Q", entry))
             table[l2_index] = entry
+        for old in olds:
+            if old:
+                self._ref_add(old // size, -1)
         return length
 
     def _ensure_l2(self, l1_index: int) -> int:
+        """The L2 table for *l1_index*, allocated (or copied, when it is
+        shared with an internal snapshot) first if need be."""
         write = self._write_file
         if write is None or l1_index >= len(self._l1):
             raise _NotInPlace
         entry = self._l1[l1_index]
-        l2_offset = entry & _L1_OFFSET_MASK
-        if l2_offset:
-            if not entry & _COPIED:
-                raise _NotInPlace
-            return l2_offset
+        old_offset = entry & _L1_OFFSET_MASK
+        if old_offset and entry & _COPIED:
+            return old_offset
         l2_offset = self._allocate()
-        write(l2_offset, bytes(self.cluster_size))
-        self._l2_cache[l2_offset] = [0] * self._l2_entries
+        if old_offset:
+            content = list(self._l2_table(old_offset))
+            write(l2_offset, struct.pack(f">{self._l2_entries}Q", *content))
+        else:
+            content = [0] * self._l2_entries
+            write(l2_offset, bytes(self.cluster_size))
+        self._l2_cache[l2_offset] = content
         self._l1[l1_index] = l2_offset | _COPIED
         write(self.header.l1_table_offset + 8 * l1_index, struct.pack(">Q", self._l1[l1_index]))
+        if old_offset:
+            self._ref_add(old_offset // self.cluster_size, -1)
         return l2_offset
 
     def _refcounts(self) -> bytearray:
@@ -482,6 +543,189 @@ class Qcow2Data:
         write(self._refblock_offset + 2 * index, b"\0\1" * count)
         self._free_index = index + count
         return index * self.cluster_size
+
+
+    def _refcount(self, index: int) -> int:
+        refs = self._refcounts()
+        if 2 * index + 2 > len(refs):
+            raise _NotInPlace
+        (value,) = struct.unpack(">H", refs[2 * index:2 * index + 2])
+        return int(value)
+
+    def _ref_add(self, index: int, addend: int) -> int:
+        """Change one refcount in the file; a freed cluster lowers the
+        free-cluster search start, as in QEMU."""
+        write = self._write_file
+        if write is None:
+            raise _NotInPlace
+        value = self._refcount(index) + addend
+        if value < 0:
+            raise ImageError("qcow2 refcount would drop below zero")
+        refs = self._refcounts()
+        refs[2 * index:2 * index + 2] = struct.pack(">H", value)
+        write(self._refblock_offset + 2 * index, struct.pack(">H", value))
+        if value == 0 and index < self._free_index:
+            self._free_index = index
+        return value
+
+    def _free(self, offset: int, length: int) -> None:
+        size = self.cluster_size
+        for index in range(offset // size, -(-(offset + length) // size)):
+            self._ref_add(index, -1)
+
+    # -- internal snapshots (QEMU's qcow2-snapshot.c, in the file) ----------------
+
+    def _load_snapshots(self) -> None:
+        offset = self.header.snapshots_offset
+        for _ in range(self.header.nb_snapshots):
+            offset = (offset + 7) & ~7
+            (l1_off, l1_size, id_len, name_len, date_sec, date_nsec, vm_clock, vm_state,
+             extra_len) = struct.unpack(">QIHHIIQII", self._read_file(offset, 40))
+            offset += 40
+            extra = self._read_file(offset, extra_len)
+            offset += extra_len
+            disk_size, icount = 0, -1
+            if extra_len >= 16:
+                (_large, disk_size) = struct.unpack(">QQ", extra[:16])
+            if extra_len >= 24:
+                (icount,) = struct.unpack(">q", extra[16:24])
+            snap_id = self._read_file(offset, id_len).decode(errors="replace")
+            offset += id_len
+            name = self._read_file(offset, name_len).decode(errors="replace")
+            offset += name_len
+            self.snapshots.append(InternalSnapshot(
+                id=snap_id, name=name, date_sec=date_sec, date_nsec=date_nsec,
+                vm_state_size=vm_state, vm_clock_nsec=vm_clock, l1_table_offset=l1_off,
+                l1_size=l1_size, disk_size=disk_size, icount=icount, extra=extra[24:],
+            ))
+        self._snapshots_size = offset - self.header.snapshots_offset
+
+    def next_snapshot_id(self) -> str:
+        """QEMU's ``find_new_snapshot_id``: one more than the largest id."""
+        largest = 0
+        for snapshot in self.snapshots:
+            if snapshot.id.isdigit():
+                largest = max(largest, int(snapshot.id))
+        return str(largest + 1)
+
+    def create_snapshot(self, snapshot: InternalSnapshot) -> None:
+        """Store *snapshot* as QEMU 7.2 does: copy the active L1 table, take
+        a reference on everything it points to, rewrite the snapshot table."""
+        try:
+            self._create_snapshot(snapshot)
+        except _NotInPlace as err:
+            raise ImageError("Operation not supported") from err
+
+    def _create_snapshot(self, snapshot: InternalSnapshot) -> None:
+        write = self._write_file
+        if not self.in_place or write is None:
+            self.snapshots.append(snapshot)
+            return
+        l1_bytes = len(self._l1) * 8
+        snapshot.l1_table_offset = self._allocate(max(1, -(-l1_bytes // self.cluster_size)))
+        snapshot.l1_size = len(self._l1)
+        snapshot.disk_size = self.header.size
+        write(snapshot.l1_table_offset, struct.pack(f">{len(self._l1)}Q", *self._l1))
+        self._update_snapshot_refcount(self.header.l1_table_offset, len(self._l1), 1)
+        self.snapshots.append(snapshot)
+        self._write_snapshots()
+
+    def delete_snapshot(self, snapshot: InternalSnapshot) -> None:
+        try:
+            self._delete_snapshot(snapshot)
+        except _NotInPlace as err:
+            raise ImageError("Operation not supported") from err
+
+    def _delete_snapshot(self, snapshot: InternalSnapshot) -> None:
+        self.snapshots.remove(snapshot)
+        if not self.in_place or self._write_file is None or not snapshot.l1_table_offset:
+            return
+        self._write_snapshots()
+        self._update_snapshot_refcount(snapshot.l1_table_offset, snapshot.l1_size, -1)
+        self._free(snapshot.l1_table_offset, snapshot.l1_size * 8)
+        self._update_snapshot_refcount(self.header.l1_table_offset, len(self._l1), 0)
+
+    def _update_snapshot_refcount(self, l1_offset: int, l1_size: int, addend: int) -> None:
+        """Add *addend* to the refcount of every cluster an L1 table reaches
+        and set each entry's COPIED flag from the new refcount."""
+        write = self._write_file
+        if write is None:
+            raise _NotInPlace
+        size = self.cluster_size
+        active = l1_offset == self.header.l1_table_offset
+        if active:
+            l1 = self._l1
+        else:
+            l1 = list(struct.unpack(f">{l1_size}Q", self._read_file(l1_offset, l1_size * 8)))
+        l1_changed = False
+        for i, l1_entry in enumerate(l1):
+            l2_offset = l1_entry & _L1_OFFSET_MASK
+            if not l2_offset:
+                continue
+            table = self._l2_table(l2_offset)
+            l2_changed = False
+            for j, l2_entry in enumerate(table):
+                host = l2_entry & _L1_OFFSET_MASK
+                if not host:
+                    continue
+                if l2_entry & _L2_COMPRESSED:
+                    raise ImageError("compressed qcow2 clusters are not supported")
+                refcount = (self._ref_add(host // size, addend) if addend
+                            else self._refcount(host // size))
+                updated = l2_entry | _COPIED if refcount == 1 else l2_entry & ~_COPIED
+                if updated != l2_entry:
+                    table[j] = updated
+                    l2_changed = True
+            if l2_changed:
+                write(l2_offset, struct.pack(f">{self._l2_entries}Q", *table))
+            refcount = (self._ref_add(l2_offset // size, addend) if addend
+                        else self._refcount(l2_offset // size))
+            updated = l2_offset | _COPIED if refcount == 1 else l2_offset
+            if updated != l1_entry:
+                l1[i] = updated
+                l1_changed = True
+        if l1_changed:
+            write(l1_offset, struct.pack(f">{l1_size}Q", *l1))
+            self._flush()  # QEMU writes the L1 table with bdrv_pwrite_sync
+
+    def _flush(self) -> None:
+        """Where QEMU flushes (fsync), so that the file's allocation, and with
+        it ``actual-size``, is accounted for as on QEMU."""
+        if self._flush_file is not None:
+            self._flush_file()
+
+    def _write_snapshots(self) -> None:
+        """QEMU's ``qcow2_write_snapshots``: a new table, the header pointed
+        at it, the old table freed."""
+        write = self._write_file
+        if write is None:
+            raise _NotInPlace
+        table = bytearray()
+        for snapshot in self.snapshots:
+            table += bytes(-len(table) % 8)
+            id_bytes, name_bytes = snapshot.id.encode(), snapshot.name.encode()
+            extra = struct.pack(">QQq", snapshot.vm_state_size, snapshot.disk_size,
+                                snapshot.icount) + snapshot.extra
+            table += struct.pack(
+                ">QIHHIIQII", snapshot.l1_table_offset, snapshot.l1_size, len(id_bytes),
+                len(name_bytes), snapshot.date_sec, snapshot.date_nsec, snapshot.vm_clock_nsec,
+                snapshot.vm_state_size, len(extra),
+            )
+            table += extra + id_bytes + name_bytes
+        clusters = -(-len(table) // self.cluster_size)
+        offset = self._allocate(clusters) if clusters else self._free_index * self.cluster_size
+        self._flush()
+        if table:
+            write(offset, bytes(table))
+        self._flush()
+        write(60, struct.pack(">IQ", len(self.snapshots), offset))
+        self._flush()
+        old_offset, old_size = self.header.snapshots_offset, self._snapshots_size
+        self.header.snapshots_offset = offset
+        self.header.nb_snapshots = len(self.snapshots)
+        self._snapshots_size = len(table)
+        if old_size:
+            self._free(old_offset, old_size)
 
 
 # -- creating images -----------------------------------------------------------------
