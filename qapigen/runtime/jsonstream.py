@@ -98,6 +98,31 @@ class JSONStreamParser:
 
     def feed(self, data: bytes) -> list[Any]:
         """Lex *data*; return the values and errors of every text it completes."""
+        if not self._clean() or b"\n" not in data:
+            return self._feed(data)
+        # Between texts, a whole line that is plain JSON takes the fast path.
+        out: list[Any] = []
+        pos = 0
+        while self._clean():
+            end = data.find(b"\n", pos) + 1
+            if not end:
+                break
+            value = fast_parse(data[pos:end])
+            if value is _NOT_FAST:
+                out += self._feed(data[pos:end])
+            else:
+                out.append(value)
+            pos = end
+        if pos < len(data):
+            out += self._feed(data[pos:])
+        return out
+
+    def _clean(self) -> bool:
+        """Between texts: nothing pending in the lexer or the streamer."""
+        return (self._state == _State.START and not self._buf and not self._tokens
+                and not self._braces and not self._brackets)
+
+    def _feed(self, data: bytes) -> list[Any]:
         buf = self._buf + data if self._buf else data
         pos = self._lex(buf)
         self._buf = buf[pos:]
@@ -449,6 +474,65 @@ def _number(tok: Tok, text: bytes) -> int | float:
         if _INT64_MIN <= value <= _UINT64_MAX:
             return value
     return float(text)
+
+
+# -- the fast path -------------------------------------------------------------
+
+_NOT_FAST = object()
+#: Lines longer than this take the token path (its limits apply to them).
+_FAST_MAX = 1 << 20
+
+
+class _NotFast(Exception):
+    pass
+
+
+def _fast_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    keys = tuple(key for key, _ in pairs)
+    result = dict(pairs)
+    if len(result) != len(keys):
+        raise _NotFast  # a duplicate key: QEMU's error comes from the token path
+    if len(keys) < 2:
+        return result
+    return {key: result[key] for key in qdict_order(keys)}
+
+
+def _fast_int(text: str) -> int | float:
+    value = int(text)
+    return value if _INT64_MIN <= value <= _UINT64_MAX else float(text)
+
+
+def _no_constants(text: str) -> Any:
+    raise _NotFast
+
+
+_DECODER = json.JSONDecoder(object_pairs_hook=_fast_object, parse_int=_fast_int,
+                            parse_constant=_no_constants)
+
+
+def fast_parse(line: bytes) -> Any:
+    """One line holding exactly one text, parsed by Python's C decoder when
+    the result is certainly QEMU's; otherwise ``_NOT_FAST``.
+
+    Python's grammar is RFC 8259, which QEMU's lexer and parser accept
+    with the same values, except where this refuses the line: QEMU's
+    extensions (single quotes, ``\\'``), ``\\u`` escapes (QEMU refuses some),
+    duplicate keys, ``0e1`` (QEMU has no exponent after a lone zero),
+    NaN/Infinity, non-characters, and anything long enough to meet QEMU's
+    size, count or nesting limits.  Several texts on the line, errors and
+    blank lines make Python fail, and the token path takes over.
+    """
+    if len(line) > _FAST_MAX or b"\\u" in line or b"0e" in line or b"0E" in line:
+        return _NOT_FAST
+    if line.count(b"{") + line.count(b"[") > MAX_NESTING:
+        return _NOT_FAST
+    try:
+        text = line.decode("utf-8")
+        if not text.isascii() and _NONCHARACTER.search(text):
+            return _NOT_FAST
+        return _DECODER.decode(text)
+    except (ValueError, _NotFast, RecursionError):
+        return _NOT_FAST
 
 
 def _parse(tokens: list[tuple[Tok, bytes]]) -> Any:

@@ -56,12 +56,11 @@ class _Config(Protocol):
 
 
 def _version_package() -> str:
-    try:
-        from importlib.metadata import version
+    # One place for the version string, looked up once (it is in every
+    # query-version reply and in the greeting).
+    from qapigen.runtime.version import package
 
-        return f"qapigen serve {version('qapigen')}"
-    except Exception:  # not installed as a distribution
-        return "qapigen serve"
+    return package()
 
 
 class Machine(JobCommands, BlockCommands, qmp.Handlers):

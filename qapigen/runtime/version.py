@@ -7,12 +7,15 @@ the same object as ``query-version``; a test checks they agree).
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 #: The release serve identifies as (spec A.2).
 QEMU_VERSION = (7, 2, 22)
 
 
+@lru_cache(maxsize=1)
 def package() -> str:
-    """The ``package`` string of ``query-version``."""
+    """The ``package`` string of ``query-version`` (looked up once)."""
     try:
         from importlib.metadata import version
 
