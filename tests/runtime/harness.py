@@ -13,7 +13,8 @@ normalization; when the peer's own line is not exactly that serialization
 of the parsed message plus CRLF, the raw line is kept instead (prefixed with
 ``!``), so framing and escaping differences show up as transcript diffs.
 
-Normalized, and nothing else: event timestamps, version objects
+Normalized, and nothing else: event timestamps, internal snapshots' dates
+(``date-sec``/``date-nsec``), version objects
 (``{"qemu": ..., "package": ...}``), QEMU-internal ``#blockNNN`` node names
 (numbered by first appearance), anonymous dirty bitmaps, transient
 paused -> running ``JOB_STATUS_CHANGE`` pairs, and the peer's temp folder
@@ -321,6 +322,8 @@ class _Normalizer:
             for key, item in value.items():
                 if key == "dirty-bitmaps" and isinstance(item, list):
                     item = [b for b in item if not (isinstance(b, dict) and "name" not in b)]
+                if key in ("date-sec", "date-nsec") and isinstance(item, int):
+                    item = 0  # an internal snapshot's wall-clock timestamp
                 out[key] = self.value(item)
             return out
         if isinstance(value, list):
