@@ -293,6 +293,24 @@ def check_bitmap_args(
     return sync, bitmap, mode
 
 
+def _keep_below_filter(target: Node, source: Node, cbw: Node) -> None:
+    """QEMU does not re-point a parent of the source that the filter itself
+    reaches (through its target child): that would make a loop.  So a
+    drive-backup target with sync=none keeps the source as its backing."""
+    seen: set[int] = set()
+    todo = [target]
+    while todo:
+        node = todo.pop()
+        if id(node) in seen or node is cbw:
+            continue
+        seen.add(id(node))
+        if node.file is cbw:
+            node.file = source
+        if node.backing is cbw:
+            node.backing = source
+        todo.extend(node.children())
+
+
 def create_backup_job(
     graph: Graph,
     jobs: JobManager,
@@ -324,6 +342,7 @@ def create_backup_job(
             raise QMPError("Source and target image have different sizes")
         # QEMU now inserts its copy-before-write filter (an implicit node)
         cbw = graph.insert_filter(source, graph.next_implicit_name())
+        _keep_below_filter(target, source, cbw)
         auto_finalize, auto_dismiss, speed = _job_settings(args)
         job_id = args.job_id if args.job_id is not None else ""
         target_cluster = target.cluster_size or 0
@@ -389,8 +408,11 @@ def open_drive_target(graph: Graph, args: qmp.DriveBackup, source: Node) -> tupl
         fmt = _image_format(args.target)
     if fmt not in ("qcow2", "raw"):
         raise QMPError(f"Unknown driver '{fmt}'")
+    # QEMU opens drive-backup's target with discard=unmap (inherited by the
+    # file child) and detect-zeroes=unmap.
     options = qmp.BlockdevOptions_from_wire(
-        {"driver": fmt, "file": {"driver": "file", "filename": args.target},
+        {"driver": fmt, "discard": "unmap", "detect-zeroes": "unmap",
+         "file": {"driver": "file", "filename": args.target, "discard": "unmap"},
          **({"backing": None} if fmt == "qcow2" else {})}
     )
     before = list(graph.nodes)

@@ -75,6 +75,8 @@ def image_info(node: Node, flat: bool) -> qmp.ImageInfo:
                 extended_l2=header.extended_l2 if header.version >= 3 else None,
             )
         )
+    elif node.is_filter and node.file is not None and node.file.cluster_size:
+        info.cluster_size = node.file.cluster_size  # a filter reports its child's
     if node.snapshots:
         info.snapshots = [s.info() for s in node.snapshots]
     backing = node.backing

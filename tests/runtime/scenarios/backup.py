@@ -107,6 +107,12 @@ def qemu_io(target: str, command: str) -> Cmd:
 DEVICE = "-d vd0/virtio-backend"
 
 
+def drive_backup_of(device: str, target: str, job_id: str, sync: str = "full", **extra: Any) -> Cmd:
+    args: dict[str, Any] = {"device": device, "target": target, "sync": sync, "job-id": job_id}
+    args.update({k.replace("_", "-"): v for k, v in extra.items()})
+    return cmd("drive-backup", arguments=args)
+
+
 SCENARIOS = [
     Scenario(
         name="backup-full-raw",
@@ -450,5 +456,27 @@ SCENARIOS = [
         ],
         compare_files=["new.raw", "ta"],
         **DISKS,
+    ),
+    Scenario(
+        name="drive-backup-qcow2-targets",
+        steps=[
+            drive_backup_of("q0", "{tmp}/full.raw", "d1", format="raw", speed=1),
+            sleep(0.3),
+            cmd("query-block-jobs"),
+            cmd("block-job-set-speed", device="d1", speed=0),
+            gone("d1"),
+            drive_backup_of("q0", "{tmp}/none.qcow2", "d2", sync="none"),
+            sleep(0.3),
+            cmd("query-named-block-nodes"),
+            job("cancel", "d2"),
+            drive_backup_of("q0", "{tmp}/top.qcow2", "d3", sync="top"),
+            gone("d3"),
+            cmd("query-named-block-nodes", flat=True),
+        ],
+        # The qcow2 targets are not compared: none.qcow2 names the peer's
+        # own folder as its backing file, and serve's qcow2 zero writes
+        # allocate where QEMU's set zero flags (see docs/serve.md).
+        compare_files=["full.raw"],
+        **QCOW2,
     ),
 ]
