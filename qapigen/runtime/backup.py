@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from qapigen import qmp
+from qapigen.runtime.block import images
 from qapigen.runtime.block.bitmaps import Bitmap
 from qapigen.runtime.block.graph import Graph, Node
 from qapigen.runtime.jobs import Job, JobManager, JobTxn, check_speed
@@ -83,6 +84,8 @@ class BackupJob(Job):
         self._on_clean = on_clean
         self._hooked = False
         self._last_copied = 0
+        #: a drive-backup target file this job's command created
+        self.created_file: str | None = None
 
     def _initial_todo(self) -> set[int]:
         plan = self.plan
@@ -217,6 +220,11 @@ class BackupJob(Job):
         if self._on_clean is not None:
             self._on_clean()
             self._on_clean = None
+        if self.created_file is not None and self.ret and self.manager.closing:
+            # Shut down mid-copy: do not leave a half-written image behind
+            # (QEMU would; see docs/serve.md).
+            images.remove_file(self.created_file)
+            self.created_file = None
 
 
 def write_conflict(node: Node, command: str) -> str | None:
@@ -376,8 +384,6 @@ def open_drive_target(graph: Graph, args: qmp.DriveBackup, source: Node) -> tupl
     """Create (unless mode=existing) and open drive-backup's target as
     QEMU does: two implicit nodes (format over file).  Returns the format
     node and every node opened, for the caller to drop at clean."""
-    from qapigen.runtime.block import images
-
     mode = args.mode or qmp.NewImageMode.ABSOLUTE_PATHS
     fmt = args.format
     if fmt is None and mode is not qmp.NewImageMode.EXISTING:
@@ -513,12 +519,15 @@ class JobCommands:
         if sync is not data.sync:
             args = qmp.DriveBackup.from_wire({**data.to_wire(), "sync": sync.value})
         try:
-            return create_backup_job(
+            job = create_backup_job(
                 self.graph, self.jobs, args, source, target, txn, on_clean=drop
             )
         except QMPError:
             drop()
             raise
+        if (data.mode or qmp.NewImageMode.ABSOLUTE_PATHS) is not qmp.NewImageMode.EXISTING:
+            job.created_file = data.target
+        return job
 
     # commands
 

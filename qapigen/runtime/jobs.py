@@ -550,6 +550,8 @@ class JobManager:
     def __init__(self, emit: Callable[[WireEvent], None]) -> None:
         self.emit = emit
         self.jobs: list[Job] = []
+        #: set by :meth:`aclose`: jobs cancelled now are cancelled by shutdown
+        self.closing = False
 
     def get(self, job_id: str) -> Job | None:
         for job in self.jobs:
@@ -604,6 +606,7 @@ class JobManager:
     async def aclose(self) -> None:
         """Shut down: cancel every job and let it finalise (QEMU's
         job_cancel_sync_all at exit)."""
+        self.closing = True
         for job in list(self.jobs):
             if job.status not in (S.CONCLUDED, S.NULL):
                 job.cancel_sync()

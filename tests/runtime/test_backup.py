@@ -378,3 +378,21 @@ def test_drive_backup_creates_a_raw_target(tmp_path: Path) -> None:
         assert err.value.desc == "Unknown file format 'vmdk'"
         assert not os.path.exists(tmp_path / "x.img")
     run(body)
+
+
+def test_shutdown_removes_an_unfinished_drive_backup_target(tmp_path: Path) -> None:
+    async def body() -> None:
+        box = Box(tmp_path, disks())
+        kept, dropped = tmp_path / "kept.raw", tmp_path / "dropped.raw"
+        for path, job_id in ((kept, "k"), (dropped, "d")):
+            box.drive_backup(qmp.DriveBackup.from_wire({
+                "device": "disk0", "target": str(path), "sync": "full", "job-id": job_id,
+                "speed": 1,
+            }))
+        await asyncio.sleep(0.05)
+        box.job_cancel(id="k")  # a user's cancel leaves the file, as QEMU does
+        assert kept.exists() and dropped.exists()
+        await box.jobs.aclose()
+        assert kept.exists() and not dropped.exists()
+        assert box.statuses("d")[-3:] == ["aborting", "concluded", "null"]
+    run(body)

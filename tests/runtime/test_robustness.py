@@ -366,8 +366,6 @@ def test_sigterm_during_a_running_backup(tmp_path: Path, qemu_tools: None) -> No
     _sigterm_during_backups(tmp_path)
 
 
-@pytest.mark.xfail(strict=True, reason="Machine.aclose does not yet remove the drive-backup "
-                   "target it created (block/jobs floor); issue 7 asks for no half-written file")
 def test_sigterm_during_a_backup_leaves_no_half_written_file(
         tmp_path: Path, qemu_tools: None) -> None:
     target = _sigterm_during_backups(tmp_path)
