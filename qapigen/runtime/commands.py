@@ -20,6 +20,7 @@ from qapigen.runtime import hmp
 from qapigen.runtime.actions import ACTIONS, LEGACY_KINDS, delete_internal_snapshot
 from qapigen.runtime.block.graph import Graph
 from qapigen.runtime.block.query import backend_info, node_info
+from qapigen.runtime.jobs import JobManager
 from qapigen.runtime.transaction import Transaction, TxProps
 from qapigen.support.errors import QMPError
 
@@ -35,6 +36,7 @@ class BlockCommands:
     """Mixin: needs ``graph`` and ``legacy_x_commands`` on the instance."""
 
     graph: Graph
+    jobs: JobManager
     legacy_x_commands: bool
 
     def _machine(self) -> Machine:
@@ -161,16 +163,25 @@ class BlockCommands:
         self.graph.open_blockdev(arguments)
 
     def blockdev_del(self, *, node_name: str) -> None:
+        """QEMU 7.2's checks, in its order."""
         graph = self.graph
         node = graph.find(node_name)
         if node is None:
             raise QMPError(f"Failed to find node with node-name='{node_name}'")
-        if graph.node_parents(node) or graph.backends_of(node):
-            raise QMPError(f"Node '{node_name}' is busy: node is used as a child or by a device")
-        if any(b.busy for b in node.bitmaps):
-            raise QMPError(f"Node '{node_name}' is busy: a bitmap is in use")
-        node.close()
-        graph.remove_node(node)
+        if graph.backends_of(node):
+            raise QMPError(f"Node {node_name} is in use")
+        for job in self.jobs.jobs:
+            # a job blocks its target node (QEMU's op blockers)
+            if getattr(job, "target", None) is node and job.status is not qmp.JobStatus.NULL:
+                raise QMPError(
+                    f"Node '{node_name}' is busy: block device is in use by block job: "
+                    f"{job.job_type.value}"
+                )
+        if not node.monitor_owned:
+            raise QMPError(f"Node {node_name} is not owned by the monitor")
+        if graph.node_parents(node):
+            raise QMPError(f"Block device {node_name} is in use")
+        graph.delete_node(node)
 
     # -- guest writes ---------------------------------------------------------------------------
 

@@ -264,3 +264,28 @@ def test_internal_snapshots_are_stored_in_the_qcow2_file(rig: Rig, tmp_path: Pat
         capture_output=True, text=True,
     ).stdout
     assert "Pattern verification failed" not in out and out.count("read ") == 3, out
+
+
+def test_blockdev_add_and_del_texts_and_cascade(rig: Rig, tmp_path: Path) -> None:
+    raw = str(tmp_path / "r0.raw")
+    assert rig.error("blockdev-add", driver="raw", file="nosuch", **{"node-name": "x"}) == (
+        "Cannot find device='nosuch' nor node-name='nosuch'")
+    before = [n["node-name"] for n in rig.ok("query-named-block-nodes")]
+    assert rig.error("blockdev-add", driver="qcow2", file={"driver": "file", "filename": raw},
+                     **{"node-name": "q"}) == "Image is not in qcow2 format"
+    assert [n["node-name"] for n in rig.ok("query-named-block-nodes")] == before
+    rig.ok("blockdev-add", driver="raw", **{"node-name": "r1"},
+           file={"driver": "file", "node-name": "fr1", "filename": raw, "read-only": True},
+           **{"read-only": True})
+    rig.ok("blockdev-add", driver="null-co", **{"node-name": "n1"})
+    nodes = {n["node-name"]: n for n in rig.ok("query-named-block-nodes")}
+    assert nodes["n1"]["file"] == "null-co://"
+    assert rig.error("blockdev-del", **{"node-name": "nosuch"}) == (
+        "Failed to find node with node-name='nosuch'")
+    assert rig.error("blockdev-del", **{"node-name": "raw0"}) == "Node raw0 is in use"
+    assert rig.error("blockdev-del", **{"node-name": "fr1"}) == (
+        "Node fr1 is not owned by the monitor")
+    assert rig.error("blockdev-del", **{"node-name": "f1"}) == "Block device f1 is in use"
+    rig.ok("blockdev-del", **{"node-name": "r1"})
+    names = [n["node-name"] for n in rig.ok("query-named-block-nodes")]
+    assert "r1" not in names and "fr1" not in names

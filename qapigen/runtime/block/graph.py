@@ -11,12 +11,12 @@ texts are QEMU 7.2's (spec B.3, B.4).
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from qapigen import qmp
+from qapigen.runtime import qjson
 from qapigen.runtime.block.bitmaps import Bitmap, default_granularity
 from qapigen.runtime.block.images import (
     FileProtocol,
@@ -55,6 +55,9 @@ class Node:
         self.is_filter = False
         #: bitmaps a filter added to the node below it, removed with it
         self.filter_bitmaps: list[Bitmap] = []
+        #: created by -blockdev or blockdev-add at top level (blockdev-del may
+        #: delete it); inline children and implicit nodes are not
+        self.monitor_owned = False
         #: the parent whose options this node inherits (an inline child)
         self.inherits_from: Node | None = None
         self.bitmaps: list[Bitmap] = []
@@ -112,11 +115,13 @@ class Node:
         not name)."""
         if self.protocol is not None and not isinstance(self.protocol, NullProtocol):
             return self.protocol.filename
+        if isinstance(self.protocol, NullProtocol) and set(self.json_options) == {"driver"}:
+            return "null-co://"
         if self.is_filter and self.file is not None:
             return self.file.filename()
         if self.plain_filename_ok() and self.file is not None:
             return self.file.filename()
-        return "json:" + json.dumps(self.description(), sort_keys=True)
+        return "json:" + qjson.dumps(self.description())
 
     def plain_filename_ok(self) -> bool:
         file = self.file
@@ -448,12 +453,37 @@ class Graph:
         if node in self.nodes:
             self.nodes.remove(node)
 
+    def delete_node(self, node: Node) -> None:
+        """Drop *node* (closing its file), and with it the children nobody
+        else holds that the monitor does not own (QEMU's unref cascade)."""
+        self.remove_node(node)
+        node.close()
+        for child in node.children():
+            if child.monitor_owned or child not in self.nodes:
+                continue
+            if not self.node_parents(child) and not self.backends_of(child):
+                self.delete_node(child)
+
     def newest_first(self) -> list[Node]:
         return list(reversed(self.nodes))
 
     def open_blockdev(self, options: qmp.BlockdevOptions, *, implicit: bool = False) -> Node:
         """Create the node (and inline children) *options* describe, as
-        ``-blockdev`` and ``blockdev-add`` do."""
+        ``-blockdev`` and ``blockdev-add`` do.  On failure every node the
+        attempt created is closed and dropped again."""
+        before = len(self.nodes)
+        try:
+            node = self._open_blockdev(options, implicit=implicit)
+        except BaseException:
+            for created in self.nodes[before:]:
+                created.close()
+            del self.nodes[before:]
+            raise
+        if not implicit:
+            node.monitor_owned = True
+        return node
+
+    def _open_blockdev(self, options: qmp.BlockdevOptions, *, implicit: bool) -> Node:
         name = options.node_name
         if name is None:
             if not implicit:
@@ -477,6 +507,10 @@ class Graph:
             node.json_options = {"driver": "null-co"}
             if options.size is not None:
                 node.json_options["size"] = options.size
+            if options.latency_ns is not None:
+                node.json_options["latency-ns"] = options.latency_ns
+            if options.read_zeroes is not None:
+                node.json_options["read-zeroes"] = options.read_zeroes
         elif isinstance(options, (qmp.BlockdevOptionsRaw_, qmp.BlockdevOptionsQcow2_)):
             file = self._child(options.file)
             node = Node(name, options.driver.value, read_only=read_only, file=file)
@@ -495,7 +529,7 @@ class Graph:
                     file.protocol.flush if writable and file.protocol else None,
                 )
                 if isinstance(options.backing, str):
-                    node.backing = self.lookup_bs(None, options.backing)
+                    node.backing = self.lookup_bs(options.backing, options.backing)
                 elif options.backing is not None and not isinstance(options.backing, Null):
                     node.backing = self._child(options.backing)
                 elif options.backing is None and header.backing_file:
@@ -518,7 +552,7 @@ class Graph:
 
     def _child(self, ref: qmp.BlockdevRef) -> Node:
         if isinstance(ref, str):
-            return self.lookup_bs(None, ref)
+            return self.lookup_bs(ref, ref)
         child = self.open_blockdev(ref, implicit=True)
         child.inherits_from = child  # fixed up by the parent once it exists
         return child
