@@ -159,11 +159,12 @@ class JSONStreamParser:
                 self._state = _State.START
                 continue
             if self._state == _State.STRING:
+                self._state = _State.START  # _string may enter RECOVERY
                 result = self._string(buf, 0, self._resume)
                 if result < 0:
+                    self._state = _State.STRING
                     return 0
                 pos = result
-                self._state = _State.START
                 continue
             pos = _WS.match(buf, pos).end()  # type: ignore[union-attr]
             if pos == end:

@@ -18,9 +18,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from qapigen.support.errors import QMPError
+if TYPE_CHECKING:
+    from qapigen.support.errors import QMPError
 
 
 class KeyvalError(Exception):
@@ -241,6 +242,8 @@ class Coercer:
 
     def explain(self, err: QMPError) -> QMPError:
         """The keyval text for a decoder type error at a path we marked."""
+        from qapigen.support.errors import QMPError
+
         match = re.fullmatch(r"(?:Invalid parameter type for|Parameter) '(.*?)'.*", err.desc)
         if match and match.group(1) in self.errors:
             return QMPError(self.errors[match.group(1)])
