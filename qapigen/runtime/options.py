@@ -55,6 +55,8 @@ class DeviceConfig:
     driver: str  # any name, e.g. virtio-blk-pci
     id: str | None
     drive: str | None  # node name the device holds as its root
+    #: every property as given (e.g. ``share-rw``), for the block layer
+    props: dict[str, Any] = field(default_factory=dict)
 
 
 T = TypeVar("T")
@@ -292,6 +294,7 @@ def _device(value: str, shown: str) -> DeviceConfig:
         driver=driver,
         id=device_id if isinstance(device_id, str) else None,
         drive=drive if isinstance(drive, str) else None,
+        props=dict(props),
     )
 
 
