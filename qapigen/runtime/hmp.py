@@ -18,7 +18,7 @@ import shlex
 from typing import TYPE_CHECKING
 
 from qapigen.runtime.backup import write_conflict
-from qapigen.runtime.block.graph import Node
+from qapigen.runtime.block.graph import BlockBackend, Node, write_unshared_by
 from qapigen.support.errors import QMPError
 
 if TYPE_CHECKING:
@@ -86,6 +86,13 @@ def human_monitor_command(machine: Machine, command_line: str) -> str:
         conflict = write_conflict(node, command)
         if conflict is not None:
             return conflict + "\r\n"
+        unshared = write_unshared_by(machine.graph, node) if _needs_write(command) else None
+        if unshared is not None:
+            return (f"Permission conflict on node '{node.name}': permissions 'write' are both"
+                    f" required by an unnamed block device (uses node '{node.name}' as 'root'"
+                    f" child) and {unshared}.\r\n")
+    elif _needs_write(command) and _backend(machine, name).read_only:
+        return ""  # a CD-ROM: qemu-io reports the failed write on QEMU's stdout
     with contextlib.suppress(_QemuIoError, QMPError):
         run_qemu_io(node, command)
     return ""
@@ -97,18 +104,25 @@ def _needs_write(command: str) -> bool:
     return bool(argv) and argv[0] in ("write", "discard") and len(argv) >= 3
 
 
+def _backend(machine: Machine, name: str) -> BlockBackend:
+    """``blk_by_qdev_id``."""
+    graph = machine.graph
+    for backend in graph.backends:
+        if backend.answers_to(name):
+            return backend
+    for backend in graph.backends:
+        if backend.device_id == name:
+            raise QMPError("Device does not have a block device backend")
+    raise QMPError(f"Device '{name}' not found")
+
+
 def _target(machine: Machine, name: str, qdev: bool) -> Node:
     graph = machine.graph
     if qdev:
-        for backend in graph.backends:
-            if backend.qdev_lookup_id == name:
-                if backend.root is None:
-                    raise QMPError("Device has no medium")
-                return backend.root
-        for backend in graph.backends:
-            if backend.device_id == name:
-                raise QMPError("Device does not have a block device backend")
-        raise QMPError(f"Device '{name}' not found")
+        backend = _backend(machine, name)
+        if backend.root is None:
+            raise QMPError("Device has no medium")
+        return backend.root
     named = graph.backend_named(name)
     if named is not None and named.root is not None:
         return named.root

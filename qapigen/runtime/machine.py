@@ -107,7 +107,11 @@ class Machine(JobCommands, BlockCommands, qmp.Handlers):
             if device.id is None:
                 anon += 1
             if root is not None:
-                self.graph.backends.append(BlockBackend(device.id, device.driver, root, path))
+                props = getattr(device, "props", {})
+                share = str(props.get("share-rw", "off")).lower() in ("on", "true", "yes")
+                self.graph.backends.append(
+                    BlockBackend(device.id, device.driver, root, path, share_write=share)
+                )
 
     # -- the dispatcher ------------------------------------------------------------------
 

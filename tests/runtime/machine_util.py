@@ -22,6 +22,7 @@ class Device:
     driver: str
     id: str | None
     drive: str | None
+    props: dict[str, Any] = field(default_factory=lambda: {"share-rw": "on"})
 
 
 @dataclass

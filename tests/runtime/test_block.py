@@ -289,3 +289,31 @@ def test_blockdev_add_and_del_texts_and_cascade(rig: Rig, tmp_path: Path) -> Non
     rig.ok("blockdev-del", **{"node-name": "r1"})
     names = [n["node-name"] for n in rig.ok("query-named-block-nodes")]
     assert "r1" not in names and "fr1" not in names
+
+
+def test_qemu_io_write_permissions(tmp_path: Path) -> None:
+    from qapigen.runtime.block.graph import write_unshared_by
+
+    rig = Rig(tmp_path)
+    try:
+        graph = rig.machine.graph
+        raw0, f1, f0 = graph.find("raw0"), graph.find("f1"), graph.find("f0")
+        assert raw0 is not None and f1 is not None and f0 is not None
+        assert write_unshared_by(graph, raw0) is None  # the device shares (share-rw=on)
+        assert write_unshared_by(graph, f1) is None  # raw passes its parents' sharing on
+        assert write_unshared_by(graph, f0) == (
+            "unshared by node 'disk0' (uses node 'f0' as 'file' child)")  # qcow2 never shares
+        graph.backends[0].share_write = False
+        assert write_unshared_by(graph, raw0) == (
+            "unshared by block device '/machine/peripheral/vd0/virtio-backend' "
+            "(uses node 'raw0' as 'root' child)")
+        assert write_unshared_by(graph, f1) == (
+            "unshared by node 'raw0' (uses node 'f1' as 'file' child)")
+        line = 'qemu-io raw0 "write -P 0x1 0 1"'
+        assert rig.ok("human-monitor-command", **{"command-line": line}) == (
+            "Permission conflict on node 'raw0': permissions 'write' are both required by an "
+            "unnamed block device (uses node 'raw0' as 'root' child) and unshared by block "
+            "device '/machine/peripheral/vd0/virtio-backend' (uses node 'raw0' as 'root' "
+            "child).\r\n")
+    finally:
+        rig.close()

@@ -127,6 +127,8 @@ class Node:
         file = self.file
         if file is None or file.drv != "file":
             return False
+        if self.raw_offset or self.raw_size is not None:
+            return False
         if self.backing is not None:
             header = self.header
             if header is None or header.backing_file != self.backing.filename():
@@ -140,6 +142,10 @@ class Node:
         if self.protocol is not None:
             return {"driver": "file", "filename": self.protocol.filename}
         desc: dict[str, object] = {"driver": self.drv}
+        if self.drv == "raw" and self.raw_offset:
+            desc["offset"] = self.raw_offset
+        if self.drv == "raw" and self.raw_size is not None:
+            desc["size"] = self.raw_size
         if self.file is not None:
             desc["file"] = self.file.description()
         if self.backing is not None and not self.plain_filename_ok():
@@ -301,6 +307,10 @@ class Node:
             self.protocol.close()
 
 
+#: Device drivers with removable media (a tray): read-only, removable.
+REMOVABLE_DRIVERS = frozenset({"ide-cd", "scsi-cd", "floppy"})
+
+
 @dataclass
 class BlockBackend:
     """A device's view of its root node (QEMU's anonymous BlockBackend)."""
@@ -308,14 +318,38 @@ class BlockBackend:
     device_id: str | None
     driver: str
     root: Node | None
-    qdev: str
+    #: the backend's canonical QOM path
+    path: str
     name: str = ""
+    #: ``share-rw=on``: others may write the node while the device holds it
+    share_write: bool = False
 
     @property
-    def qdev_lookup_id(self) -> str:
-        """What ``qemu-io -d`` accepts for this device."""
+    def virtio(self) -> bool:
+        return self.driver.startswith("virtio-blk")
+
+    @property
+    def removable(self) -> bool:
+        return self.driver in REMOVABLE_DRIVERS
+
+    @property
+    def read_only(self) -> bool:
+        return self.removable and self.driver != "floppy"
+
+    @property
+    def qdev(self) -> str:
+        """What ``query-block`` reports: the device's id, or its path when
+        the backend belongs to an inner device without an id (virtio)."""
+        if self.device_id and not self.virtio:
+            return self.device_id
+        return self.path
+
+    def answers_to(self, name: str) -> bool:
+        """Does ``qemu-io -d NAME`` reach this backend?"""
+        if name == self.path:
+            return True
         prefix = "/machine/peripheral/"
-        return self.qdev[len(prefix):] if self.qdev.startswith(prefix) else self.qdev
+        return self.path.startswith(prefix) and name == self.path[len(prefix):]
 
 
 def qdev_path(driver: str, device_id: str | None, anon_index: int) -> str:
@@ -323,6 +357,25 @@ def qdev_path(driver: str, device_id: str | None, anon_index: int) -> str:
         f"/machine/peripheral-anon/device[{anon_index}]"
     )
     return base + "/virtio-backend" if driver.startswith("virtio-blk") else base
+
+
+def write_unshared_by(graph: Graph, node: Node) -> str | None:
+    """Who refuses a second writer on *node* (QEMU's permission system, for
+    ``qemu-io NODE "write ..."``): a device without ``share-rw=on`` holding
+    it, a qcow2 parent (formats never share writes to their file), or a raw
+    or filter parent whose own parents refuse.  Returns QEMU's text."""
+    for backend in graph.backends_of(node):
+        if not backend.share_write:
+            return (f"unshared by block device '{backend.qdev}' "
+                    f"(uses node '{node.name}' as 'root' child)")
+    for parent in graph.node_parents(node):
+        if parent.file is not node:
+            continue
+        if parent.qcow2 is not None or parent.is_filter or (
+            write_unshared_by(graph, parent) is not None
+        ):
+            return f"unshared by node '{parent.name}' (uses node '{node.name}' as 'file' child)"
+    return None
 
 
 @dataclass

@@ -112,8 +112,9 @@ def node_info(node: Node, flat: bool = False) -> qmp.BlockDeviceInfo:
 
 def backend_info(backend: BlockBackend) -> qmp.BlockInfo:
     return qmp.BlockInfo(
-        device=backend.name, qdev=backend.qdev, type="unknown", removable=False,
+        device=backend.name, qdev=backend.qdev, type="unknown", removable=backend.removable,
         locked=False,
         inserted=node_info(backend.root) if backend.root is not None else None,
+        tray_open=False if backend.removable else None,
         io_status=qmp.BlockDeviceIoStatus.OK,
     )
