@@ -44,6 +44,8 @@ def test_a_qemu_command_line_is_accepted() -> None:
     assert config.name == "guest0"
     assert config.stopped is True
     assert config.qmp_log == Path("/tmp/log.jsonl")
+    assert config.x_bitmap_commands is False
+    assert parse_argv(["--x-bitmap-commands"]).x_bitmap_commands is True
     (node,) = config.blockdevs
     assert isinstance(node, qmp.BlockdevOptionsNullCo)
     assert (node.node_name, node.size, node.read_only) == ("n0", 1 << 20, True)
