@@ -94,9 +94,6 @@ class ServeConfig:
     blockdev_args: list[tuple[str, str]] = field(default_factory=list)
     #: The -device options as given, parallel to ``devices``.
     device_args: list[str] = field(default_factory=list)
-    #: ``--x-bitmap-commands``: serve the legacy x- bitmap commands that
-    #: QEMU 7.2 no longer has (see docs/serve.md).
-    x_bitmap_commands: bool = False
 
     def decode_blockdevs(self) -> None:
         """Decode ``blockdev_args`` into ``blockdevs`` (imports the generated
@@ -118,8 +115,7 @@ class ServeConfig:
 #: Options that take an argument and are accepted and ignored.
 _IGNORED_WITH_ARG = frozenset({"machine", "M", "accel", "display", "m"})
 #: Options without an argument, accepted and ignored.
-_IGNORED_FLAGS = frozenset({"S", "nodefaults", "no-shutdown", "no-user-config",
-                            "x-bitmap-commands"})
+_IGNORED_FLAGS = frozenset({"S", "nodefaults", "no-shutdown", "no-user-config"})
 _WITH_ARG = frozenset({"qmp", "blockdev", "device", "name", "chardev", "mon", "monitor",
                        "qmp-log"}) | _IGNORED_WITH_ARG
 
@@ -146,7 +142,6 @@ def parse_argv(argv: Sequence[str], *, decode: bool = True) -> ServeConfig:
         name = arg[2:] if arg.startswith("--") else arg[1:]
         if name in _IGNORED_FLAGS:
             config.stopped = config.stopped or name == "S"
-            config.x_bitmap_commands = config.x_bitmap_commands or name == "x-bitmap-commands"
             i += 1
             continue
         if name == "x-bitmap-commands" and arg.startswith("--"):

@@ -39,8 +39,11 @@ def test_a_qemu_command_line_is_accepted() -> None:
         QMPEndpoint("unix", path="/tmp/b.sock"),
         QMPEndpoint("tcp", host="127.0.0.1", port=4444),
     ]
-    assert config.devices == [DeviceConfig("virtio-blk-pci", "vd0", "n0"),
-                              DeviceConfig("scsi-hd", None, "n1")]
+    assert config.devices == [
+        DeviceConfig("virtio-blk-pci", "vd0", "n0",
+                     {"driver": "virtio-blk-pci", "drive": "n0", "id": "vd0", "share-rw": "on"}),
+        DeviceConfig("scsi-hd", None, "n1", {"driver": "scsi-hd", "drive": "n1"}),
+    ]
     assert config.name == "guest0"
     assert config.stopped is True
     assert config.qmp_log == Path("/tmp/log.jsonl")
