@@ -423,8 +423,14 @@ def open_drive_target(graph: Graph, args: qmp.DriveBackup, source: Node) -> tupl
     )
     before = list(graph.nodes)
     node = graph.open_blockdev(options, implicit=True)
-    if backing is not None:
-        node.backing = backing
+    header = node.header
+    if args.sync is M.NONE:
+        # QEMU opens it without its backing file, then attaches the source.
+        node.backing = source
+    elif header is not None and header.backing_file:
+        # QEMU names the target before it opens the backing chain the
+        # header names, so the chain's nodes are newer.
+        node.backing = graph.open_backing_file(header.backing_file, header.backing_format)
     opened = [n for n in graph.nodes if n not in before]
     return node, opened
 

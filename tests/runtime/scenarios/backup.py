@@ -479,4 +479,41 @@ SCENARIOS = [
         compare_files=["full.raw"],
         **QCOW2,
     ),
+    Scenario(
+        name="backup-top-of-an-overlay",
+        images=[
+            Image("base", "qcow2", "16M", fill=[(0x11, 0, "8M")]),
+            Image("ov", "qcow2", "16M", backing="base", fill=[(0x22, "1M", "128k"), (0x23, "9M", "1")]),
+            Image("t", "raw", "16M"),
+            Image("f", "raw", "16M"),
+        ],
+        blockdevs=[
+            "driver=file,node-name=fbase,filename={base},read-only=on",
+            "driver=qcow2,node-name=base,file=fbase,read-only=on",
+            "driver=file,node-name=fov,filename={ov}",
+            "driver=qcow2,node-name=ov,file=fov,backing=base",
+            "driver=file,node-name=ft,filename={t}", "driver=raw,node-name=t,file=ft",
+            "driver=file,node-name=ff,filename={f}", "driver=raw,node-name=f,file=ff",
+        ],
+        negotiate=True,
+        steps=[
+            backup("ov", "t", "top", sync="top"),
+            gone("top"),
+            backup("ov", "f", "full"),
+            gone("full"),
+            drive_backup_of("ov", "{tmp}/top.qcow2", "dtop", sync="top", speed=1),
+            sleep(0.3),
+            cmd("query-block-jobs"),
+            cmd("query-named-block-nodes"),
+            job("cancel", "dtop"),
+            transaction(
+                {"type": "drive-backup", "data": {
+                    "device": "ov", "target": "{tmp}/tx.raw", "format": "raw", "sync": "full",
+                    "job-id": "dtx"}},
+                {"type": "abort", "data": {}},
+            ),
+            cmd("query-named-block-nodes", flat=True),
+        ],
+        compare_files=["t", "f", "tx.raw"],
+    ),
 ]
