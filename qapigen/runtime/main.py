@@ -73,6 +73,9 @@ async def serve(config: ServeConfig) -> int:
         print(f"{PROG}: {err}", file=sys.stderr)
         await server.close()
         return 1
+    if server.closing:  # a signal came while the machine was being built
+        await machine.aclose("host-signal")
+        return 0
     server.attach(machine, lambda: machine.make_dispatcher(oob_offered=True))
     await server.wait_stopped()
     return 0

@@ -208,6 +208,11 @@ class QMPServer:
             if locked:
                 self._lock.release()
 
+    @property
+    def closing(self) -> bool:
+        """Shutting down or shut down (a signal may come before the machine)."""
+        return self._closing
+
     async def wait_stopped(self) -> None:
         await self._stopped.wait()
 
