@@ -237,7 +237,7 @@ def write_conflict(node: Node, command: str) -> str | None:
         return None
     for hook in node.before_write:
         job = getattr(hook, "__self__", None)
-        if isinstance(job, BackupJob) and job.source is node:
+        if isinstance(job, BackupJob) and job.source is node and job.cbw is not None:
             return (
                 f"Permission conflict on node '{node.name}': permissions 'write' are both"
                 f" required by an unnamed block device (uses node '{node.name}' as 'root'"
