@@ -317,3 +317,27 @@ def test_qemu_io_write_permissions(tmp_path: Path) -> None:
             "child).\r\n")
     finally:
         rig.close()
+
+
+def test_qcow2_zeroes_and_discard_in_the_file(rig: Rig, tmp_path: Path) -> None:
+    graph = rig.machine.graph
+    disk0 = graph.find("disk0")
+    assert disk0 is not None and disk0.qcow2 is not None
+    disk0.discard_unmap = True
+    rig.write("disk0", 0x11, "0", "256k")
+    hmp = lambda line: rig.ok("human-monitor-command", **{"command-line": line})  # noqa: E731
+    hmp('qemu-io disk0 "discard 0 64k"')  # a whole cluster: zero flag, host freed
+    hmp('qemu-io disk0 "write -z 128k 64k"')  # a whole cluster: zero flag
+    hmp('qemu-io disk0 "write -z 200k 4k"')  # partial, rest is data: zero bytes written
+    assert disk0.read(0, 65536) == bytes(65536)
+    assert disk0.read(65536, 65536) == b"\x11" * 65536
+    assert disk0.read(131072, 65536) == bytes(65536)
+    assert disk0.read(196608, 8192) == b"\x11" * 8192 and disk0.read(204800, 4096) == bytes(4096)
+    assert not disk0.qcow2.memory  # everything went into the file
+    rig.write("disk0", 0x22, "8M", "64k")  # reuses the freed cluster
+    if shutil.which("qemu-img") is None:
+        pytest.skip("qemu-img is needed to check the image")
+    graph.find("f0").protocol.flush()  # type: ignore[union-attr]
+    check = subprocess.run(["qemu-img", "check", "-U", str(tmp_path / "d0.qcow2")],
+                           capture_output=True, text=True)
+    assert check.returncode == 0, check.stdout + check.stderr

@@ -192,14 +192,28 @@ class Node:
         return bytes(length)
 
     def _backing_allocated(self, offset: int, length: int) -> bool:
-        """Does any backing node hold data in the range?  Nodes without
-        their own allocation map (raw, file) hold everything."""
+        """May the backing chain hold non-zero data in the range?  QEMU's
+        fast zero check looks at metadata only: raw and file nodes may hold
+        anything; a qcow2 node's zero and unallocated clusters read as zero
+        (the latter if the chain below does)."""
         node = self.backing
-        while node is not None:
-            if node.qcow2 is None or node.allocated(offset, length):
-                return True
-            node = node.backing
-        return False
+        return node is not None and not node.zero_fast(offset, length)
+
+    def zero_fast(self, offset: int, length: int) -> bool:
+        """The range reads as zeroes by this node's metadata alone."""
+        if self.is_filter and self.file is not None:
+            return self.file.zero_fast(offset, length)
+        if self.qcow2 is None:
+            return False
+        size = self.qcow2.cluster_size
+        pos, end = offset, min(offset + length, self.size)
+        while pos < end:
+            cluster, within = divmod(pos, size)
+            take = min(end - pos, size - within)
+            if not self.qcow2.cluster_zero_fast(cluster, pos, take, self._backing_allocated):
+                return False
+            pos += take
+        return True
 
     def _read_backing(self, offset: int, length: int) -> bytes:
         backing = self.backing
@@ -232,7 +246,9 @@ class Node:
         for hook in list(self.before_write):
             hook(offset, length)
         if self.qcow2 is not None:
-            self.qcow2.write(offset, bytes(length), self._read_backing)
+            self.qcow2.write_zeroes(
+                offset, length, self._read_backing, self._backing_allocated, self.reads_zero
+            )
         elif self.file is not None:
             self.file.write_zeroes(self.raw_offset + offset, length)
         elif self.protocol is not None:
@@ -247,11 +263,48 @@ class Node:
             return
         for hook in list(self.before_write):
             hook(offset, length)
-        if self.file is not None and self.qcow2 is None:
+        if self.qcow2 is not None:
+            self.qcow2.discard(offset, length, self.backing is not None)
+        elif self.file is not None:
             self.file.discard(self.raw_offset + offset, length)
         elif self.protocol is not None:
             self.protocol.discard(offset, length)
         self.mark_dirty(offset, length)
+
+    def reads_zero(self, offset: int, length: int) -> bool:
+        """Does the range read as zeroes according to the allocation
+        metadata (QEMU's block status with want_zero): holes in a file,
+        unallocated or zero clusters with nothing below?"""
+        if length <= 0:
+            return True
+        end = min(offset + length, self.size)
+        if offset >= end:
+            return True
+        if self.is_filter and self.file is not None:
+            return self.file.reads_zero(offset, end - offset)
+        if self.qcow2 is not None:
+            qcow2 = self.qcow2
+            size = qcow2.cluster_size
+            pos = offset
+            while pos < end:
+                cluster, within = divmod(pos, size)
+                take = min(end - pos, size - within)
+                if not qcow2.cluster_reads_zero(cluster, within, take, self._backing_zero,
+                                                self._file_zero):
+                    return False
+                pos += take
+            return True
+        if self.file is not None:
+            return self.file.reads_zero(self.raw_offset + offset, end - offset)
+        if isinstance(self.protocol, FileProtocol):
+            return self.protocol.is_hole(offset, end - offset)
+        return False
+
+    def _backing_zero(self, offset: int, length: int) -> bool:
+        return self.backing is None or self.backing.reads_zero(offset, length)
+
+    def _file_zero(self, offset: int, length: int) -> bool:
+        return self.file is not None and self.file.reads_zero(offset, length)
 
     def mark_dirty(self, offset: int, length: int) -> None:
         for bitmap in self.bitmaps:

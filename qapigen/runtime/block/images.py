@@ -139,6 +139,14 @@ class FileProtocol(Protocol):
         data = os.pread(self.fd, length, offset)
         return data + bytes(length - len(data))
 
+    def is_hole(self, offset: int, length: int) -> bool:
+        """No data in the range (``SEEK_DATA``, as file-posix asks)."""
+        try:
+            data = os.lseek(self.fd, offset, os.SEEK_DATA)
+        except OSError as err:
+            return err.errno == errno.ENXIO  # no data after offset
+        return data >= offset + length
+
     def write(self, offset: int, data: bytes) -> None:
         written = 0
         while written < len(data):
@@ -345,6 +353,38 @@ class Qcow2Data:
             return 0
         return self._l2_table(l2_offset)[l2_index]
 
+    def cluster_zero_fast(
+        self, cluster: int, offset: int, length: int,
+        backing_may_hold_data: Callable[[int, int], bool],
+    ) -> bool:
+        if cluster in self.zeroed:
+            return True
+        if cluster in self.memory:
+            return False
+        entry = self._file_entry(cluster)
+        if entry & _L2_ZERO:
+            return True
+        if entry == 0:
+            return not backing_may_hold_data(offset, length)
+        return False
+
+    def cluster_reads_zero(
+        self, cluster: int, within: int, length: int,
+        backing_zero: Callable[[int, int], bool], file_zero: Callable[[int, int], bool],
+    ) -> bool:
+        if cluster in self.zeroed:
+            return True
+        if cluster in self.memory:
+            return not any(self.memory[cluster][within:within + length])
+        entry = self._file_entry(cluster)
+        if entry & _L2_ZERO:
+            return True
+        if entry == 0:
+            return backing_zero(cluster * self.cluster_size + within, length)
+        if entry & _L2_COMPRESSED:
+            return False
+        return file_zero((entry & _L1_OFFSET_MASK) + within, length)
+
     def allocated(self, cluster: int) -> bool:
         """Does this image itself define the cluster (rather than its
         backing file)?"""
@@ -377,7 +417,8 @@ class Qcow2Data:
         copy-on-write data in one go, or, when nothing in the backing chain
         holds the copy-on-write ranges, zeroed with one ``fallocate`` and
         then only the guest data is written.  *backing_allocated(off, len)*
-        says whether the backing chain holds data in a range."""
+        says whether the backing chain may hold non-zero data in a range
+        (QEMU's fast zero check, from metadata only)."""
         pos = 0
         while pos < len(data):
             cluster, within = divmod(offset + pos, self.cluster_size)
@@ -398,10 +439,11 @@ class Qcow2Data:
             self.zeroed.discard(cluster)
         buf[within:within + len(piece)] = piece
 
-    def _kind(self, cluster: int) -> tuple[str, int]:
-        """('in-place', host): overwrite; ('alloc', old host or 0): needs a
-        new cluster (QEMU's cluster_needs_new_alloc); raises _NotInPlace for
-        what this code does not update in the file."""
+    def _kind(self, cluster: int) -> tuple[str, int, int]:
+        """(kind, host, entry): 'in-place' (overwrite), 'zero-alloc' (an
+        allocated zero cluster: rewritten whole, in place) or 'alloc' (needs
+        a new cluster, QEMU's cluster_needs_new_alloc); raises _NotInPlace
+        for what this code does not update in the file."""
         if cluster in self.memory or cluster in self.zeroed:
             raise _NotInPlace
         entry = self._file_entry(cluster)
@@ -409,12 +451,8 @@ class Qcow2Data:
         if entry & _L2_COMPRESSED:
             raise _NotInPlace
         if host and entry & _COPIED:
-            if entry & _L2_ZERO:
-                raise _NotInPlace
-            return "in-place", host
-        if host and entry & _L2_ZERO:
-            raise _NotInPlace
-        return "alloc", host
+            return ("zero-alloc" if entry & _L2_ZERO else "in-place"), host, entry
+        return "alloc", host, entry
 
     def _write_run(
         self, offset: int, data: bytes, backing: Callable[[int, int], bytes],
@@ -425,33 +463,49 @@ class Qcow2Data:
             raise _NotInPlace
         size = self.cluster_size
         cluster, within = divmod(offset, size)
-        kind, host = self._kind(cluster)
+        kind, host, first_entry = self._kind(cluster)
         l1_index = cluster // self._l2_entries
         last = (offset + len(data) - 1) // size
-        olds = [host]
-        while cluster + len(olds) <= last and (cluster + len(olds)) // self._l2_entries == l1_index:
+        olds = [(host, first_entry)]
+        while (kind != "zero-alloc" and cluster + len(olds) <= last
+               and (cluster + len(olds)) // self._l2_entries == l1_index):
             try:
-                next_kind, next_host = self._kind(cluster + len(olds))
+                next_kind, next_host, next_entry = self._kind(cluster + len(olds))
             except _NotInPlace:
                 break
             if next_kind != kind or (
                 kind == "in-place" and next_host != host + len(olds) * size
             ):
                 break
-            olds.append(next_host)
+            olds.append((next_host, next_entry))
         count = len(olds)
         length = min(len(data), count * size - within)
         piece = data[:length]
         if kind == "in-place":
             write(host + within, piece)
             return length
+        if kind == "zero-alloc":
+            content = bytearray(size)
+            content[within:within + length] = piece
+            write(host, bytes(content))
+            l2_offset = self._ensure_l2(l1_index)
+            entry = host | _COPIED
+            l2_index = cluster % self._l2_entries
+            write(l2_offset + 8 * l2_index, struct.pack(">Q", entry))
+            self._l2_table(l2_offset)[l2_index] = entry
+            return length
         l2_offset = self._ensure_l2(l1_index)
         new_host = self._allocate(count)
         cow_end = count * size - within - length
         start = cluster * size
 
-        def allocated_below(off: int, n: int, old: int) -> bool:
-            if old:  # the old cluster of this image holds the data
+        def cow_not_zero(off: int, n: int, old_entry: int) -> bool:
+            """QEMU's is_zero_cow test (bdrv_co_is_zero_fast: metadata only):
+            zero clusters and unallocated ones over a zero backing read as
+            zero; data does not."""
+            if old_entry & _L2_ZERO:
+                return False
+            if old_entry:
                 return True
             return backing_allocated is not None and backing_allocated(off, n)
 
@@ -463,8 +517,8 @@ class Qcow2Data:
         if within == 0 and cow_end == 0:
             write(new_host, piece)
         elif self._zero_file is not None and not (
-            (within and allocated_below(start, within, olds[0]))
-            or (cow_end and allocated_below(start + within + length, cow_end, olds[-1]))
+            (within and cow_not_zero(start, within, olds[0][1]))
+            or (cow_end and cow_not_zero(start + within + length, cow_end, olds[-1][1]))
         ):
             self._zero_file(new_host, count * size)
             write(new_host + within, piece)
@@ -478,10 +532,114 @@ class Qcow2Data:
             l2_index = (cluster + index) % self._l2_entries
             write(l2_offset + 8 * l2_index, struct.pack(">Q", entry))
             table[l2_index] = entry
-        for old in olds:
-            if old:
-                self._ref_add(old // size, -1)
+        for old_host, _entry in olds:
+            if old_host:
+                self._ref_add(old_host // size, -1)
         return length
+
+    # -- write-zeroes and discard (QEMU's qcow2_co_pwrite_zeroes / _pdiscard) --
+
+    def write_zeroes(
+        self, offset: int, length: int, backing: Callable[[int, int], bytes],
+        backing_allocated: Callable[[int, int], bool] | None,
+        reads_zero: Callable[[int, int], bool],
+    ) -> None:
+        """Split as QEMU's block layer splits (unaligned head, whole
+        clusters, unaligned tail).  Whole clusters get the zero flag; a
+        partial cluster is zeroed that way only when the rest of it already
+        reads as zeroes and it holds no data, else zero bytes are written."""
+        size = self.cluster_size
+        end = offset + length
+        pos = offset
+        while pos < end:
+            if pos % size == 0 and end - pos >= size:
+                chunk = (end - pos) // size * size
+            else:
+                chunk = min(end, (pos // size + 1) * size) - pos
+            if not self._zeroize(pos, chunk, reads_zero):
+                self.write(pos, bytes(chunk), backing, backing_allocated)
+            pos += chunk
+
+    def _zeroize(self, offset: int, length: int, reads_zero: Callable[[int, int], bool]) -> bool:
+        """Set zero flags for *offset*..+*length* (whole clusters, or one
+        partial cluster whose rest reads as zeroes); False when QEMU would
+        fall back to writing zero bytes."""
+        write = self._write_file
+        size = self.cluster_size
+        if not self.in_place or write is None or self.header.version < 3:
+            return False
+        head = offset % size
+        tail = -(offset + length) % size
+        if offset + length >= self.header.size:
+            tail = 0
+        if head or tail:
+            if not (reads_zero(offset - head, head) and reads_zero(offset + length, tail)):
+                return False
+            cluster = offset // size
+            if cluster in self.memory or cluster in self.zeroed:
+                return False
+            entry = self._file_entry(cluster)
+            if entry & _L1_OFFSET_MASK and not entry & _L2_ZERO:
+                return False
+            offset, length = offset - head, size
+        try:
+            for cluster in range(offset // size, (offset + length) // size):
+                if cluster in self.memory or cluster in self.zeroed:
+                    raise _NotInPlace
+                l2_offset = self._ensure_l2(cluster // self._l2_entries)
+                l2_index = cluster % self._l2_entries
+                table = self._l2_table(l2_offset)
+                old = table[l2_index]
+                new = (_L2_ZERO if old & _L2_COMPRESSED else old) | _L2_ZERO
+                if new != old:
+                    write(l2_offset + 8 * l2_index, struct.pack(">Q", new))
+                    table[l2_index] = new
+        except _NotInPlace:
+            return False
+        return True
+
+    def discard(self, offset: int, length: int, has_backing: bool) -> None:
+        """Whole clusters only (QEMU ignores partial ones): they read as
+        zeroes afterwards (v3) and their host clusters are freed."""
+        write = self._write_file
+        size = self.cluster_size
+        start = -(-offset // size) * size
+        end = (offset + length) // size * size
+        if offset + length >= self.header.size and offset % size == 0:
+            end = -(-(offset + length) // size) * size
+        if not self.in_place or write is None or end <= start:
+            self._discard_in_memory(start, end)
+            return
+        try:
+            self._discard_in_file(start, end, has_backing)
+        except _NotInPlace:
+            self._discard_in_memory(start, end)
+
+    def _discard_in_memory(self, start: int, end: int) -> None:
+        for cluster in range(start // self.cluster_size, end // self.cluster_size):
+            self.memory.pop(cluster, None)
+            self.zeroed.add(cluster)
+
+    def _discard_in_file(self, start: int, end: int, has_backing: bool) -> None:
+        write = self._write_file
+        size = self.cluster_size
+        if write is None:
+            raise _NotInPlace
+        for cluster in range(start // size, end // size):
+            l2_offset = self._ensure_l2(cluster // self._l2_entries)
+            l2_index = cluster % self._l2_entries
+            table = self._l2_table(l2_offset)
+            old = table[l2_index]
+            if not old and not has_backing:
+                continue
+            new = _L2_ZERO if self.header.version >= 3 else 0
+            if new == old:
+                continue
+            write(l2_offset + 8 * l2_index, struct.pack(">Q", new))
+            table[l2_index] = new
+            host = old & _L1_OFFSET_MASK
+            if host and not old & _L2_COMPRESSED:
+                self._ref_add(host // size, -1)
 
     def _ensure_l2(self, l1_index: int) -> int:
         """The L2 table for *l1_index*, allocated (or copied, when it is
