@@ -16,6 +16,7 @@ import asyncio
 import signal
 import sys
 from collections.abc import Sequence
+from types import ModuleType
 
 from qapigen.runtime.options import OptionError, ServeConfig, parse_argv
 from qapigen.runtime.server import QMPServer, ServeError
@@ -58,12 +59,12 @@ async def serve(config: ServeConfig) -> int:
     for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         loop.add_signal_handler(signum, _on_signal, server, signum)
     server.greet(version_wire())
-    await asyncio.sleep(0)  # let waiting connections be greeted first
 
     try:
-        config.decode_blockdevs()
-        from qapigen.runtime.machine import Machine, StartupError
-
+        # The slow imports run in a thread, so that the event loop greets
+        # the clients that connect meanwhile.
+        machine_module = await loop.run_in_executor(None, _load, config)
+        Machine, StartupError = machine_module.Machine, machine_module.StartupError
         try:
             machine = Machine(config, server.emit, server.request_shutdown)
         except StartupError as err:
@@ -79,6 +80,15 @@ async def serve(config: ServeConfig) -> int:
     server.attach(machine, lambda: machine.make_dispatcher(oob_offered=True))
     await server.wait_stopped()
     return 0
+
+
+def _load(config: ServeConfig) -> ModuleType:
+    """The heavy part of starting: the generated package (through the
+    machine module) and the -blockdev decoding; raises OptionError."""
+    config.decode_blockdevs()
+    from qapigen.runtime import machine
+
+    return machine
 
 
 _pending: set[asyncio.Task[None]] = set()
