@@ -279,8 +279,10 @@ SCENARIOS = [
         steps=[
             add("disk0", "b0"),
             add("disk1", "b1"),
+            # ja is held to 8 MiB/s (about 2 s) so that jb surely finishes first
             transaction(
-                act("disk0", "ta", "ja", sync="full", bitmap="b0", bitmap_mode="on-success"),
+                act("disk0", "ta", "ja", sync="full", bitmap="b0", bitmap_mode="on-success",
+                    speed=8 << 20),
                 act("disk1", "tb", "jb", sync="full", bitmap="b1", bitmap_mode="on-success"),
                 grouped=True,
             ),
