@@ -518,4 +518,20 @@ SCENARIOS = [
         ],
         compare_files=["t", "f", "tx.raw"],
     ),
+    Scenario(
+        name="drive-backup-qcow2-bytes",
+        steps=[
+            drive_backup_of("q0", "{tmp}/full.qcow2", "d1", speed=1),
+            sleep(0.3),
+            cmd("query-named-block-nodes"),
+            cmd("block-job-set-speed", device="d1", speed=0),
+            gone("d1"),
+            backup("q0", "qt", "b1"),
+            gone("b1"),
+            drive_backup_of("q0", "{tmp}/top.qcow2", "d3", sync="top"),
+            gone("d3"),
+        ],
+        compare_files=["full.qcow2", "top.qcow2", "qt"],
+        **QCOW2,
+    ),
 ]
