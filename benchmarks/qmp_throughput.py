@@ -45,6 +45,15 @@ def peers() -> list[Peer]:
     return found
 
 
+def _env() -> dict[str, str]:
+    """Run the qapigen this script imports (the work tree's, when run from it)."""
+    import qapigen
+
+    root = str(Path(qapigen.__file__).resolve().parent.parent)
+    return {**os.environ, "PYTHONPATH": os.pathsep.join(
+        [root, *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))])}
+
+
 def machine_argv(tmp: Path, sock: Path) -> list[str]:
     return ["-machine", "none", "-nodefaults", "-display", "none",
             "-qmp", f"unix:{sock},server=on,wait=off",
@@ -87,7 +96,7 @@ class Running:
             self.sock.unlink()
         self.process = subprocess.Popen([*command, *machine_argv(tmp, self.sock)],
                                         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                        stderr=subprocess.DEVNULL)
+                                        stderr=subprocess.DEVNULL, env=_env())
 
     def greeting_seconds(self, start: float) -> float:
         """Connect as soon as the socket accepts; the time the greeting arrived."""

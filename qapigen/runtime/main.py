@@ -4,25 +4,36 @@ Exit status: 0 after ``quit`` or a terminating signal (as QEMU), 1 for a
 bad command line or a configuration that cannot be brought up, with one
 line on stderr and no traceback.
 
-Startup order keeps the time to the greeting short: the sockets are bound
-and greet first; then the heavy part (the generated package, the -blockdev
-decoding and the machine) is imported and built, and the requests that
-are waiting run.
+Startup order keeps the time to the greeting short (QEMU greets within
+milliseconds):
+
+1. parse the command line and bind the sockets with plain ``socket`` calls
+   (:mod:`qapigen.runtime.early`); a thread greets whoever connects;
+2. import asyncio and the server, stop the thread, adopt its connections;
+3. in a worker thread, import the generated package and decode the
+   -blockdev options, while the event loop greets new connections;
+4. build the machine; the requests that waited run.
 """
 
 from __future__ import annotations
 
-import asyncio
 import signal
 import sys
 from collections.abc import Sequence
 from types import ModuleType
+from typing import TYPE_CHECKING
 
+from qapigen.runtime import early
 from qapigen.runtime.options import OptionError, ServeConfig, parse_argv
-from qapigen.runtime.server import QMPServer, ServeError
-from qapigen.runtime.version import version_wire
+from qapigen.runtime.version import greeting_line, version_wire
+
+if TYPE_CHECKING:
+    import socket
+
+    from qapigen.runtime.server import QMPServer
 
 PROG = "qapigen serve"
+_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
 
 
 def main(argv: Sequence[str]) -> int:
@@ -35,30 +46,42 @@ def main(argv: Sequence[str]) -> int:
         print(f"{PROG}: no QMP socket given (use -qmp unix:PATH,server=on,wait=off)",
               file=sys.stderr)
         return 1
+    # Until the event loop takes over, a signal is only noted.
+    early_signals: list[int] = []
+    for signum in _SIGNALS:
+        signal.signal(signum, lambda number, frame: early_signals.append(number))
     try:
-        return asyncio.run(serve(config))
+        listeners = early.bind(config.qmp)
+    except early.BindError as err:
+        print(f"{PROG}: -qmp {err}", file=sys.stderr)
+        return 1
+    greeter = early.Greeter(listeners, greeting_line(version_wire()))
+    greeter.start()
+
+    import asyncio
+
+    try:
+        return asyncio.run(serve(config, listeners, greeter, early_signals))
     except KeyboardInterrupt:  # a second ^C while shutting down
         return 0
 
 
-async def serve(config: ServeConfig) -> int:
-    """Run the server until ``quit`` or a signal; the exit status.
+async def serve(config: ServeConfig, listeners: list[socket.socket], greeter: early.Greeter,
+                early_signals: list[int]) -> int:
+    """Run the server until ``quit`` or a signal; the exit status."""
+    import asyncio
 
-    The sockets are bound and greet at once; the generated package and the
-    machine (the slow part of starting) come after, and requests wait for
-    them.  A configuration that cannot be brought up closes the sockets
-    and exits 1 with QEMU's message.
-    """
+    from qapigen.runtime.server import QMPServer
+
     server = QMPServer(config.qmp, log_path=config.qmp_log)
-    try:
-        await server.bind()
-    except ServeError as err:
-        print(f"{PROG}: -qmp {err}", file=sys.stderr)
-        return 1
     loop = asyncio.get_running_loop()
-    for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+    for signum in _SIGNALS:
         loop.add_signal_handler(signum, _on_signal, server, signum)
     server.greet(version_wire())
+    await server.bind(listeners)
+    await server.adopt(greeter.stop())
+    if early_signals:
+        _on_signal(server, early_signals[0])
 
     try:
         # The slow imports run in a thread, so that the event loop greets
@@ -91,10 +114,12 @@ def _load(config: ServeConfig) -> ModuleType:
     return machine
 
 
-_pending: set[asyncio.Task[None]] = set()
+_pending: set[object] = set()
 
 
 def _on_signal(server: QMPServer, signum: int) -> None:
+    import asyncio
+
     print(f"{PROG}: terminating on signal {signum}", file=sys.stderr)
     task = asyncio.ensure_future(server.shutdown("host-signal"))
     _pending.add(task)

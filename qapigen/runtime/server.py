@@ -30,6 +30,7 @@ import contextlib
 import inspect
 import json
 import os
+import socket
 import stat
 import sys
 import time
@@ -41,6 +42,7 @@ from typing import IO, Any, Protocol
 from qapigen.runtime.jsonstream import JSONStreamError, JSONStreamParser
 from qapigen.runtime.options import QMPEndpoint
 from qapigen.runtime.qjson import dumps
+from qapigen.runtime.version import greeting_line
 
 #: Bytes read from a socket at a time.
 READ_SIZE = 1 << 18
@@ -135,12 +137,27 @@ class QMPServer:
         self._next_session = 0
         self._greeting = b""
         self._machine: ServedMachine | None = None
+        self._adopted: set[asyncio.Task[None]] = set()
         self._make_dispatcher: Callable[[], SessionDispatcher] | None = None
 
     # -- setting up ----------------------------------------------------------------------
 
-    async def bind(self) -> None:
-        """Listen on every endpoint; raises :class:`ServeError`."""
+    async def bind(self, listeners: Sequence[socket.socket] | None = None) -> None:
+        """Listen on every endpoint, or on *listeners* (bound already, one
+        per endpoint, see :mod:`qapigen.runtime.early`); raises
+        :class:`ServeError`."""
+        if listeners is not None:
+            for endpoint, sock in zip(self.endpoints, listeners, strict=True):
+                if endpoint.kind == "unix":
+                    server = await asyncio.start_unix_server(
+                        self._connection, sock=sock, limit=READ_SIZE)
+                    assert endpoint.path is not None
+                    self._unix_paths.append(endpoint.path)
+                else:
+                    server = await asyncio.start_server(
+                        self._connection, sock=sock, limit=READ_SIZE)
+                self._servers.append(server)
+            return
         for endpoint in self.endpoints:
             try:
                 if endpoint.kind == "unix":
@@ -165,9 +182,26 @@ class QMPServer:
         """Start greeting connections: *version* is the greeting's
         ``version`` object (``query-version`` on the wire).  Requests wait
         until :meth:`attach` brings the machine."""
-        greeting = {"QMP": {"version": version, "capabilities": ["oob"]}}
-        self._greeting = _line(greeting)
+        self._greeting = greeting_line(version)
         self._ready.set()
+
+    async def adopt(self, connections: Sequence[tuple[socket.socket, int]]) -> None:
+        """Serve connections that were accepted and greeted before the event
+        loop ran (``(socket, endpoint index)`` pairs)."""
+        for conn, index in connections:
+            conn.setblocking(False)
+            try:
+                if self.endpoints[index].kind == "unix":
+                    reader, writer = await asyncio.open_unix_connection(sock=conn,
+                                                                        limit=READ_SIZE)
+                else:
+                    reader, writer = await asyncio.open_connection(sock=conn, limit=READ_SIZE)
+            except OSError:
+                conn.close()
+                continue
+            task = asyncio.ensure_future(self._connection(reader, writer, greeted=True))
+            self._adopted.add(task)
+            task.add_done_callback(self._adopted.discard)
 
     def attach(self, machine: ServedMachine,
                make_dispatcher: Callable[[], SessionDispatcher]) -> None:
@@ -257,7 +291,7 @@ class QMPServer:
     # -- connections -----------------------------------------------------------------------
 
     async def _connection(self, reader: asyncio.StreamReader,
-                          writer: asyncio.StreamWriter) -> None:
+                          writer: asyncio.StreamWriter, greeted: bool = False) -> None:
         session = _Session(self._next_session, writer)
         self._next_session += 1
         try:
@@ -265,7 +299,8 @@ class QMPServer:
             if self._closing:
                 return
             self.sessions.append(session)
-            session.write(self._greeting)
+            if not greeted:
+                session.write(self._greeting)
             if self.log is not None:
                 self.log.write("out", session.number, message=json.loads(self._greeting))
             parser = JSONStreamParser()

@@ -7,24 +7,31 @@ the same object as ``query-version``; a test checks they agree).
 
 from __future__ import annotations
 
-from functools import lru_cache
-
 #: The release serve identifies as (spec A.2).
 QEMU_VERSION = (7, 2, 22)
 
 
-@lru_cache(maxsize=1)
-def package() -> str:
-    """The ``package`` string of ``query-version`` (looked up once)."""
-    try:
-        from importlib.metadata import version
+#: This distribution's version, as in pyproject.toml (a test keeps them
+#: equal).  Kept here because ``importlib.metadata`` costs tens of
+#: milliseconds, and the greeting carries it.
+QAPIGEN_VERSION = "0.1.0"
 
-        return f"qapigen serve {version('qapigen')}"
-    except Exception:  # not installed as a distribution
-        return "qapigen serve"
+
+def package() -> str:
+    """The ``package`` string of ``query-version``."""
+    return f"qapigen serve {QAPIGEN_VERSION}"
 
 
 def version_wire() -> dict[str, object]:
     """``query-version``'s return value on the wire (QAPI member order)."""
     major, minor, micro = QEMU_VERSION
     return {"qemu": {"major": major, "minor": minor, "micro": micro}, "package": package()}
+
+
+def greeting_line(version: object) -> bytes:
+    """The QMP greeting as QEMU 7.2 sends it, with *version* (the wire form
+    of ``query-version``): ``oob`` offered, CRLF at the end."""
+    from qapigen.runtime.qjson import dumps
+
+    message = {"QMP": {"version": version, "capabilities": ["oob"]}}
+    return (dumps(message) + "\r\n").encode("ascii")

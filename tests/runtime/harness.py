@@ -392,6 +392,17 @@ def peer_command(peer: Peer) -> list[str]:
     return [QEMU_BINARY] if peer == "qemu" else serve_command()
 
 
+def peer_env() -> dict[str, str]:
+    """The environment for a peer: serve must run the very qapigen these
+    tests import (another install on the machine may come first on
+    sys.path otherwise)."""
+    import qapigen
+
+    root = str(Path(qapigen.__file__).resolve().parent.parent)
+    paths = [root, *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))]
+    return {**os.environ, "PYTHONPATH": os.pathsep.join(paths)}
+
+
 def qemu_available() -> bool:
     return shutil.which(QEMU_BINARY) is not None
 
@@ -483,7 +494,7 @@ class _Process:
         self.err = open(tmp / "peer.stderr", "wb")  # noqa: SIM115
         self.err_path = tmp / "peer.stderr"
         self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=self.out,
-                                     stderr=self.err, cwd=tmp)
+                                     stderr=self.err, cwd=tmp, env=peer_env())
 
     def stderr(self) -> str:
         try:

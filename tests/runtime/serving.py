@@ -8,7 +8,6 @@ then SIGKILL after a timeout.
 from __future__ import annotations
 
 import contextlib
-import os
 import signal
 import socket
 import subprocess
@@ -17,7 +16,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.runtime.harness import peer_command
+from tests.runtime.harness import peer_command, peer_env
 
 STARTUP_TIMEOUT = 15.0
 
@@ -75,7 +74,7 @@ def serving(tmp: Path, argv: Sequence[str] = (), *, clients: int = 1, peer: str 
         process = subprocess.Popen(
             [*peer_command(peer), *machine, *qmp, *argv],  # type: ignore[arg-type]
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err, cwd=tmp,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            env={**peer_env(), "PYTHONUNBUFFERED": "1"},
         )
     served = Served(process, sockets, err_path)
     try:

@@ -18,6 +18,7 @@ from qapigen.runtime.options import (
     parse_argv,
 )
 from tests.runtime.conftest import require_qemu
+from tests.runtime.harness import peer_env
 
 # -- what is accepted ---------------------------------------------------------------
 
@@ -193,7 +194,7 @@ def test_storage_daemon_errors() -> None:
 
 def _serve_stderr(argv: list[str], cwd: Path) -> tuple[int, str]:
     done = subprocess.run([sys.executable, "-m", "qapigen", "serve", *argv], cwd=cwd,
-                          capture_output=True, text=True, timeout=60)
+                          capture_output=True, text=True, timeout=60, env=peer_env())
     return done.returncode, done.stderr
 
 

@@ -5,6 +5,7 @@ installed console script serves QMP from outside the source tree."""
 from __future__ import annotations
 
 import json
+import shutil
 import socket
 import subprocess
 import sys
@@ -20,10 +21,17 @@ REPO = Path(__file__).resolve().parents[2]
 
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    # Build from a copy: an in-tree build would leave build/ in the work tree.
+    source = tmp_path_factory.mktemp("source")
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy2(REPO / name, source / name)
+    for name in ("qapigen", "generated", "templates"):
+        shutil.copytree(REPO / name, source / name, symlinks=True,
+                        ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
     out = tmp_path_factory.mktemp("wheel")
     done = subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
-         "--no-index", "--quiet", "--wheel-dir", str(out), str(REPO)],
+         "--no-index", "--quiet", "--wheel-dir", str(out), str(source)],
         capture_output=True, text=True, timeout=300, cwd=out)
     assert done.returncode == 0, done.stderr
     (found,) = out.glob("qapigen-*.whl")
@@ -108,3 +116,12 @@ def test_every_package_is_listed_in_pyproject() -> None:
         if "qmp" not in init.parent.relative_to(REPO).parts
     }
     assert found - listed == set()
+
+
+def test_the_version_serve_reports_is_the_distributions() -> None:
+    import tomllib
+
+    from qapigen.runtime.version import QAPIGEN_VERSION
+
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    assert project["version"] == QAPIGEN_VERSION
