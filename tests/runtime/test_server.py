@@ -290,3 +290,44 @@ def test_greeting_version_is_the_machines_query_version(tmp_path: Path) -> None:
         return wire  # type: ignore[no-any-return]
 
     assert asyncio.run(build()) == version_wire()
+
+
+# -- binding and greeting before the event loop ----------------------------------------
+
+
+def test_early_greeter_greets_and_hands_connections_over(tmp_path: Path) -> None:
+    import socket
+
+    from qapigen.runtime import early
+
+    path = tmp_path / "e.sock"
+    stale = socket.socket(socket.AF_UNIX)
+    stale.bind(str(path))  # a socket file left behind is replaced, as QEMU does
+    stale.close()
+    (listener,) = early.bind([QMPEndpoint("unix", path=str(path))])
+    greeter = early.Greeter([listener], b"hello\r\n")
+    greeter.start()
+    clients = [socket.socket(socket.AF_UNIX) for _ in range(3)]
+    for client in clients:
+        client.settimeout(10)
+        client.connect(str(path))
+        assert client.recv(100) == b"hello\r\n"
+    accepted = greeter.stop()
+    assert [index for _, index in accepted] == [0, 0, 0]
+    for conn, _ in accepted:
+        conn.close()
+    for client in clients:
+        client.close()
+    early.close([listener], [QMPEndpoint("unix", path=str(path))])
+    assert not path.exists()
+
+
+def test_early_bind_refuses_to_replace_a_regular_file(tmp_path: Path) -> None:
+    from qapigen.runtime import early
+
+    path = tmp_path / "not-a-socket"
+    path.write_text("keep me")
+    with pytest.raises(early.BindError) as err:
+        early.bind([QMPEndpoint("unix", path=str(path))])
+    assert str(err.value) == f"Failed to bind socket to {path}: Address already in use"
+    assert path.read_text() == "keep me"
