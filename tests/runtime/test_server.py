@@ -331,3 +331,54 @@ def test_early_bind_refuses_to_replace_a_regular_file(tmp_path: Path) -> None:
         early.bind([QMPEndpoint("unix", path=str(path))])
     assert str(err.value) == f"Failed to bind socket to {path}: Address already in use"
     assert path.read_text() == "keep me"
+
+
+def test_serve_listens_on_tcp_and_storage_daemon_monitors(tmp_path: Path) -> None:
+    """End to end: `-qmp tcp:...` and `--chardev socket,... --monitor` work."""
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    from tests.runtime.harness import peer_env
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    sock = tmp_path / "mon.sock"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "qapigen", "serve",
+         "-qmp", f"tcp:127.0.0.1:{port},server=on,wait=off",
+         "--chardev", f"socket,id=m0,path={sock},server=on,wait=off", "--monitor", "chardev=m0"],
+        cwd=tmp_path, env=peer_env(), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE)
+    try:
+        clients: list[socket.socket] = []
+        for family, address in ((socket.AF_INET, ("127.0.0.1", port)),
+                                (socket.AF_UNIX, str(sock))):
+            deadline = time.monotonic() + 30
+            while True:
+                client = socket.socket(family)
+                try:
+                    client.connect(address)
+                    break
+                except OSError:
+                    client.close()
+                    assert time.monotonic() < deadline and process.poll() is None
+                    time.sleep(0.01)
+            client.settimeout(30)
+            clients.append(client)
+        for client in clients:
+            lines = client.makefile("rb")
+            assert json.loads(lines.readline())["QMP"]["capabilities"] == ["oob"]
+            client.sendall(b'{"execute": "qmp_capabilities"}\n{"execute": "query-version"}\n')
+            assert json.loads(lines.readline()) == {"return": {}}
+            assert json.loads(lines.readline())["return"]["qemu"]["major"] == 7
+        clients[0].sendall(b'{"execute": "quit"}\n')
+        assert process.wait(30) == 0
+        assert not sock.exists()
+        assert process.stderr is not None and process.stderr.read() == b""
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
