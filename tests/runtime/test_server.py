@@ -382,3 +382,28 @@ def test_serve_listens_on_tcp_and_storage_daemon_monitors(tmp_path: Path) -> Non
         if process.poll() is None:
             process.kill()
             process.wait()
+
+
+def test_size_and_count_limits(monkeypatch: pytest.MonkeyPatch) -> None:
+    """QEMU's limits (64 MiB of tokens, 2 Mi tokens per text), scaled down:
+    the text is dropped with the limit's error (the token that crossed the
+    limit too), and lexing goes on after it."""
+    from qapigen.runtime import jsonstream
+
+    def tokens_only(data: bytes) -> list[Any]:
+        parser = JSONStreamParser()
+        return parser._feed(data)  # the token path; the fast path takes short lines
+
+    monkeypatch.setattr(jsonstream, "MAX_TOKEN_COUNT", 5)
+    assert tokens_only(b"[1, 2, 3]\n") == [JSONStreamError("JSON token count limit exceeded"),
+                                            err("expecting value")]
+    monkeypatch.setattr(jsonstream, "MAX_TOKEN_COUNT", 2 << 20)
+    monkeypatch.setattr(jsonstream, "MAX_TOKEN_SIZE", 16)
+    # Tokens of one text add up: the one that crosses the limit ends it.
+    assert tokens_only(b'["abcdef", "ghijkl"]\n') == [
+        JSONStreamError("JSON token size limit exceeded"), err("expecting value")]
+    # A single token longer than the limit is cut by the lexer after
+    # limit + 1 bytes; the rest of it is lexed as new input.
+    assert tokens_only(b'"' + b"x" * 20 + b'"\n') == [
+        JSONStreamError("JSON token size limit exceeded"), err("invalid keyword 'xxxx'"),
+        err("stray '\"\n'")]
