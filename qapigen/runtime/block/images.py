@@ -651,16 +651,21 @@ class Qcow2Data:
         old_offset = entry & _L1_OFFSET_MASK
         if old_offset and entry & _COPIED:
             return old_offset
+        # QEMU's l2_allocate flushes the refcounts, then the new table, then
+        # writes the L1 entry synchronously: three fsyncs
         l2_offset = self._allocate()
+        self._flush()
         if old_offset:
             content = list(self._l2_table(old_offset))
             write(l2_offset, struct.pack(f">{self._l2_entries}Q", *content))
         else:
             content = [0] * self._l2_entries
             write(l2_offset, bytes(self.cluster_size))
+        self._flush()
         self._l2_cache[l2_offset] = content
         self._l1[l1_index] = l2_offset | _COPIED
         write(self.header.l1_table_offset + 8 * l1_index, struct.pack(">Q", self._l1[l1_index]))
+        self._flush()
         if old_offset:
             self._ref_add(old_offset // self.cluster_size, -1)
         return l2_offset
