@@ -358,11 +358,12 @@ class BackupCommon:
         return result
 
     def to_wire(self) -> dict[str, object]:
-        out: dict[str, object] = {}
+        out: dict[str, object] = {
+            "device": self.device,
+            "sync": self.sync.to_wire(),
+        }
         if self.job_id is not None:
             out["job-id"] = self.job_id
-        out["device"] = self.device
-        out["sync"] = self.sync.to_wire()
         if self.speed is not None:
             out["speed"] = self.speed
         if self.bitmap is not None:
@@ -570,11 +571,13 @@ class DriveBackup(BackupCommon):
         return result
 
     def to_wire(self) -> dict[str, object]:
-        out: dict[str, object] = {}
+        out: dict[str, object] = {
+            "device": self.device,
+            "sync": self.sync.to_wire(),
+            "target": self.target,
+        }
         if self.job_id is not None:
             out["job-id"] = self.job_id
-        out["device"] = self.device
-        out["sync"] = self.sync.to_wire()
         if self.speed is not None:
             out["speed"] = self.speed
         if self.bitmap is not None:
@@ -595,7 +598,6 @@ class DriveBackup(BackupCommon):
             out["filter-node-name"] = self.filter_node_name
         if self.x_perf is not None:
             out["x-perf"] = self.x_perf.to_wire()
-        out["target"] = self.target
         if self.format is not None:
             out["format"] = self.format
         if self.mode is not None:
@@ -757,11 +759,13 @@ class BlockdevBackup(BackupCommon):
         return result
 
     def to_wire(self) -> dict[str, object]:
-        out: dict[str, object] = {}
+        out: dict[str, object] = {
+            "device": self.device,
+            "sync": self.sync.to_wire(),
+            "target": self.target,
+        }
         if self.job_id is not None:
             out["job-id"] = self.job_id
-        out["device"] = self.device
-        out["sync"] = self.sync.to_wire()
         if self.speed is not None:
             out["speed"] = self.speed
         if self.bitmap is not None:
@@ -782,7 +786,6 @@ class BlockdevBackup(BackupCommon):
             out["filter-node-name"] = self.filter_node_name
         if self.x_perf is not None:
             out["x-perf"] = self.x_perf.to_wire()
-        out["target"] = self.target
         return out
 
 

@@ -25,6 +25,7 @@ from qapigen.support.wire import (
     req,
     req_bool,
     req_enum,
+    req_list,
     req_str,
     uint32_value,
 )
@@ -163,6 +164,7 @@ class ImageInfoSpecificQCow2:
             "lazy-refcounts",
             "corrupt",
             "refcount-bits",
+            "bitmaps",
             "compression-type",
         }
     )
@@ -189,6 +191,10 @@ class ImageInfoSpecificQCow2:
     """
     refcount_bits: int
     """the width of a reference count, in bits"""
+    bitmaps: list[Qcow2BitmapInfo] | None = None
+    """the persistent dirty bitmaps stored in the image, as the
+    image says (since 4.0)
+    """
     compression_type: Qcow2CompressionType
     """the algorithm used for compressed clusters
     (since 5.1)
@@ -257,6 +263,15 @@ class ImageInfoSpecificQCow2:
             and -9223372036854775808 <= v <= 9223372036854775807
             else req(value, "refcount-bits", path, int_value)
         )
+        result.bitmaps = (
+            [Qcow2BitmapInfo.from_wire(x, (p, i), "null") for i, x in enumerate(v)]
+            if type(v := value.get("bitmaps")) is list and (p := (path, "bitmaps"))
+            else (
+                None
+                if v is None and "bitmaps" not in value
+                else opt_list(value, "bitmaps", path, Qcow2BitmapInfo.from_wire)
+            )
+        )
         result.compression_type = (
             e_compression_type
             if type(v := value.get("compression-type")) is str
@@ -270,6 +285,8 @@ class ImageInfoSpecificQCow2:
     def to_wire(self) -> dict[str, object]:
         out: dict[str, object] = {
             "compat": self.compat,
+            "refcount-bits": self.refcount_bits,
+            "compression-type": self.compression_type.to_wire(),
         }
         if self.data_file is not None:
             out["data-file"] = self.data_file
@@ -281,9 +298,64 @@ class ImageInfoSpecificQCow2:
             out["lazy-refcounts"] = self.lazy_refcounts
         if self.corrupt is not None:
             out["corrupt"] = self.corrupt
-        out["refcount-bits"] = self.refcount_bits
-        out["compression-type"] = self.compression_type.to_wire()
+        if self.bitmaps is not None:
+            out["bitmaps"] = [v.to_wire() for v in self.bitmaps]
         return out
+
+
+class Qcow2BitmapInfoFlags(WireEnum):
+    """The flags a persistent bitmap carries in a qcow2 image."""
+
+    IN_USE = "in-use"
+    AUTO = "auto"
+
+
+#: ``Qcow2BitmapInfoFlags`` values by wire string, for the fast path of decoders
+#: (values under the compat policy take the slow path).
+Qcow2BitmapInfoFlags_BY_WIRE: dict[str, Qcow2BitmapInfoFlags] = {
+    v.value: v for v in Qcow2BitmapInfoFlags
+}
+
+
+@dataclass(slots=True, kw_only=True)
+class Qcow2BitmapInfo:
+    """A persistent dirty bitmap as a qcow2 image records it."""
+
+    WIRE_NAME: ClassVar[str] = "Qcow2BitmapInfo"
+    WIRE_MEMBERS: ClassVar[frozenset[str]] = frozenset({"name", "granularity", "flags"})
+    name: str
+    """the bitmap's name"""
+    granularity: int
+    """the bytes one bit stands for"""
+    flags: list[Qcow2BitmapInfoFlags]
+    """the bitmap's flags"""
+
+    @classmethod
+    def from_wire(
+        cls, value: object, path: Path = "", name: str = "null"
+    ) -> Qcow2BitmapInfo:
+        if type(value) is not dict:
+            raise not_an_object(path)
+        result = new_object(cls)
+        result.name = (
+            v if type(v := value.get("name")) is str else req_str(value, "name", path)
+        )
+        result.granularity = (
+            v
+            if type(v := value.get("granularity")) is int and 0 <= v <= 4294967295
+            else req(value, "granularity", path, uint32_value)
+        )
+        result.flags = req_list(value, "flags", path, Qcow2BitmapInfoFlags.from_wire)
+        if len(value) > 3:
+            report_extra(value, cls.WIRE_MEMBERS, path)
+        return result
+
+    def to_wire(self) -> dict[str, object]:
+        return {
+            "name": self.name,
+            "granularity": self.granularity,
+            "flags": [v.to_wire() for v in self.flags],
+        }
 
 
 class Qcow2CompressionType(WireEnum):
@@ -669,12 +741,12 @@ class ImageInfo:
         out: dict[str, object] = {
             "filename": self.filename,
             "format": self.format,
+            "virtual-size": self.virtual_size,
         }
         if self.dirty_flag is not None:
             out["dirty-flag"] = self.dirty_flag
         if self.actual_size is not None:
             out["actual-size"] = self.actual_size
-        out["virtual-size"] = self.virtual_size
         if self.cluster_size is not None:
             out["cluster-size"] = self.cluster_size
         if self.encrypted is not None:
@@ -747,134 +819,17 @@ class BlockdevCacheInfo:
         }
 
 
-@dataclass(slots=True, kw_only=True)
-class BlockDirtyInfo:
-    """The state of one dirty bitmap.
-
-    A dirty bitmap divides a node into chunks of @granularity bytes and
-    remembers which chunks were written to.  Bitmaps that take part in
-    an operation may show up without a name.
-    """
-
-    WIRE_NAME: ClassVar[str] = "BlockDirtyInfo"
-    WIRE_MEMBERS: ClassVar[frozenset[str]] = frozenset(
-        {
-            "name",
-            "count",
-            "granularity",
-            "recording",
-            "busy",
-            "persistent",
-            "inconsistent",
-        }
-    )
-    name: str | None = None
-    """the bitmap's name; absent for internal bitmaps that no
-    command can address
-    """
-    count: int
-    """the number of dirty bytes, which is the number of dirty
-    chunks times @granularity
-    """
-    granularity: int
-    """the chunk size in bytes, a power of two (since 1.4)"""
-    recording: bool
-    """true when new guest writes are being recorded, either
-    in this bitmap or in one that temporarily stands in for it
-    (since 4.0)
-    """
-    busy: bool
-    """true while an operation such as a backup job is using the
-    bitmap.  A busy bitmap cannot be changed, removed or used by
-    anything else.  (since 4.0)
-    """
-    persistent: bool
-    """true when the bitmap is kept in the image file, or
-    will be written there when the node is closed (since 4.0)
-    """
-    inconsistent: bool | None = None
-    """true when a stored bitmap was not saved properly
-    and cannot be trusted; such a bitmap can only be removed.  It
-    implies @persistent.  Absent when false.  (since 4.0)
-    """
-
-    @classmethod
-    def from_wire(
-        cls, value: object, path: Path = "", name: str = "null"
-    ) -> BlockDirtyInfo:
-        if type(value) is not dict:
-            raise not_an_object(path)
-        result = new_object(cls)
-        result.name = (
-            v
-            if type(v := value.get("name")) is str
-            else (
-                None
-                if v is None and "name" not in value
-                else opt_str(value, "name", path)
-            )
-        )
-        result.count = (
-            v
-            if type(v := value.get("count")) is int
-            and -9223372036854775808 <= v <= 9223372036854775807
-            else req(value, "count", path, int_value)
-        )
-        result.granularity = (
-            v
-            if type(v := value.get("granularity")) is int and 0 <= v <= 4294967295
-            else req(value, "granularity", path, uint32_value)
-        )
-        result.recording = (
-            v
-            if type(v := value.get("recording")) is bool
-            else req_bool(value, "recording", path)
-        )
-        result.busy = (
-            v if type(v := value.get("busy")) is bool else req_bool(value, "busy", path)
-        )
-        result.persistent = (
-            v
-            if type(v := value.get("persistent")) is bool
-            else req_bool(value, "persistent", path)
-        )
-        result.inconsistent = (
-            v
-            if type(v := value.get("inconsistent")) is bool
-            else (
-                None
-                if v is None and "inconsistent" not in value
-                else opt_bool(value, "inconsistent", path)
-            )
-        )
-        if len(value) > 5 and not cls.WIRE_MEMBERS.issuperset(value):
-            report_extra(value, cls.WIRE_MEMBERS, path)
-        return result
-
-    def to_wire(self) -> dict[str, object]:
-        out: dict[str, object] = {}
-        if self.name is not None:
-            out["name"] = self.name
-        out["count"] = self.count
-        out["granularity"] = self.granularity
-        out["recording"] = self.recording
-        out["busy"] = self.busy
-        out["persistent"] = self.persistent
-        if self.inconsistent is not None:
-            out["inconsistent"] = self.inconsistent
-        return out
-
-
 TYPES_HERE: dict[str, object] = {
     "SnapshotInfo": SnapshotInfo,
     "ImageInfoSpecificQCow2": ImageInfoSpecificQCow2,
+    "Qcow2BitmapInfoFlags": Qcow2BitmapInfoFlags,
+    "Qcow2BitmapInfo": Qcow2BitmapInfo,
     "Qcow2CompressionType": Qcow2CompressionType,
     "ImageInfoSpecificKind": ImageInfoSpecificKind,
     "ImageInfoSpecificQCow2Wrapper": ImageInfoSpecificQCow2Wrapper,
     "q_obj_ImageInfoSpecific-base": ImageInfoSpecificBase,
     "ImageInfo": ImageInfo,
     "BlockdevCacheInfo": BlockdevCacheInfo,
-    "BlockDirtyInfo": BlockDirtyInfo,
     "ImageInfoSpecific": Codec(
         "ImageInfoSpecific", "union", ImageInfoSpecific_from_wire, encode_object
     ),
@@ -883,6 +838,8 @@ TYPES_HERE: dict[str, object] = {
 __all__ = [
     "SnapshotInfo",
     "ImageInfoSpecificQCow2",
+    "Qcow2BitmapInfoFlags",
+    "Qcow2BitmapInfo",
     "Qcow2CompressionType",
     "ImageInfoSpecificKind",
     "ImageInfoSpecificQCow2Wrapper",
@@ -892,5 +849,4 @@ __all__ = [
     "ImageInfoSpecific_from_wire",
     "ImageInfo",
     "BlockdevCacheInfo",
-    "BlockDirtyInfo",
 ]

@@ -30,11 +30,131 @@ from qapigen.support.wire import (
     req_bool,
     req_enum,
     req_str,
+    uint32_value,
 )
 
 if TYPE_CHECKING:
     from . import block_core_1 as _block_core_1
-    from .block_core_1 import BlockDirtyInfo, BlockdevCacheInfo, ImageInfo
+    from .block_core_1 import BlockdevCacheInfo, ImageInfo
+
+
+@dataclass(slots=True, kw_only=True)
+class BlockDirtyInfo:
+    """The state of one dirty bitmap.
+
+    A dirty bitmap divides a node into chunks of @granularity bytes and
+    remembers which chunks were written to.  Bitmaps that take part in
+    an operation may show up without a name.
+    """
+
+    WIRE_NAME: ClassVar[str] = "BlockDirtyInfo"
+    WIRE_MEMBERS: ClassVar[frozenset[str]] = frozenset(
+        {
+            "name",
+            "count",
+            "granularity",
+            "recording",
+            "busy",
+            "persistent",
+            "inconsistent",
+        }
+    )
+    name: str | None = None
+    """the bitmap's name; absent for internal bitmaps that no
+    command can address
+    """
+    count: int
+    """the number of dirty bytes, which is the number of dirty
+    chunks times @granularity
+    """
+    granularity: int
+    """the chunk size in bytes, a power of two (since 1.4)"""
+    recording: bool
+    """true when new guest writes are being recorded, either
+    in this bitmap or in one that temporarily stands in for it
+    (since 4.0)
+    """
+    busy: bool
+    """true while an operation such as a backup job is using the
+    bitmap.  A busy bitmap cannot be changed, removed or used by
+    anything else.  (since 4.0)
+    """
+    persistent: bool
+    """true when the bitmap is kept in the image file, or
+    will be written there when the node is closed (since 4.0)
+    """
+    inconsistent: bool | None = None
+    """true when a stored bitmap was not saved properly
+    and cannot be trusted; such a bitmap can only be removed.  It
+    implies @persistent.  Absent when false.  (since 4.0)
+    """
+
+    @classmethod
+    def from_wire(
+        cls, value: object, path: Path = "", name: str = "null"
+    ) -> BlockDirtyInfo:
+        if type(value) is not dict:
+            raise not_an_object(path)
+        result = new_object(cls)
+        result.name = (
+            v
+            if type(v := value.get("name")) is str
+            else (
+                None
+                if v is None and "name" not in value
+                else opt_str(value, "name", path)
+            )
+        )
+        result.count = (
+            v
+            if type(v := value.get("count")) is int
+            and -9223372036854775808 <= v <= 9223372036854775807
+            else req(value, "count", path, int_value)
+        )
+        result.granularity = (
+            v
+            if type(v := value.get("granularity")) is int and 0 <= v <= 4294967295
+            else req(value, "granularity", path, uint32_value)
+        )
+        result.recording = (
+            v
+            if type(v := value.get("recording")) is bool
+            else req_bool(value, "recording", path)
+        )
+        result.busy = (
+            v if type(v := value.get("busy")) is bool else req_bool(value, "busy", path)
+        )
+        result.persistent = (
+            v
+            if type(v := value.get("persistent")) is bool
+            else req_bool(value, "persistent", path)
+        )
+        result.inconsistent = (
+            v
+            if type(v := value.get("inconsistent")) is bool
+            else (
+                None
+                if v is None and "inconsistent" not in value
+                else opt_bool(value, "inconsistent", path)
+            )
+        )
+        if len(value) > 5 and not cls.WIRE_MEMBERS.issuperset(value):
+            report_extra(value, cls.WIRE_MEMBERS, path)
+        return result
+
+    def to_wire(self) -> dict[str, object]:
+        out: dict[str, object] = {
+            "count": self.count,
+            "granularity": self.granularity,
+            "recording": self.recording,
+            "busy": self.busy,
+            "persistent": self.persistent,
+        }
+        if self.name is not None:
+            out["name"] = self.name
+        if self.inconsistent is not None:
+            out["inconsistent"] = self.inconsistent
+        return out
 
 
 @dataclass(slots=True, kw_only=True)
@@ -410,18 +530,13 @@ class BlockDeviceInfo:
             else req(value, "write_threshold", path, int_value)
         )
         result.dirty_bitmaps = (
-            [
-                _block_core_1.BlockDirtyInfo.from_wire(x, (p, i), "null")
-                for i, x in enumerate(v)
-            ]
+            [BlockDirtyInfo.from_wire(x, (p, i), "null") for i, x in enumerate(v)]
             if type(v := value.get("dirty-bitmaps")) is list
             and (p := (path, "dirty-bitmaps"))
             else (
                 None
                 if v is None and "dirty-bitmaps" not in value
-                else opt_list(
-                    value, "dirty-bitmaps", path, _block_core_1.BlockDirtyInfo.from_wire
-                )
+                else opt_list(value, "dirty-bitmaps", path, BlockDirtyInfo.from_wire)
             )
         )
         if len(value) > 15 and not cls.WIRE_MEMBERS.issuperset(value):
@@ -431,23 +546,25 @@ class BlockDeviceInfo:
     def to_wire(self) -> dict[str, object]:
         out: dict[str, object] = {
             "file": self.file,
+            "ro": self.ro,
+            "drv": self.drv,
+            "backing_file_depth": self.backing_file_depth,
+            "encrypted": self.encrypted,
+            "detect_zeroes": self.detect_zeroes.to_wire(),
+            "bps": self.bps,
+            "bps_rd": self.bps_rd,
+            "bps_wr": self.bps_wr,
+            "iops": self.iops,
+            "iops_rd": self.iops_rd,
+            "iops_wr": self.iops_wr,
+            "image": self.image.to_wire(),
+            "cache": self.cache.to_wire(),
+            "write_threshold": self.write_threshold,
         }
         if self.node_name is not None:
             out["node-name"] = self.node_name
-        out["ro"] = self.ro
-        out["drv"] = self.drv
         if self.backing_file is not None:
             out["backing_file"] = self.backing_file
-        out["backing_file_depth"] = self.backing_file_depth
-        out["encrypted"] = self.encrypted
-        out["detect_zeroes"] = self.detect_zeroes.to_wire()
-        out["bps"] = self.bps
-        out["bps_rd"] = self.bps_rd
-        out["bps_wr"] = self.bps_wr
-        out["iops"] = self.iops
-        out["iops_rd"] = self.iops_rd
-        out["iops_wr"] = self.iops_wr
-        out["image"] = self.image.to_wire()
         if self.bps_max is not None:
             out["bps_max"] = self.bps_max
         if self.bps_rd_max is not None:
@@ -476,8 +593,6 @@ class BlockDeviceInfo:
             out["iops_size"] = self.iops_size
         if self.group is not None:
             out["group"] = self.group
-        out["cache"] = self.cache.to_wire()
-        out["write_threshold"] = self.write_threshold
         if self.dirty_bitmaps is not None:
             out["dirty-bitmaps"] = [v.to_wire() for v in self.dirty_bitmaps]
         return out
@@ -609,12 +724,12 @@ class BlockInfo:
     def to_wire(self) -> dict[str, object]:
         out: dict[str, object] = {
             "device": self.device,
+            "type": self.type,
+            "removable": self.removable,
+            "locked": self.locked,
         }
         if self.qdev is not None:
             out["qdev"] = self.qdev
-        out["type"] = self.type
-        out["removable"] = self.removable
-        out["locked"] = self.locked
         if self.inserted is not None:
             out["inserted"] = self.inserted.to_wire()
         if self.tray_open is not None:
@@ -768,22 +883,6 @@ class BlockdevCacheOptions:
         return out
 
 
-class BlockdevDriver(WireEnum):
-    """The block drivers the simulator offers.  QEMU knows many more; the
-    names here are the same as QEMU's.
-    """
-
-    FILE = "file"
-    NULL_CO = "null-co"
-    QCOW2 = "qcow2"
-    RAW = "raw"
-
-
-#: ``BlockdevDriver`` values by wire string, for the fast path of decoders
-#: (values under the compat policy take the slow path).
-BlockdevDriver_BY_WIRE: dict[str, BlockdevDriver] = {v.value: v for v in BlockdevDriver}
-
-
 class BlockCore2Handlers:
     """Handlers for the commands defined in ``block-core.json``."""
 
@@ -846,6 +945,7 @@ COMMANDS_HERE: dict[str, CommandSpec] = {
 
 
 TYPES_HERE: dict[str, object] = {
+    "BlockDirtyInfo": BlockDirtyInfo,
     "BlockDeviceInfo": BlockDeviceInfo,
     "BlockDeviceIoStatus": BlockDeviceIoStatus,
     "BlockInfo": BlockInfo,
@@ -855,10 +955,10 @@ TYPES_HERE: dict[str, object] = {
     "BlockdevDetectZeroesOptions": BlockdevDetectZeroesOptions,
     "BlockdevAioOptions": BlockdevAioOptions,
     "BlockdevCacheOptions": BlockdevCacheOptions,
-    "BlockdevDriver": BlockdevDriver,
 }
 
 __all__ = [
+    "BlockDirtyInfo",
     "BlockDeviceInfo",
     "BlockDeviceIoStatus",
     "BlockInfo",
@@ -868,6 +968,5 @@ __all__ = [
     "BlockdevDetectZeroesOptions",
     "BlockdevAioOptions",
     "BlockdevCacheOptions",
-    "BlockdevDriver",
     "BlockCore2Handlers",
 ]

@@ -40,6 +40,22 @@ if TYPE_CHECKING:
     from .common import OnOffAuto
 
 
+class BlockdevDriver(WireEnum):
+    """The block drivers the simulator offers.  QEMU knows many more; the
+    names here are the same as QEMU's.
+    """
+
+    FILE = "file"
+    NULL_CO = "null-co"
+    QCOW2 = "qcow2"
+    RAW = "raw"
+
+
+#: ``BlockdevDriver`` values by wire string, for the fast path of decoders
+#: (values under the compat policy take the slow path).
+BlockdevDriver_BY_WIRE: dict[str, BlockdevDriver] = {v.value: v for v in BlockdevDriver}
+
+
 @dataclass(slots=True, kw_only=True)
 class BlockdevOptionsFile:
     """Options of the file driver."""
@@ -871,6 +887,7 @@ def BlockdevQcow2Encryption_from_wire(
 
 
 TYPES_HERE: dict[str, object] = {
+    "BlockdevDriver": BlockdevDriver,
     "BlockdevOptionsFile": BlockdevOptionsFile,
     "BlockdevOptionsNull": BlockdevOptionsNull,
     "BlockdevOptionsGenericFormat": BlockdevOptionsGenericFormat,
@@ -897,6 +914,7 @@ TYPES_HERE: dict[str, object] = {
 }
 
 __all__ = [
+    "BlockdevDriver",
     "BlockdevOptionsFile",
     "BlockdevOptionsNull",
     "BlockdevOptionsGenericFormat",

@@ -27,8 +27,7 @@ from qapigen.support.wire import (
     uint64_value,
 )
 
-from .block_core_2 import BlockdevDriver
-from .block_core_3 import BlockdevOptionsGenericCOWFormat
+from .block_core_3 import BlockdevDriver, BlockdevOptionsGenericCOWFormat
 
 if TYPE_CHECKING:
     from . import block_core_2 as _block_core_2
@@ -310,8 +309,8 @@ class BlockdevOptionsBase:
         result.driver = (
             e_driver
             if type(v := value.get("driver")) is str
-            and (e_driver := _block_core_2.BlockdevDriver_BY_WIRE.get(v)) is not None
-            else req_enum(value, "driver", path, _block_core_2.BlockdevDriver)
+            and (e_driver := _block_core_3.BlockdevDriver_BY_WIRE.get(v)) is not None
+            else req_enum(value, "driver", path, _block_core_3.BlockdevDriver)
         )
         result.node_name = (
             v
@@ -425,9 +424,9 @@ class BlockdevOptionsBase:
             "driver": (
                 e_driver
                 if type(v := d.get("driver")) is str
-                and (e_driver := _block_core_2.BlockdevDriver_BY_WIRE.get(v))
+                and (e_driver := _block_core_3.BlockdevDriver_BY_WIRE.get(v))
                 is not None
-                else req_enum(d, "driver", path, _block_core_2.BlockdevDriver)
+                else req_enum(d, "driver", path, _block_core_3.BlockdevDriver)
             ),
             "node_name": (
                 v

@@ -93,6 +93,12 @@ TYPES["SchemaInfoAlternateMemberList"] = array_codec(
     "SchemaInfoAlternateMemberList", TYPES["SchemaInfoAlternateMember"]
 )
 TYPES["JobInfoList"] = array_codec("JobInfoList", TYPES["JobInfo"])
+TYPES["Qcow2BitmapInfoList"] = array_codec(
+    "Qcow2BitmapInfoList", TYPES["Qcow2BitmapInfo"]
+)
+TYPES["Qcow2BitmapInfoFlagsList"] = array_codec(
+    "Qcow2BitmapInfoFlagsList", TYPES["Qcow2BitmapInfoFlags"]
+)
 TYPES["SnapshotInfoList"] = array_codec("SnapshotInfoList", TYPES["SnapshotInfo"])
 TYPES["BlockDirtyInfoList"] = array_codec("BlockDirtyInfoList", TYPES["BlockDirtyInfo"])
 TYPES["BlockInfoList"] = array_codec("BlockInfoList", TYPES["BlockInfo"])
