@@ -236,11 +236,19 @@ def prepare_bitmap_remove(
 
     tx.add(commit=commit, abort=abort)
     tx.check_grouped()
-    _, bitmap = machine.graph.lookup_bitmap(data.node, data.name)
+    node, bitmap = machine.graph.lookup_bitmap(data.node, data.name)
     if bitmap.busy:
         bitmap.check()
     if bitmap.readonly:
         raise QMPError(f"Bitmap '{bitmap.name}' is readonly and cannot be modified")
+    if bitmap.persistent and node.qcow2 is not None and bitmap.name is not None:
+        # QEMU deletes a persistent bitmap from the image at once
+        try:
+            node.qcow2.remove_stored_bitmap(bitmap.name)
+        except ImageError as err:
+            raise QMPError(
+                f"Failed to remove bitmap '{bitmap.name}' from '{node.name}': {err}"
+            ) from err
     bitmap.skip_store = True
     bitmap.busy = True
     removed.append(bitmap)

@@ -171,7 +171,8 @@ class Machine(JobCommands, BlockCommands, qmp.Handlers):
             self._close_nodes()
 
     def _close_nodes(self) -> None:
-        for node in self.graph.nodes:
+        # newest first: format nodes store their bitmaps before their file closes
+        for node in reversed(self.graph.nodes):
             try:
                 node.close()
             except OSError as err:  # keep closing the others

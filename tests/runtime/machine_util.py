@@ -41,10 +41,12 @@ class Rig:
     """A Machine over a raw disk ``raw0`` (16 MiB, held by device vd0) and a
     qcow2 disk ``disk0`` (64 MiB), plus a dispatcher to drive it."""
 
-    def __init__(self, tmp: Path, *, legacy: bool = False) -> None:
+    def __init__(self, tmp: Path, *, legacy: bool = False, fresh: bool = True) -> None:
+        """``fresh=False`` reopens the images a previous Rig left in *tmp*."""
         self.tmp = tmp
-        create_raw(str(tmp / "r0.raw"), 16 << 20)
-        create_qcow2(str(tmp / "d0.qcow2"), 64 << 20)
+        if fresh:
+            create_raw(str(tmp / "r0.raw"), 16 << 20)
+            create_qcow2(str(tmp / "d0.qcow2"), 64 << 20)
         config = Config(
             blockdevs=[
                 blockdev(driver="file", node_name="f1", filename=str(tmp / "r0.raw")),

@@ -341,3 +341,33 @@ def test_qcow2_zeroes_and_discard_in_the_file(rig: Rig, tmp_path: Path) -> None:
     check = subprocess.run(["qemu-img", "check", "-U", str(tmp_path / "d0.qcow2")],
                            capture_output=True, text=True)
     assert check.returncode == 0, check.stdout + check.stderr
+
+
+def test_persistent_bitmaps_are_stored_at_close_and_loaded_at_open(tmp_path: Path) -> None:
+    rig = Rig(tmp_path)
+    rig.ok("block-dirty-bitmap-add", node="disk0", name="p1", persistent=True)
+    rig.ok("block-dirty-bitmap-add", node="disk0", name="p2", persistent=True, disabled=True,
+           granularity=4096)
+    rig.ok("block-dirty-bitmap-add", node="disk0", name="temp")
+    rig.write("disk0", 0x11, "1M", "1")
+    rig.write("disk0", 0x11, "40M", "3M")
+    rig.close()
+    if shutil.which("qemu-img") is not None:
+        info = subprocess.run(["qemu-img", "info", str(tmp_path / "d0.qcow2")],
+                              capture_output=True, text=True, check=True).stdout
+        assert "name: p1" in info and "name: p2" in info and "temp" not in info
+    again = Rig(tmp_path, fresh=False)
+    try:
+        assert [(b["name"], b["count"], b["recording"], b["persistent"])
+                for b in again.bitmaps("disk0")] == [
+            ("p1", 65536 + 3 * M, True, True), ("p2", 0, False, True)]
+        disk0 = next(n for n in again.ok("query-named-block-nodes") if n["node-name"] == "disk0")
+        assert disk0["image"]["format-specific"]["data"]["bitmaps"] == [
+            {"name": "p2", "granularity": 4096, "flags": ["in-use"]},
+            {"name": "p1", "granularity": 65536, "flags": ["in-use", "auto"]},
+        ]
+        again.ok("block-dirty-bitmap-remove", node="disk0", name="p2")
+        disk0 = next(n for n in again.ok("query-named-block-nodes") if n["node-name"] == "disk0")
+        assert [b["name"] for b in disk0["image"]["format-specific"]["data"]["bitmaps"]] == ["p1"]
+    finally:
+        again.close()

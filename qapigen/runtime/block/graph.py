@@ -11,6 +11,7 @@ texts are QEMU 7.2's (spec B.3, B.4).
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -22,6 +23,7 @@ from qapigen.runtime.block.images import (
     FileProtocol,
     ImageError,
     InternalSnapshot,
+    LiveBitmap,
     NullProtocol,
     Protocol,
     Qcow2Data,
@@ -51,6 +53,7 @@ class Node:
         self.protocol = protocol
         self.file = file
         self.backing: Node | None = None
+        self.closed = False
         #: a filter (copy-before-write) passes everything to its file child
         self.is_filter = False
         #: bitmaps a filter added to the node below it, removed with it
@@ -355,9 +358,42 @@ class Node:
             self.qcow2.delete_snapshot(snapshot)
 
     def close(self) -> None:
+        """Store persistent bitmaps (qcow2), then flush and close the file.
+        Close parents before their children."""
+        if self.qcow2 is not None and not self.closed:
+            live = [
+                LiveBitmap(b.name, b.granularity, b.enabled, b.bits)
+                for b in self.bitmaps
+                if b.name and b.persistent and not b.inconsistent and not b.skip_store
+                and not b.readonly
+            ]
+            try:
+                self.qcow2.store_bitmaps(live)
+            except (ImageError, OSError) as err:
+                print(f"qapigen serve: storing bitmaps of {self.name}: {err}", file=sys.stderr)
+        self.closed = True
         if self.protocol is not None:
             self.protocol.flush()
             self.protocol.close()
+
+    def load_stored_bitmaps(self) -> None:
+        """Persistent bitmaps a qcow2 image holds become this node's bitmaps
+        (enabled iff 'auto'; 'in-use' at open means a crash left it
+        inconsistent), and are marked in use in the image while open."""
+        qcow2 = self.qcow2
+        if qcow2 is None:
+            return
+        for stored in qcow2.stored_bitmaps:
+            bitmap = Bitmap(stored.name, stored.granularity, self.size, self.bitmaps,
+                            enabled=stored.auto and not stored.in_use, persistent=True)
+            if stored.in_use:
+                bitmap.inconsistent = True
+            else:
+                bitmap.bits = qcow2.load_bitmap_bits(stored)
+            bitmap.readonly = self.read_only or not qcow2.in_place
+            self.bitmaps.insert(0, bitmap)
+        if not self.read_only:
+            qcow2.mark_bitmaps_in_use()
 
 
 #: Device drivers with removable media (a tray): read-only, removable.
@@ -634,6 +670,10 @@ class Graph:
                     file.protocol.write_zeroes if writable and file.protocol else None,
                     file.protocol.flush if writable and file.protocol else None,
                 )
+                try:
+                    node.load_stored_bitmaps()
+                except ImageError as err:
+                    raise QMPError(str(err)) from err
                 if isinstance(options.backing, str):
                     node.backing = self.lookup_bs(options.backing, options.backing)
                 elif options.backing is not None and not isinstance(options.backing, Null):

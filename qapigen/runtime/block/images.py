@@ -57,6 +57,40 @@ class ImageError(Exception):
 
 
 @dataclass
+class StoredBitmap:
+    """A persistent dirty bitmap's entry in a qcow2 bitmap directory."""
+
+    name: str
+    granularity_bits: int
+    flags: int
+    table_offset: int
+    table_size: int
+    extra: bytes = b""
+
+    @property
+    def granularity(self) -> int:
+        return 1 << self.granularity_bits
+
+    @property
+    def in_use(self) -> bool:
+        return bool(self.flags & 1)
+
+    @property
+    def auto(self) -> bool:
+        return bool(self.flags & 2)
+
+
+@dataclass
+class LiveBitmap:
+    """What storing needs to know about one of the node's bitmaps."""
+
+    name: str
+    granularity: int
+    enabled: bool
+    bits: set[int]
+
+
+@dataclass
 class InternalSnapshot:
     """An internal (qcow2) snapshot: what ``image.snapshots`` lists, plus
     where its L1 table lives when it is stored in the image file."""
@@ -208,6 +242,9 @@ class Qcow2Header:
     refcount_table_offset: int = 0
     encrypted: bool = False
     snapshots_offset: int = 0
+    autoclear: int = 0
+    #: the bitmaps extension: (number, directory size, directory offset)
+    bitmaps_ext: tuple[int, int, int] | None = None
 
     @property
     def cluster_size(self) -> int:
@@ -243,12 +280,13 @@ def parse_qcow2_header(read: Callable[[int, int], bytes], filename: str) -> Qcow
      rt_off, _rt_clusters, nb_snapshots, snap_off) = struct.unpack(">IQIIQIIQQIIQ", head[4:72])
     if version not in (2, 3):
         raise ImageError(f"Unsupported qcow2 version {version}")
-    incompatible = compatible = 0
+    incompatible = compatible = autoclear = 0
+    bitmaps_ext: tuple[int, int, int] | None = None
     refcount_order = 4
     header_length = 72
     compression_type = 0
     if version >= 3:
-        incompatible, compatible, _autoclear, refcount_order, header_length = struct.unpack(
+        incompatible, compatible, autoclear, refcount_order, header_length = struct.unpack(
             ">QQQII", head[72:104]
         )
         if header_length > 104:
@@ -262,6 +300,10 @@ def parse_qcow2_header(read: Callable[[int, int], bytes], filename: str) -> Qcow
                 break
             if ext_type == 0xE2792ACA:
                 backing_format = read(ext_off + 8, ext_len).decode(errors="replace")
+            if ext_type == _BITMAPS_EXT and ext_len >= 24:
+                nb, _reserved, dir_size, dir_offset = struct.unpack(
+                    ">IIQQ", read(ext_off + 8, 24))
+                bitmaps_ext = (nb, dir_size, dir_offset)
             ext_off += 8 + ((ext_len + 7) & ~7)
     backing_file: str | None = None
     if backing_off and backing_len:
@@ -272,10 +314,14 @@ def parse_qcow2_header(read: Callable[[int, int], bytes], filename: str) -> Qcow
         incompatible=incompatible, compatible=compatible, refcount_order=refcount_order,
         compression_type=compression_type, nb_snapshots=nb_snapshots,
         refcount_table_offset=rt_off, encrypted=bool(crypt), snapshots_offset=snap_off,
+        autoclear=autoclear, bitmaps_ext=bitmaps_ext if autoclear & 1 else None,
     )
 
 
 _L1_OFFSET_MASK = 0x00FFFFFFFFFFFE00
+_BITMAPS_EXT = 0x23852875
+_BME_IN_USE = 1
+_BME_AUTO = 2
 _L2_COMPRESSED = 1 << 62
 _L2_ZERO = 1
 
@@ -326,6 +372,10 @@ class Qcow2Data:
         self._snapshots_size = 0
         if header.nb_snapshots:
             self._load_snapshots()
+        #: the bitmap directory as the image holds it now
+        self.stored_bitmaps: list[StoredBitmap] = []
+        if header.bitmaps_ext is not None:
+            self._load_bitmap_directory()
         self.in_place = (
             write_file is not None and header.refcount_order == 4
             and not header.extended_l2 and not header.encrypted
@@ -889,6 +939,213 @@ class Qcow2Data:
         self._snapshots_size = len(table)
         if old_size:
             self._free(old_offset, old_size)
+
+
+    # -- persistent dirty bitmaps (QEMU's qcow2-bitmap.c) ---------------------
+
+    def _load_bitmap_directory(self) -> None:
+        assert self.header.bitmaps_ext is not None
+        count, size, offset = self.header.bitmaps_ext
+        raw = self._read_file(offset, size)
+        pos = 0
+        for _ in range(count):
+            (table_offset, table_size, flags, _kind, bits, name_size,
+             extra_size) = struct.unpack(">QIIBBHI", raw[pos:pos + 24])
+            extra = raw[pos + 24:pos + 24 + extra_size]
+            name = raw[pos + 24 + extra_size:pos + 24 + extra_size + name_size].decode(
+                errors="replace")
+            pos += 24 + extra_size + name_size
+            pos += -pos % 8
+            self.stored_bitmaps.append(
+                StoredBitmap(name, bits, flags, table_offset, table_size, extra))
+
+    def load_bitmap_bits(self, stored: StoredBitmap) -> set[int]:
+        """The dirty granules a stored bitmap records."""
+        per_cluster = self.cluster_size * 8
+        nbits = -(-self.header.size // stored.granularity)
+        table = struct.unpack(f">{stored.table_size}Q",
+                              self._read_file(stored.table_offset, stored.table_size * 8))
+        bits: set[int] = set()
+        for index, entry in enumerate(table):
+            base = index * per_cluster
+            offset = entry & _L1_OFFSET_MASK
+            if not offset:
+                if entry & 1:  # all ones
+                    bits.update(range(base, min(base + per_cluster, nbits)))
+                continue
+            value = int.from_bytes(self._read_file(offset, self.cluster_size), "little")
+            while value:
+                low = value & -value
+                bit = base + low.bit_length() - 1
+                if bit < nbits:
+                    bits.add(bit)
+                value ^= low
+        return bits
+
+    def mark_bitmaps_in_use(self) -> None:
+        """QEMU marks the bitmaps it loads for writing as in use, in place."""
+        if not self.in_place or not self.stored_bitmaps:
+            return
+        changed = False
+        for stored in self.stored_bitmaps:
+            if not stored.in_use:
+                stored.flags |= _BME_IN_USE
+                changed = True
+        if changed and self.header.bitmaps_ext is not None:
+            write = self._write_file
+            assert write is not None
+            _count, _size, offset = self.header.bitmaps_ext
+            write(offset, self._bitmap_directory_bytes())
+            self._flush()
+            self._write_header()
+            self._flush()
+
+    def _bitmap_directory_bytes(self) -> bytes:
+        out = bytearray()
+        for stored in self.stored_bitmaps:
+            name = stored.name.encode()
+            out += struct.pack(">QIIBBHI", stored.table_offset, stored.table_size,
+                               stored.flags, 1, stored.granularity_bits, len(name),
+                               len(stored.extra))
+            out += stored.extra + name
+            out += bytes(-len(out) % 8)
+        return bytes(out)
+
+    def store_bitmaps(self, live: list[LiveBitmap]) -> None:
+        """QEMU's ``qcow2_store_persistent_dirty_bitmaps`` at close: the
+        bitmaps' data clusters and tables, a new directory, the header, then
+        the old tables and directory freed."""
+        try:
+            self._store_bitmaps(live)
+        except _NotInPlace as err:
+            raise ImageError("Operation not supported") from err
+
+    def _store_bitmaps(self, live: list[LiveBitmap]) -> None:
+        write = self._write_file
+        if not self.in_place or write is None or (not live and not self.stored_bitmaps):
+            return
+        drop: list[StoredBitmap] = []
+        todo: list[tuple[StoredBitmap, LiveBitmap]] = []
+        for bitmap in live:
+            stored = next((b for b in self.stored_bitmaps if b.name == bitmap.name), None)
+            if stored is None:
+                stored = StoredBitmap(bitmap.name, 0, 0, 0, 0)
+                self.stored_bitmaps.append(stored)
+            else:
+                drop.append(StoredBitmap(stored.name, stored.granularity_bits, stored.flags,
+                                         stored.table_offset, stored.table_size))
+            stored.flags = _BME_AUTO if bitmap.enabled else 0
+            stored.granularity_bits = bitmap.granularity.bit_length() - 1
+            todo.append((stored, bitmap))
+        # QEMU stores in directory order (loaded ones first, new ones after)
+        todo.sort(key=lambda pair: self.stored_bitmaps.index(pair[0]))
+        for stored, bitmap in todo:
+            self._store_bitmap_data(stored, bitmap)
+        self._write_bitmap_directory()
+        for old in drop:
+            self._free_bitmap_clusters(old)
+
+    def _store_bitmap_data(self, stored: StoredBitmap, bitmap: LiveBitmap) -> None:
+        write = self._write_file
+        assert write is not None
+        size = self.cluster_size
+        per_cluster = size * 8
+        nbits = -(-self.header.size // bitmap.granularity)
+        serialized = -(-nbits // 64) * 8
+        table_size = -(-serialized // size)
+        table = [0] * table_size
+        by_cluster: dict[int, int] = {}
+        for bit in bitmap.bits:
+            if bit < nbits:
+                index = bit // per_cluster
+                by_cluster[index] = by_cluster.get(index, 0) | (1 << (bit % per_cluster))
+        for index in sorted(by_cluster):
+            offset = self._allocate()
+            write(offset, by_cluster[index].to_bytes(size, "little"))
+            table[index] = offset
+        stored.table_offset = self._allocate(-(-table_size * 8 // size))
+        stored.table_size = table_size
+        write(stored.table_offset, struct.pack(f">{table_size}Q", *table))
+
+    def _free_bitmap_clusters(self, stored: StoredBitmap) -> None:
+        if not stored.table_offset:
+            return
+        table = struct.unpack(f">{stored.table_size}Q",
+                              self._read_file(stored.table_offset, stored.table_size * 8))
+        for entry in table:
+            if entry & _L1_OFFSET_MASK:
+                self._free(entry & _L1_OFFSET_MASK, self.cluster_size)
+        self._free(stored.table_offset, stored.table_size * 8)
+
+    def _write_bitmap_directory(self) -> None:
+        """A new directory for ``stored_bitmaps``, the header pointed at it
+        (or the extension dropped when none is left), the old one freed."""
+        write = self._write_file
+        assert write is not None
+        old = self.header.bitmaps_ext
+        if self.stored_bitmaps:
+            directory = self._bitmap_directory_bytes()
+            offset = self._allocate(-(-len(directory) // self.cluster_size))
+            write(offset, directory)
+            self._flush()
+            self.header.bitmaps_ext = (len(self.stored_bitmaps), len(directory), offset)
+            self.header.autoclear |= 1
+        else:
+            self.header.bitmaps_ext = None
+            self.header.autoclear &= ~1
+        self._write_header()
+        self._flush()
+        if old is not None and old[1]:
+            self._free(old[2], old[1])
+
+    def remove_stored_bitmap(self, name: str) -> bool:
+        """Delete a persistent bitmap from the image now (QEMU does so in
+        ``block-dirty-bitmap-remove``'s prepare); False if it was not there."""
+        stored = next((b for b in self.stored_bitmaps if b.name == name), None)
+        if stored is None or not self.in_place or self._write_file is None:
+            return False
+        try:
+            self.stored_bitmaps.remove(stored)
+            self._write_bitmap_directory()
+            self._free_bitmap_clusters(stored)
+        except _NotInPlace as err:
+            raise ImageError("Operation not supported") from err
+        return True
+
+    def _write_header(self) -> None:
+        """QEMU's ``qcow2_update_header``: the header fields, the extensions
+        in QEMU's order, then the backing file name, in the first cluster."""
+        write = self._write_file
+        assert write is not None
+        head = bytearray(self._read_file(0, self.cluster_size))
+        length = struct.unpack(">I", head[100:104])[0] if self.header.version >= 3 else 72
+        exts: list[tuple[int, bytes]] = []
+        pos = length
+        while pos + 8 <= len(head):
+            ext_type, ext_len = struct.unpack(">II", head[pos:pos + 8])
+            if ext_type == 0:
+                break
+            exts.append((ext_type, bytes(head[pos + 8:pos + 8 + ext_len])))
+            pos += 8 + ((ext_len + 7) & ~7)
+        exts = [e for e in exts if e[0] != _BITMAPS_EXT]
+        if self.header.bitmaps_ext is not None:
+            count, size, offset = self.header.bitmaps_ext
+            exts.append((_BITMAPS_EXT, struct.pack(">IIQQ", count, 0, size, offset)))
+        order = {0xE2792ACA: 0, 0x44415441: 1, 0x0537BE77: 2, 0x6803F857: 3, _BITMAPS_EXT: 4}
+        exts.sort(key=lambda e: order.get(e[0], 5))
+        backing_off, backing_len = struct.unpack(">QI", head[8:20])
+        backing = bytes(head[backing_off:backing_off + backing_len]) if backing_off else b""
+        body = bytearray(head[:length])
+        body[88:96] = struct.pack(">Q", self.header.autoclear)
+        for ext_type, payload in exts:
+            body += _ext(ext_type, payload)
+        body += struct.pack(">II", 0, 0)
+        if backing:
+            body[8:16] = struct.pack(">Q", len(body))
+            body += backing
+        cluster = bytearray(self.cluster_size)
+        cluster[:len(body)] = body
+        write(0, bytes(cluster))
 
 
 # -- creating images -----------------------------------------------------------------

@@ -73,6 +73,14 @@ def image_info(node: Node, flat: bool) -> qmp.ImageInfo:
                 compression_type=qmp.Qcow2CompressionType.ZSTD
                 if header.compression_type == 1 else qmp.Qcow2CompressionType.ZLIB,
                 extended_l2=header.extended_l2 if header.version >= 3 else None,
+                bitmaps=[
+                    qmp.Qcow2BitmapInfo(
+                        name=b.name, granularity=b.granularity,
+                        flags=[f for f, on in ((qmp.Qcow2BitmapInfoFlags.IN_USE, b.in_use),
+                                               (qmp.Qcow2BitmapInfoFlags.AUTO, b.auto)) if on],
+                    )
+                    for b in node.qcow2.stored_bitmaps
+                ] if node.qcow2 is not None and node.qcow2.stored_bitmaps else None,
             )
         )
     elif node.is_filter and node.file is not None and node.file.cluster_size:
