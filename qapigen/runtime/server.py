@@ -31,7 +31,6 @@ import inspect
 import json
 import os
 import socket
-import stat
 import sys
 import time
 import traceback
@@ -39,6 +38,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import IO, Any, Protocol
 
+from qapigen.runtime import early
 from qapigen.runtime.jsonstream import JSONStreamError, JSONStreamParser
 from qapigen.runtime.options import QMPEndpoint
 from qapigen.runtime.qjson import dumps
@@ -143,39 +143,22 @@ class QMPServer:
     # -- setting up ----------------------------------------------------------------------
 
     async def bind(self, listeners: Sequence[socket.socket] | None = None) -> None:
-        """Listen on every endpoint, or on *listeners* (bound already, one
-        per endpoint, see :mod:`qapigen.runtime.early`); raises
-        :class:`ServeError`."""
-        if listeners is not None:
-            for endpoint, sock in zip(self.endpoints, listeners, strict=True):
-                if endpoint.kind == "unix":
-                    server = await asyncio.start_unix_server(
-                        self._connection, sock=sock, limit=READ_SIZE)
-                    assert endpoint.path is not None
-                    self._unix_paths.append(endpoint.path)
-                else:
-                    server = await asyncio.start_server(
-                        self._connection, sock=sock, limit=READ_SIZE)
-                self._servers.append(server)
-            return
-        for endpoint in self.endpoints:
+        """Listen on every endpoint, on *listeners* if they are bound
+        already (one per endpoint, see :mod:`qapigen.runtime.early`);
+        raises :class:`ServeError`."""
+        if listeners is None:
             try:
-                if endpoint.kind == "unix":
-                    assert endpoint.path is not None
-                    _remove_stale_socket(endpoint.path)
-                    server = await asyncio.start_unix_server(
-                        self._connection, path=endpoint.path, limit=READ_SIZE)
-                    self._unix_paths.append(endpoint.path)
-                else:
-                    server = await asyncio.start_server(
-                        self._connection, host=endpoint.host, port=endpoint.port,
-                        limit=READ_SIZE, reuse_address=True)
-            except OSError as err:
-                await self.close()
-                where = endpoint.path if endpoint.kind == "unix" else \
-                    f"{endpoint.host}:{endpoint.port}"
-                raise ServeError(f"Failed to bind socket to {where}: "
-                                 f"{err.strerror or err}") from None
+                listeners = early.bind(self.endpoints)
+            except early.BindError as err:
+                raise ServeError(str(err)) from None
+        for endpoint, sock in zip(self.endpoints, listeners, strict=True):
+            if endpoint.kind == "unix":
+                server = await asyncio.start_unix_server(
+                    self._connection, sock=sock, limit=READ_SIZE)
+                assert endpoint.path is not None
+                self._unix_paths.append(endpoint.path)
+            else:
+                server = await asyncio.start_server(self._connection, sock=sock, limit=READ_SIZE)
             self._servers.append(server)
 
     def greet(self, version: object) -> None:
@@ -375,13 +358,3 @@ def _line(message: Any) -> bytes:
 async def _flush(session: _Session) -> None:
     with contextlib.suppress(Exception):
         await asyncio.wait_for(session.drain(), timeout=1)
-
-
-def _remove_stale_socket(path: str) -> None:
-    """QEMU replaces a socket file left behind; it never removes other files."""
-    try:
-        mode = os.lstat(path).st_mode
-    except FileNotFoundError:
-        return
-    if stat.S_ISSOCK(mode):
-        os.unlink(path)
