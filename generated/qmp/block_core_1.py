@@ -285,8 +285,6 @@ class ImageInfoSpecificQCow2:
     def to_wire(self) -> dict[str, object]:
         out: dict[str, object] = {
             "compat": self.compat,
-            "refcount-bits": self.refcount_bits,
-            "compression-type": self.compression_type.to_wire(),
         }
         if self.data_file is not None:
             out["data-file"] = self.data_file
@@ -298,8 +296,10 @@ class ImageInfoSpecificQCow2:
             out["lazy-refcounts"] = self.lazy_refcounts
         if self.corrupt is not None:
             out["corrupt"] = self.corrupt
+        out["refcount-bits"] = self.refcount_bits
         if self.bitmaps is not None:
             out["bitmaps"] = [v.to_wire() for v in self.bitmaps]
+        out["compression-type"] = self.compression_type.to_wire()
         return out
 
 
@@ -741,12 +741,12 @@ class ImageInfo:
         out: dict[str, object] = {
             "filename": self.filename,
             "format": self.format,
-            "virtual-size": self.virtual_size,
         }
         if self.dirty_flag is not None:
             out["dirty-flag"] = self.dirty_flag
         if self.actual_size is not None:
             out["actual-size"] = self.actual_size
+        out["virtual-size"] = self.virtual_size
         if self.cluster_size is not None:
             out["cluster-size"] = self.cluster_size
         if self.encrypted is not None:

@@ -143,15 +143,14 @@ class BlockDirtyInfo:
         return result
 
     def to_wire(self) -> dict[str, object]:
-        out: dict[str, object] = {
-            "count": self.count,
-            "granularity": self.granularity,
-            "recording": self.recording,
-            "busy": self.busy,
-            "persistent": self.persistent,
-        }
+        out: dict[str, object] = {}
         if self.name is not None:
             out["name"] = self.name
+        out["count"] = self.count
+        out["granularity"] = self.granularity
+        out["recording"] = self.recording
+        out["busy"] = self.busy
+        out["persistent"] = self.persistent
         if self.inconsistent is not None:
             out["inconsistent"] = self.inconsistent
         return out
@@ -546,25 +545,23 @@ class BlockDeviceInfo:
     def to_wire(self) -> dict[str, object]:
         out: dict[str, object] = {
             "file": self.file,
-            "ro": self.ro,
-            "drv": self.drv,
-            "backing_file_depth": self.backing_file_depth,
-            "encrypted": self.encrypted,
-            "detect_zeroes": self.detect_zeroes.to_wire(),
-            "bps": self.bps,
-            "bps_rd": self.bps_rd,
-            "bps_wr": self.bps_wr,
-            "iops": self.iops,
-            "iops_rd": self.iops_rd,
-            "iops_wr": self.iops_wr,
-            "image": self.image.to_wire(),
-            "cache": self.cache.to_wire(),
-            "write_threshold": self.write_threshold,
         }
         if self.node_name is not None:
             out["node-name"] = self.node_name
+        out["ro"] = self.ro
+        out["drv"] = self.drv
         if self.backing_file is not None:
             out["backing_file"] = self.backing_file
+        out["backing_file_depth"] = self.backing_file_depth
+        out["encrypted"] = self.encrypted
+        out["detect_zeroes"] = self.detect_zeroes.to_wire()
+        out["bps"] = self.bps
+        out["bps_rd"] = self.bps_rd
+        out["bps_wr"] = self.bps_wr
+        out["iops"] = self.iops
+        out["iops_rd"] = self.iops_rd
+        out["iops_wr"] = self.iops_wr
+        out["image"] = self.image.to_wire()
         if self.bps_max is not None:
             out["bps_max"] = self.bps_max
         if self.bps_rd_max is not None:
@@ -593,6 +590,8 @@ class BlockDeviceInfo:
             out["iops_size"] = self.iops_size
         if self.group is not None:
             out["group"] = self.group
+        out["cache"] = self.cache.to_wire()
+        out["write_threshold"] = self.write_threshold
         if self.dirty_bitmaps is not None:
             out["dirty-bitmaps"] = [v.to_wire() for v in self.dirty_bitmaps]
         return out
@@ -724,12 +723,12 @@ class BlockInfo:
     def to_wire(self) -> dict[str, object]:
         out: dict[str, object] = {
             "device": self.device,
-            "type": self.type,
-            "removable": self.removable,
-            "locked": self.locked,
         }
         if self.qdev is not None:
             out["qdev"] = self.qdev
+        out["type"] = self.type
+        out["removable"] = self.removable
+        out["locked"] = self.locked
         if self.inserted is not None:
             out["inserted"] = self.inserted.to_wire()
         if self.tray_open is not None:
