@@ -531,7 +531,7 @@ class Job:
             device=self.id,
             len=self.progress_total,
             offset=self.progress_current,
-            busy=self.busy,
+            busy=self.busy and not self.deferred,
             paused=self.paused,
             speed=self.speed,
             io_status=qmp.BlockDeviceIoStatus.OK,

@@ -463,3 +463,18 @@ def test_rate_limit_first_chunk_free_then_waits() -> None:
     assert fast.delay_ns(512 << 10) == RateLimit.SLICE_NS
     unlimited = RateLimit(clock=lambda: now[0])
     assert unlimited.delay_ns(1 << 30) == 0
+
+
+def test_cancelled_job_kept_concluded_is_not_busy() -> None:
+    async def body() -> None:
+        rec = Recorder()
+        manager, job = make(rec, auto_dismiss=False)
+        job.start()
+        await settle()
+        job.cancel(force=True)
+        await settle()
+        info = manager.query_block_jobs()[0]
+        assert (info.status, info.busy, info.paused, info.offset, info.error) == (
+            S.CONCLUDED, False, False, 0, "Operation canceled")
+        assert manager.query_jobs()[0].error == "Operation canceled"
+    run(body)

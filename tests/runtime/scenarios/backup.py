@@ -586,4 +586,22 @@ SCENARIOS = [
         compare_files=["ta", "tb", "tc"],
         **DISKS,
     ),
+    Scenario(
+        name="backup-cancelled-not-dismissed",
+        steps=[
+            backup("disk0", "ta", "jc", speed=1, auto_dismiss=False),
+            sleep(0.3),
+            job("cancel", "jc"),
+            cmd("query-jobs"),
+            cmd("query-block-jobs"),
+            job("cancel", "jc"),
+            job("dismiss", "jc"),
+            backup("disk1", "tb", "jf", auto_dismiss=False, auto_finalize=False, speed=1),
+            sleep(0.3),
+            job("cancel", "jf"),
+            cmd("query-jobs"),
+            job("dismiss", "jf"),
+        ],
+        **DISKS,
+    ),
 ]
