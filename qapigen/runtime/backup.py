@@ -108,6 +108,11 @@ class BackupJob(Job):
             return self.source.size
         return sum(self._cluster_len(c) for c in self.todo)
 
+    def has_work(self) -> bool:
+        # sync=top first scans the allocation (QEMU yields there), so even
+        # an empty scan ends after the reply; an empty bitmap does not.
+        return self.plan.sync in (M.NONE, M.TOP) or bool(self.todo)
+
     def _cluster_len(self, index: int) -> int:
         return min(self.cluster, self.source.size - index * self.cluster)
 
@@ -462,7 +467,12 @@ def _register_job_actions(tx: Transaction, holder: list[BackupJob]) -> None:
         if holder:
             holder[0].cancel_sync()
 
+    def finished(committed: bool) -> None:
+        if committed and holder:
+            holder[0].finish_idle()
+
     tx.add(commit=commit, abort=abort)
+    tx.finish_hooks.append(finished)
 
 
 def prepare_blockdev_backup(
@@ -540,10 +550,12 @@ class JobCommands:
     def blockdev_backup(self, arguments: qmp.BlockdevBackup) -> None:
         job = self.backup_prepare_blockdev(arguments, None)
         job.start()
+        job.finish_idle()
 
     def drive_backup(self, arguments: qmp.DriveBackup) -> None:
         job = self.backup_prepare_drive(arguments, None)
         job.start()
+        job.finish_idle()
 
     def job_pause(self, *, id: str) -> None:
         self.jobs.find(id).user_pause()

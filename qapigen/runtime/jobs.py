@@ -247,12 +247,27 @@ class Job:
 
     # -- running ------------------------------------------------------------------
 
+    def has_work(self) -> bool:
+        """False when the job has nothing at all to do; QEMU then finishes
+        it before the command that started it returns."""
+        return True
+
     def start(self) -> None:
         """QEMU's job_start: ``running``, and the work begins as a task."""
         self.started = True
         self.busy = True
         self.transition(S.RUNNING)
-        self._task = asyncio.get_running_loop().create_task(self._co_entry())
+        if self.has_work():
+            self._task = asyncio.get_running_loop().create_task(self._co_entry())
+
+    def finish_idle(self) -> None:
+        """Complete a started job that had nothing to do.  Called once the
+        starting command (or transaction) is done: QEMU's job coroutine
+        returns at once and its completion runs in the drain that ends the
+        command, before the reply."""
+        if self.started and self._task is None and not self.deferred:
+            self.deferred = True
+            self._exit()
 
     async def _co_entry(self) -> None:
         try:

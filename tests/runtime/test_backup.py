@@ -396,3 +396,19 @@ def test_shutdown_removes_an_unfinished_drive_backup_target(tmp_path: Path) -> N
         assert kept.exists() and not dropped.exists()
         assert box.statuses("d")[-3:] == ["aborting", "concluded", "null"]
     run(body)
+
+
+def test_nothing_to_copy_finishes_before_the_command_returns(tmp_path: Path) -> None:
+    async def body() -> None:
+        box = Box(tmp_path, disks())
+        box.add_bitmap("disk0", "b0")
+        box.backup(sync="incremental", bitmap="b0")
+        assert box.statuses() == ["created", "running", "waiting", "pending", "concluded", "null"]
+        assert box.named("BLOCK_JOB_COMPLETED") == [
+            {"type": "backup", "device": "j", "len": 0, "offset": 0, "speed": 0}
+        ]
+        # sync=top scans first, so it ends after the command (raw: all allocated)
+        box.backup(sync="top", **{"job-id": "t"})
+        assert box.statuses("t") == ["created", "running"]
+        await until_gone(box, "t")
+    run(body)
