@@ -151,6 +151,10 @@ class Job:
     """One job: its status, verbs and completion (QEMU's ``Job``)."""
 
     job_type = qmp.JobType.BACKUP
+    #: QEMU's backup driver turns every cancel into a forced one (its
+    #: ``cancel`` callback returns true), so ``block-job-cancel`` without
+    #: ``force`` cancels a waiting or pending job too (7.2 verified).
+    cancel_forces = True
 
     def __init__(
         self,
@@ -448,7 +452,7 @@ class Job:
 
     def _cancel_async(self, *, force: bool) -> None:
         self.on_cancel()
-        force = True  # backup's cancel always forces (QEMU backup_cancel)
+        force = force or self.cancel_forces
         if self.user_paused:
             self.user_paused = False
             self.pause_count = max(0, self.pause_count - 1)
