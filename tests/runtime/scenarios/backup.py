@@ -158,6 +158,12 @@ SCENARIOS = [
             backup("disk0", "ta", None),
             backup("disk0", "ta", "j", speed=-1),
             backup("disk0", "ta", "j", compress=True),
+            # the order of the creation checks, two failures at a time
+            backup("disk0", "disk0", "bad id", compress=True),
+            backup("disk0", "small", "bad id", compress=True),
+            backup("disk0", "small", "j", bitmap="b0", bitmap_mode="always", speed=-1),
+            backup("disk0", "small", "j", sync="incremental", bitmap="b0", speed=-1),
+            backup("small", "disk0", "bad id", speed=-1),
             bitmaps(),
             cmd("query-jobs"),
         ],
