@@ -347,8 +347,10 @@ def decode_blockdev(value: str, shown: str | None = None) -> BlockdevOptions:
             raise OptionError(f"{shown}: {err}") from None
         coercer = keyval.Coercer(qmp.SCHEMA_INFO)
         tree = coercer.value(raw, "BlockdevOptions", "")
+    from qapigen.runtime.ghash import visitor_order
+
     try:
-        options = decode(tree)
+        options = decode(visitor_order(tree))
     except QMPError as err:
         if coercer is not None:
             err = coercer.explain(err)

@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import IO, Any, Protocol
 
 from qapigen.runtime import early
+from qapigen.runtime.ghash import visitor_order
 from qapigen.runtime.jsonstream import JSONStreamError, JSONStreamParser
 from qapigen.runtime.options import QMPEndpoint
 from qapigen.runtime.qjson import dumps
@@ -320,6 +321,10 @@ class QMPServer:
                 return
             if session.dispatcher is None:
                 session.dispatcher = self._make_dispatcher()
+            if isinstance(item, dict) and isinstance(item.get("arguments"), dict):
+                # Which unexpected argument is reported first follows QEMU's
+                # input visitor (see ghash.py).
+                item = {k: visitor_order(v) if k == "arguments" else v for k, v in item.items()}
             response = await self._dispatch(session, item)
             if self._quit_requested:
                 await self._shutdown("host-qmp-quit",

