@@ -85,6 +85,11 @@ def _build_parser() -> argparse.ArgumentParser:
         "--check", action="store_true",
         help="write nothing; exit 1 listing the files that are out of date",
     )
+    sub.add_parser(
+        "serve",
+        help="A QMP server that behaves like QEMU 7.2 (takes QEMU's command line).",
+        add_help=False,
+    )
     return parser
 
 
@@ -95,6 +100,12 @@ def _settings(args: argparse.Namespace, config: Config) -> tuple[Dialect, DocCom
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["serve"]:
+        # QEMU's own command line follows, which argparse must not touch.
+        from qapigen.runtime.main import main as serve_main
+
+        return serve_main(argv[1:])
     args = _build_parser().parse_args(argv)
     dialect, docs = Dialect.QEMU, DocComments.PARSE
     schema: str | None = args.schema

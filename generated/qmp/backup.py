@@ -364,12 +364,11 @@ class BackupCommon(_FromJson):
         return result
 
     def to_wire(self) -> dict[str, object]:
-        out: dict[str, object] = {
-            "device": self.device,
-            "sync": self.sync.to_wire(),
-        }
+        out: dict[str, object] = {}
         if self.job_id is not None:
             out["job-id"] = self.job_id
+        out["device"] = self.device
+        out["sync"] = self.sync.to_wire()
         if self.speed is not None:
             out["speed"] = self.speed
         if self.bitmap is not None:
@@ -577,13 +576,11 @@ class DriveBackup(BackupCommon):
         return result
 
     def to_wire(self) -> dict[str, object]:
-        out: dict[str, object] = {
-            "device": self.device,
-            "sync": self.sync.to_wire(),
-            "target": self.target,
-        }
+        out: dict[str, object] = {}
         if self.job_id is not None:
             out["job-id"] = self.job_id
+        out["device"] = self.device
+        out["sync"] = self.sync.to_wire()
         if self.speed is not None:
             out["speed"] = self.speed
         if self.bitmap is not None:
@@ -604,6 +601,7 @@ class DriveBackup(BackupCommon):
             out["filter-node-name"] = self.filter_node_name
         if self.x_perf is not None and not _hidden(False, True):
             out["x-perf"] = self.x_perf.to_wire()
+        out["target"] = self.target
         if self.format is not None:
             out["format"] = self.format
         if self.mode is not None:
@@ -765,13 +763,11 @@ class BlockdevBackup(BackupCommon):
         return result
 
     def to_wire(self) -> dict[str, object]:
-        out: dict[str, object] = {
-            "device": self.device,
-            "sync": self.sync.to_wire(),
-            "target": self.target,
-        }
+        out: dict[str, object] = {}
         if self.job_id is not None:
             out["job-id"] = self.job_id
+        out["device"] = self.device
+        out["sync"] = self.sync.to_wire()
         if self.speed is not None:
             out["speed"] = self.speed
         if self.bitmap is not None:
@@ -792,6 +788,7 @@ class BlockdevBackup(BackupCommon):
             out["filter-node-name"] = self.filter_node_name
         if self.x_perf is not None and not _hidden(False, True):
             out["x-perf"] = self.x_perf.to_wire()
+        out["target"] = self.target
         return out
 
 

@@ -15,33 +15,604 @@ from qapigen.support.dispatch import (
     no_arguments as _no_arguments,
 )
 from qapigen.support.enums import WireEnum as _WireEnum
-from qapigen.support.policy import hidden as _hidden
 from qapigen.support.wire import (
     Path as _Path,
-    bool_value as _bool_value,
     int_value as _int_value,
     new_object as _new_object,
     not_an_object as _not_an_object,
     opt as _opt,
     opt_bool as _opt_bool,
     opt_enum as _opt_enum,
-    opt_special as _opt_special,
+    opt_list as _opt_list,
     opt_str as _opt_str,
     report_extra as _report_extra,
     req as _req,
     req_bool as _req_bool,
+    req_enum as _req_enum,
     req_str as _req_str,
-    uint64_value as _uint64_value,
+    uint32_value as _uint32_value,
 )
 from qapigen.support.wirejson import FromJson as _FromJson
 
 if _TYPE_CHECKING:
     from . import block_core_1 as _block_core_1
-    from . import block_core_4 as _block_core_4
-    from . import common as _common
-    from .block_core_1 import BlockDeviceInfo, BlockDeviceIoStatus
-    from .block_core_4 import BlockdevRef, BlockdevRefOrNull
-    from .common import OnOffAuto
+    from .block_core_1 import BlockdevCacheInfo, ImageInfo
+
+
+@_dataclass(slots=True, kw_only=True)
+class BlockDirtyInfo(_FromJson):
+    """The state of one dirty bitmap.
+
+    A dirty bitmap divides a node into chunks of @granularity bytes and
+    remembers which chunks were written to.  Bitmaps that take part in
+    an operation may show up without a name.
+    """
+
+    WIRE_NAME: _ClassVar[str] = "BlockDirtyInfo"
+    WIRE_MEMBERS: _ClassVar[frozenset[str]] = frozenset(
+        {
+            "name",
+            "count",
+            "granularity",
+            "recording",
+            "busy",
+            "persistent",
+            "inconsistent",
+        }
+    )
+    name: str | None = None
+    """the bitmap's name; absent for internal bitmaps that no
+    command can address
+    """
+    count: int
+    """the number of dirty bytes, which is the number of dirty
+    chunks times @granularity
+    """
+    granularity: int
+    """the chunk size in bytes, a power of two (since 1.4)"""
+    recording: bool
+    """true when new guest writes are being recorded, either
+    in this bitmap or in one that temporarily stands in for it
+    (since 4.0)
+    """
+    busy: bool
+    """true while an operation such as a backup job is using the
+    bitmap.  A busy bitmap cannot be changed, removed or used by
+    anything else.  (since 4.0)
+    """
+    persistent: bool
+    """true when the bitmap is kept in the image file, or
+    will be written there when the node is closed (since 4.0)
+    """
+    inconsistent: bool | None = None
+    """true when a stored bitmap was not saved properly
+    and cannot be trusted; such a bitmap can only be removed.  It
+    implies @persistent.  Absent when false.  (since 4.0)
+    """
+
+    @classmethod
+    def from_wire(
+        cls, value: object, path: _Path = "", name: str = "null"
+    ) -> BlockDirtyInfo:
+        if type(value) is not dict:
+            raise _not_an_object(path)
+        result = _new_object(cls)
+        result.name = (
+            v
+            if type(v := value.get("name")) is str
+            else (
+                None
+                if v is None and "name" not in value
+                else _opt_str(value, "name", path)
+            )
+        )
+        result.count = (
+            v
+            if type(v := value.get("count")) is int
+            and -9223372036854775808 <= v <= 9223372036854775807
+            else _req(value, "count", path, _int_value)
+        )
+        result.granularity = (
+            v
+            if type(v := value.get("granularity")) is int and 0 <= v <= 4294967295
+            else _req(value, "granularity", path, _uint32_value)
+        )
+        result.recording = (
+            v
+            if type(v := value.get("recording")) is bool
+            else _req_bool(value, "recording", path)
+        )
+        result.busy = (
+            v
+            if type(v := value.get("busy")) is bool
+            else _req_bool(value, "busy", path)
+        )
+        result.persistent = (
+            v
+            if type(v := value.get("persistent")) is bool
+            else _req_bool(value, "persistent", path)
+        )
+        result.inconsistent = (
+            v
+            if type(v := value.get("inconsistent")) is bool
+            else (
+                None
+                if v is None and "inconsistent" not in value
+                else _opt_bool(value, "inconsistent", path)
+            )
+        )
+        if len(value) > 5 and not cls.WIRE_MEMBERS.issuperset(value):
+            _report_extra(value, cls.WIRE_MEMBERS, path)
+        return result
+
+    def to_wire(self) -> dict[str, object]:
+        out: dict[str, object] = {}
+        if self.name is not None:
+            out["name"] = self.name
+        out["count"] = self.count
+        out["granularity"] = self.granularity
+        out["recording"] = self.recording
+        out["busy"] = self.busy
+        out["persistent"] = self.persistent
+        if self.inconsistent is not None:
+            out["inconsistent"] = self.inconsistent
+        return out
+
+
+@_dataclass(slots=True, kw_only=True)
+class BlockDeviceInfo(_FromJson):
+    """What is known about one block node.
+
+    The I/O limit members describe throttling; a limit of 0 means that
+    no limit is set.  The members whose names end in "_max" allow
+    bursts above the plain limit, and those ending in "_max_length"
+    say for how many seconds such a burst may last.
+    """
+
+    WIRE_NAME: _ClassVar[str] = "BlockDeviceInfo"
+    WIRE_MEMBERS: _ClassVar[frozenset[str]] = frozenset(
+        {
+            "file",
+            "node-name",
+            "ro",
+            "drv",
+            "backing_file",
+            "backing_file_depth",
+            "encrypted",
+            "detect_zeroes",
+            "bps",
+            "bps_rd",
+            "bps_wr",
+            "iops",
+            "iops_rd",
+            "iops_wr",
+            "image",
+            "bps_max",
+            "bps_rd_max",
+            "bps_wr_max",
+            "iops_max",
+            "iops_rd_max",
+            "iops_wr_max",
+            "bps_max_length",
+            "bps_rd_max_length",
+            "bps_wr_max_length",
+            "iops_max_length",
+            "iops_rd_max_length",
+            "iops_wr_max_length",
+            "iops_size",
+            "group",
+            "cache",
+            "write_threshold",
+            "dirty-bitmaps",
+        }
+    )
+    file: str
+    """the file name of the node, or a "json:" pseudo-filename
+    describing it
+    """
+    node_name: str | None = None
+    """the node's name, if it has one (since 2.0)"""
+    ro: bool
+    """true when the node is read-only"""
+    drv: str
+    """the name of the node's driver"""
+    backing_file: str | None = None
+    """the file name of the node's backing image, if it
+    has one
+    """
+    backing_file_depth: int
+    """how many backing images lie below this node
+    (since 1.2)
+    """
+    encrypted: bool
+    """true when the image data is encrypted"""
+    detect_zeroes: BlockdevDetectZeroesOptions
+    """whether writes of all-zero data are detected and
+    turned into cheaper requests (since 2.1)
+    """
+    bps: int
+    """total throughput limit, bytes per second (since 1.1)"""
+    bps_rd: int
+    """read throughput limit, bytes per second (since 1.1)"""
+    bps_wr: int
+    """write throughput limit, bytes per second (since 1.1)"""
+    iops: int
+    """total request limit, requests per second (since 1.1)"""
+    iops_rd: int
+    """read request limit, requests per second (since 1.1)"""
+    iops_wr: int
+    """write request limit, requests per second (since 1.1)"""
+    image: ImageInfo
+    """information about the image the node presents (since 1.6)"""
+    bps_max: int | None = None
+    """burst limit for total throughput (since 1.7)"""
+    bps_rd_max: int | None = None
+    """burst limit for read throughput (since 1.7)"""
+    bps_wr_max: int | None = None
+    """burst limit for write throughput (since 1.7)"""
+    iops_max: int | None = None
+    """burst limit for total requests (since 1.7)"""
+    iops_rd_max: int | None = None
+    """burst limit for read requests (since 1.7)"""
+    iops_wr_max: int | None = None
+    """burst limit for write requests (since 1.7)"""
+    bps_max_length: int | None = None
+    """longest burst for @bps_max (since 2.6)"""
+    bps_rd_max_length: int | None = None
+    """longest burst for @bps_rd_max (since 2.6)"""
+    bps_wr_max_length: int | None = None
+    """longest burst for @bps_wr_max (since 2.6)"""
+    iops_max_length: int | None = None
+    """longest burst for @iops_max (since 2.6)"""
+    iops_rd_max_length: int | None = None
+    """longest burst for @iops_rd_max (since 2.6)"""
+    iops_wr_max_length: int | None = None
+    """longest burst for @iops_wr_max (since 2.6)"""
+    iops_size: int | None = None
+    """the request size, in bytes, that counts as one request
+    for the request limits; larger requests count as several
+    (since 1.7)
+    """
+    group: str | None = None
+    """the name of the throttle group whose limits the node
+    shares (since 2.4)
+    """
+    cache: BlockdevCacheInfo
+    """the caching behaviour of the node (since 2.3)"""
+    write_threshold: int
+    """the offset in bytes beyond which a write raises
+    an event; 0 when no threshold is set (since 2.3)
+    """
+    dirty_bitmaps: list[BlockDirtyInfo] | None = None
+    """the dirty bitmaps of the node, newest first;
+    absent when it has none (since 4.2)
+    """
+
+    @classmethod
+    def from_wire(
+        cls, value: object, path: _Path = "", name: str = "null"
+    ) -> BlockDeviceInfo:
+        if type(value) is not dict:
+            raise _not_an_object(path)
+        result = _new_object(cls)
+        result.file = (
+            v if type(v := value.get("file")) is str else _req_str(value, "file", path)
+        )
+        result.node_name = (
+            v
+            if type(v := value.get("node-name")) is str
+            else (
+                None
+                if v is None and "node-name" not in value
+                else _opt_str(value, "node-name", path)
+            )
+        )
+        result.ro = (
+            v if type(v := value.get("ro")) is bool else _req_bool(value, "ro", path)
+        )
+        result.drv = (
+            v if type(v := value.get("drv")) is str else _req_str(value, "drv", path)
+        )
+        result.backing_file = (
+            v
+            if type(v := value.get("backing_file")) is str
+            else (
+                None
+                if v is None and "backing_file" not in value
+                else _opt_str(value, "backing_file", path)
+            )
+        )
+        result.backing_file_depth = (
+            v
+            if type(v := value.get("backing_file_depth")) is int
+            and -9223372036854775808 <= v <= 9223372036854775807
+            else _req(value, "backing_file_depth", path, _int_value)
+        )
+        result.encrypted = (
+            v
+            if type(v := value.get("encrypted")) is bool
+            else _req_bool(value, "encrypted", path)
+        )
+        result.detect_zeroes = (
+            e_detect_zeroes
+            if type(v := value.get("detect_zeroes")) is str
+            and (e_detect_zeroes := BlockdevDetectZeroesOptions_BY_WIRE.get(v))
+            is not None
+            else _req_enum(value, "detect_zeroes", path, BlockdevDetectZeroesOptions)
+        )
+        result.bps = (
+            v
+            if type(v := value.get("bps")) is int
+            and -9223372036854775808 <= v <= 9223372036854775807
+            else _req(value, "bps", path, _int_value)
+        )
+        result.bps_rd = (
+            v
+            if type(v := value.get("bps_rd")) is int
+            and -9223372036854775808 <= v <= 9223372036854775807
+            else _req(value, "bps_rd", path, _int_value)
+        )
+        result.bps_wr = (
+            v
+            if type(v := value.get("bps_wr")) is int
+            and -9223372036854775808 <= v <= 9223372036854775807
+            else _req(value, "bps_wr", path, _int_value)
+        )
+        result.iops = (
+            v
+            if type(v := value.get("iops")) is int
+            and -9223372036854775808 <= v <= 9223372036854775807
+            else _req(value, "iops", path, _int_value)
+        )
+        result.iops_rd = (
+            v
+            if type(v := value.get("iops_rd")) is int
+            and -9223372036854775808 <= v <= 9223372036854775807
+            else _req(value, "iops_rd", path, _int_value)
+        )
+        result.iops_wr = (
+            v
+            if type(v := value.get("iops_wr")) is int
+            and -9223372036854775808 <= v <= 9223372036854775807
+            else _req(value, "iops_wr", path, _int_value)
+        )
+        result.image = (
+            _block_core_1.ImageInfo.from_wire(v, (path, "image"), "image")
+            if type(v := value.get("image")) is dict
+            else _req(value, "image", path, _block_core_1.ImageInfo.from_wire)
+        )
+        result.bps_max = (
+            v
+            if type(v := value.get("bps_max")) is int
+            and -9223372036854775808 <= v <= 9223372036854775807
+            else (
+                None
+                if v is None and "bps_max" not in value
+                else _opt(value, "bps_max", path, _int_value)
+            )
+        )
+        result.bps_rd_max = (
+            v
+            if type(v := value.get("bps_rd_max")) is int
+            and -9223372036854775808 <= v <= 9223372036854775807
+            else (
+                None
+                if v is None and "bps_rd_max" not in value
+                else _opt(value, "bps_rd_max", path, _int_value)
+            )
+        )
+        result.bps_wr_max = (
+            v
+            if type(v := value.get("bps_wr_max")) is int
+            and -9223372036854775808 <= v <= 9223372036854775807
+            else (
+                None
+                if v is None and "bps_wr_max" not in value
+                else _opt(value, "bps_wr_max", path, _int_value)
+            )
+        )
+        result.iops_max = (
+            v
+            if type(v := value.get("iops_max")) is int
+            and -9223372036854775808 <= v <= 9223372036854775807
+            else (
+                None
+                if v is None and "iops_max" not in value
+                else _opt(value, "iops_max", path, _int_value)
+            )
+        )
+        result.iops_rd_max = (
+            v
+            if type(v := value.get("iops_rd_max")) is int
+            and -9223372036854775808 <= v <= 9223372036854775807
+            else (
+                None
+                if v is None and "iops_rd_max" not in value
+                else _opt(value, "iops_rd_max", path, _int_value)
+            )
+        )
+        result.iops_wr_max = (
+            v
+            if type(v := value.get("iops_wr_max")) is int
+            and -9223372036854775808 <= v <= 9223372036854775807
+            else (
+                None
+                if v is None and "iops_wr_max" not in value
+                else _opt(value, "iops_wr_max", path, _int_value)
+            )
+        )
+        result.bps_max_length = (
+            v
+            if type(v := value.get("bps_max_length")) is int
+            and -9223372036854775808 <= v <= 9223372036854775807
+            else (
+                None
+                if v is None and "bps_max_length" not in value
+                else _opt(value, "bps_max_length", path, _int_value)
+            )
+        )
+        result.bps_rd_max_length = (
+            v
+            if type(v := value.get("bps_rd_max_length")) is int
+            and -9223372036854775808 <= v <= 9223372036854775807
+            else (
+                None
+                if v is None and "bps_rd_max_length" not in value
+                else _opt(value, "bps_rd_max_length", path, _int_value)
+            )
+        )
+        result.bps_wr_max_length = (
+            v
+            if type(v := value.get("bps_wr_max_length")) is int
+            and -9223372036854775808 <= v <= 9223372036854775807
+            else (
+                None
+                if v is None and "bps_wr_max_length" not in value
+                else _opt(value, "bps_wr_max_length", path, _int_value)
+            )
+        )
+        result.iops_max_length = (
+            v
+            if type(v := value.get("iops_max_length")) is int
+            and -9223372036854775808 <= v <= 9223372036854775807
+            else (
+                None
+                if v is None and "iops_max_length" not in value
+                else _opt(value, "iops_max_length", path, _int_value)
+            )
+        )
+        result.iops_rd_max_length = (
+            v
+            if type(v := value.get("iops_rd_max_length")) is int
+            and -9223372036854775808 <= v <= 9223372036854775807
+            else (
+                None
+                if v is None and "iops_rd_max_length" not in value
+                else _opt(value, "iops_rd_max_length", path, _int_value)
+            )
+        )
+        result.iops_wr_max_length = (
+            v
+            if type(v := value.get("iops_wr_max_length")) is int
+            and -9223372036854775808 <= v <= 9223372036854775807
+            else (
+                None
+                if v is None and "iops_wr_max_length" not in value
+                else _opt(value, "iops_wr_max_length", path, _int_value)
+            )
+        )
+        result.iops_size = (
+            v
+            if type(v := value.get("iops_size")) is int
+            and -9223372036854775808 <= v <= 9223372036854775807
+            else (
+                None
+                if v is None and "iops_size" not in value
+                else _opt(value, "iops_size", path, _int_value)
+            )
+        )
+        result.group = (
+            v
+            if type(v := value.get("group")) is str
+            else (
+                None
+                if v is None and "group" not in value
+                else _opt_str(value, "group", path)
+            )
+        )
+        result.cache = (
+            _block_core_1.BlockdevCacheInfo.from_wire(v, (path, "cache"), "cache")
+            if type(v := value.get("cache")) is dict
+            else _req(value, "cache", path, _block_core_1.BlockdevCacheInfo.from_wire)
+        )
+        result.write_threshold = (
+            v
+            if type(v := value.get("write_threshold")) is int
+            and -9223372036854775808 <= v <= 9223372036854775807
+            else _req(value, "write_threshold", path, _int_value)
+        )
+        result.dirty_bitmaps = (
+            [BlockDirtyInfo.from_wire(x, (p, i), "null") for i, x in enumerate(v)]
+            if type(v := value.get("dirty-bitmaps")) is list
+            and (p := (path, "dirty-bitmaps"))
+            else (
+                None
+                if v is None and "dirty-bitmaps" not in value
+                else _opt_list(value, "dirty-bitmaps", path, BlockDirtyInfo.from_wire)
+            )
+        )
+        if len(value) > 15 and not cls.WIRE_MEMBERS.issuperset(value):
+            _report_extra(value, cls.WIRE_MEMBERS, path)
+        return result
+
+    def to_wire(self) -> dict[str, object]:
+        out: dict[str, object] = {
+            "file": self.file,
+        }
+        if self.node_name is not None:
+            out["node-name"] = self.node_name
+        out["ro"] = self.ro
+        out["drv"] = self.drv
+        if self.backing_file is not None:
+            out["backing_file"] = self.backing_file
+        out["backing_file_depth"] = self.backing_file_depth
+        out["encrypted"] = self.encrypted
+        out["detect_zeroes"] = self.detect_zeroes.to_wire()
+        out["bps"] = self.bps
+        out["bps_rd"] = self.bps_rd
+        out["bps_wr"] = self.bps_wr
+        out["iops"] = self.iops
+        out["iops_rd"] = self.iops_rd
+        out["iops_wr"] = self.iops_wr
+        out["image"] = self.image.to_wire()
+        if self.bps_max is not None:
+            out["bps_max"] = self.bps_max
+        if self.bps_rd_max is not None:
+            out["bps_rd_max"] = self.bps_rd_max
+        if self.bps_wr_max is not None:
+            out["bps_wr_max"] = self.bps_wr_max
+        if self.iops_max is not None:
+            out["iops_max"] = self.iops_max
+        if self.iops_rd_max is not None:
+            out["iops_rd_max"] = self.iops_rd_max
+        if self.iops_wr_max is not None:
+            out["iops_wr_max"] = self.iops_wr_max
+        if self.bps_max_length is not None:
+            out["bps_max_length"] = self.bps_max_length
+        if self.bps_rd_max_length is not None:
+            out["bps_rd_max_length"] = self.bps_rd_max_length
+        if self.bps_wr_max_length is not None:
+            out["bps_wr_max_length"] = self.bps_wr_max_length
+        if self.iops_max_length is not None:
+            out["iops_max_length"] = self.iops_max_length
+        if self.iops_rd_max_length is not None:
+            out["iops_rd_max_length"] = self.iops_rd_max_length
+        if self.iops_wr_max_length is not None:
+            out["iops_wr_max_length"] = self.iops_wr_max_length
+        if self.iops_size is not None:
+            out["iops_size"] = self.iops_size
+        if self.group is not None:
+            out["group"] = self.group
+        out["cache"] = self.cache.to_wire()
+        out["write_threshold"] = self.write_threshold
+        if self.dirty_bitmaps is not None:
+            out["dirty-bitmaps"] = [v.to_wire() for v in self.dirty_bitmaps]
+        return out
+
+
+class BlockDeviceIoStatus(_WireEnum):
+    """The outcome of the most recent I/O request of a device."""
+
+    OK = "ok"
+    FAILED = "failed"
+    NOSPACE = "nospace"
+
+
+#: ``BlockDeviceIoStatus`` values by wire string, for the fast path of decoders
+#: (values under the compat policy take the slow path).
+BlockDeviceIoStatus_BY_WIRE: dict[str, BlockDeviceIoStatus] = {
+    v.value: v for v in BlockDeviceIoStatus
+}
 
 
 @_dataclass(slots=True, kw_only=True)
@@ -123,14 +694,12 @@ class BlockInfo(_FromJson):
             else _req_bool(value, "locked", path)
         )
         result.inserted = (
-            _block_core_1.BlockDeviceInfo.from_wire(v, (path, "inserted"), "inserted")
+            BlockDeviceInfo.from_wire(v, (path, "inserted"), "inserted")
             if type(v := value.get("inserted")) is dict
             else (
                 None
                 if v is None and "inserted" not in value
-                else _opt(
-                    value, "inserted", path, _block_core_1.BlockDeviceInfo.from_wire
-                )
+                else _opt(value, "inserted", path, BlockDeviceInfo.from_wire)
             )
         )
         result.tray_open = (
@@ -145,14 +714,11 @@ class BlockInfo(_FromJson):
         result.io_status = (
             e_io_status
             if type(v := value.get("io-status")) is str
-            and (e_io_status := _block_core_1.BlockDeviceIoStatus_BY_WIRE.get(v))
-            is not None
+            and (e_io_status := BlockDeviceIoStatus_BY_WIRE.get(v)) is not None
             else (
                 None
                 if v is None and "io-status" not in value
-                else _opt_enum(
-                    value, "io-status", path, _block_core_1.BlockDeviceIoStatus
-                )
+                else _opt_enum(value, "io-status", path, BlockDeviceIoStatus)
             )
         )
         if len(value) > 4 and not cls.WIRE_MEMBERS.issuperset(value):
@@ -162,12 +728,12 @@ class BlockInfo(_FromJson):
     def to_wire(self) -> dict[str, object]:
         out: dict[str, object] = {
             "device": self.device,
-            "type": self.type,
-            "removable": self.removable,
-            "locked": self.locked,
         }
         if self.qdev is not None:
             out["qdev"] = self.qdev
+        out["type"] = self.type
+        out["removable"] = self.removable
+        out["locked"] = self.locked
         if self.inserted is not None:
             out["inserted"] = self.inserted.to_wire()
         if self.tray_open is not None:
@@ -321,541 +887,6 @@ class BlockdevCacheOptions(_FromJson):
         return out
 
 
-class BlockdevDriver(_WireEnum):
-    """The block drivers the simulator offers.  QEMU knows many more; the
-    names here are the same as QEMU's.
-    """
-
-    FILE = "file"
-    NULL_CO = "null-co"
-    QCOW2 = "qcow2"
-    RAW = "raw"
-
-
-#: ``BlockdevDriver`` values by wire string, for the fast path of decoders
-#: (values under the compat policy take the slow path).
-BlockdevDriver_BY_WIRE: dict[str, BlockdevDriver] = {v.value: v for v in BlockdevDriver}
-
-
-@_dataclass(slots=True, kw_only=True)
-class BlockdevOptionsFile(_FromJson):
-    """Options of the file driver."""
-
-    WIRE_NAME: _ClassVar[str] = "BlockdevOptionsFile"
-    WIRE_MEMBERS: _ClassVar[frozenset[str]] = frozenset(
-        {
-            "filename",
-            "pr-manager",
-            "locking",
-            "aio",
-            "aio-max-batch",
-            "drop-cache",
-            "x-check-cache-dropped",
-        }
-    )
-    filename: str
-    """the path of the host file"""
-    pr_manager: str | None = None
-    """the ID of the object that handles SCSI persistent
-    reservations for this file (since 2.11)
-    """
-    locking: OnOffAuto | None = None
-    """whether the file is locked against concurrent use by
-    other processes.  Defaults to auto.  (since 2.10)
-    """
-    aio: BlockdevAioOptions | None = None
-    """how asynchronous I/O is issued.  Defaults to threads.
-    (since 2.8)
-    """
-    aio_max_batch: int | None = None
-    """the largest number of requests that are gathered
-    before they are submitted together; 0 lets the driver choose.
-    Defaults to 0.  (since 6.2)
-    """
-    drop_cache: bool | None = None
-    """whether the host page cache for the file is dropped
-    when an incoming migration takes over the file.  Defaults to
-    true.  (since 4.0)
-    """
-    x_check_cache_dropped: bool | None = None
-    """check that the host page cache really was
-    dropped when an incoming migration took over the file.  Meant
-    for testing.  Defaults to false.  (since 3.0)
-    """
-
-    @classmethod
-    def from_wire(
-        cls, value: object, path: _Path = "", name: str = "null"
-    ) -> BlockdevOptionsFile:
-        if type(value) is not dict:
-            raise _not_an_object(path)
-        result = _new_object(cls)
-        result.filename = (
-            v
-            if type(v := value.get("filename")) is str
-            else _req_str(value, "filename", path)
-        )
-        result.pr_manager = (
-            v
-            if type(v := value.get("pr-manager")) is str
-            else (
-                None
-                if v is None and "pr-manager" not in value
-                else _opt_str(value, "pr-manager", path)
-            )
-        )
-        result.locking = (
-            e_locking
-            if type(v := value.get("locking")) is str
-            and (e_locking := _common.OnOffAuto_BY_WIRE.get(v)) is not None
-            else (
-                None
-                if v is None and "locking" not in value
-                else _opt_enum(value, "locking", path, _common.OnOffAuto)
-            )
-        )
-        result.aio = (
-            e_aio
-            if type(v := value.get("aio")) is str
-            and (e_aio := BlockdevAioOptions_BY_WIRE.get(v)) is not None
-            else (
-                None
-                if v is None and "aio" not in value
-                else _opt_enum(value, "aio", path, BlockdevAioOptions)
-            )
-        )
-        result.aio_max_batch = (
-            v
-            if type(v := value.get("aio-max-batch")) is int
-            and -9223372036854775808 <= v <= 9223372036854775807
-            else (
-                None
-                if v is None and "aio-max-batch" not in value
-                else _opt(value, "aio-max-batch", path, _int_value)
-            )
-        )
-        result.drop_cache = (
-            v
-            if type(v := value.get("drop-cache")) is bool
-            else (
-                None
-                if v is None and "drop-cache" not in value
-                else _opt_bool(value, "drop-cache", path)
-            )
-        )
-        result.x_check_cache_dropped = _opt_special(
-            value, "x-check-cache-dropped", path, _bool_value, False, True
-        )
-        if len(value) > 1 and not cls.WIRE_MEMBERS.issuperset(value):
-            _report_extra(value, cls.WIRE_MEMBERS, path)
-        return result
-
-    def to_wire(self) -> dict[str, object]:
-        out: dict[str, object] = {
-            "filename": self.filename,
-        }
-        if self.pr_manager is not None:
-            out["pr-manager"] = self.pr_manager
-        if self.locking is not None:
-            out["locking"] = self.locking.to_wire()
-        if self.aio is not None:
-            out["aio"] = self.aio.to_wire()
-        if self.aio_max_batch is not None:
-            out["aio-max-batch"] = self.aio_max_batch
-        if self.drop_cache is not None:
-            out["drop-cache"] = self.drop_cache
-        if self.x_check_cache_dropped is not None and not _hidden(False, True):
-            out["x-check-cache-dropped"] = self.x_check_cache_dropped
-        return out
-
-
-@_dataclass(slots=True, kw_only=True)
-class BlockdevOptionsNull(_FromJson):
-    """Options of the null-co driver."""
-
-    WIRE_NAME: _ClassVar[str] = "BlockdevOptionsNull"
-    WIRE_MEMBERS: _ClassVar[frozenset[str]] = frozenset(
-        {"size", "latency-ns", "read-zeroes"}
-    )
-    size: int | None = None
-    """the size the node reports, in bytes.  Defaults to 1 GiB."""
-    latency_ns: int | None = None
-    """a delay added to every request, in nanoseconds.
-    Defaults to 0.  (since 2.9)
-    """
-    read_zeroes: bool | None = None
-    """when true, reads return zeroes; otherwise the read
-    buffer is left as it was.  Defaults to false.  (since 4.1)
-    """
-
-    @classmethod
-    def from_wire(
-        cls, value: object, path: _Path = "", name: str = "null"
-    ) -> BlockdevOptionsNull:
-        if type(value) is not dict:
-            raise _not_an_object(path)
-        result = _new_object(cls)
-        result.size = (
-            v
-            if type(v := value.get("size")) is int
-            and -9223372036854775808 <= v <= 9223372036854775807
-            else (
-                None
-                if v is None and "size" not in value
-                else _opt(value, "size", path, _int_value)
-            )
-        )
-        result.latency_ns = (
-            v
-            if type(v := value.get("latency-ns")) is int
-            and 0 <= v <= 18446744073709551615
-            else (
-                None
-                if v is None and "latency-ns" not in value
-                else _opt(value, "latency-ns", path, _uint64_value)
-            )
-        )
-        result.read_zeroes = (
-            v
-            if type(v := value.get("read-zeroes")) is bool
-            else (
-                None
-                if v is None and "read-zeroes" not in value
-                else _opt_bool(value, "read-zeroes", path)
-            )
-        )
-        if len(value) > 0 and not cls.WIRE_MEMBERS.issuperset(value):
-            _report_extra(value, cls.WIRE_MEMBERS, path)
-        return result
-
-    def to_wire(self) -> dict[str, object]:
-        out: dict[str, object] = {}
-        if self.size is not None:
-            out["size"] = self.size
-        if self.latency_ns is not None:
-            out["latency-ns"] = self.latency_ns
-        if self.read_zeroes is not None:
-            out["read-zeroes"] = self.read_zeroes
-        return out
-
-
-@_dataclass(slots=True, kw_only=True)
-class BlockdevOptionsGenericFormat(_FromJson):
-    """The option every format driver needs."""
-
-    WIRE_NAME: _ClassVar[str] = "BlockdevOptionsGenericFormat"
-    WIRE_MEMBERS: _ClassVar[frozenset[str]] = frozenset({"file"})
-    file: BlockdevRef
-    """the node the format reads its image from, given by name or
-    defined in place
-    """
-
-    @classmethod
-    def from_wire(
-        cls, value: object, path: _Path = "", name: str = "null"
-    ) -> BlockdevOptionsGenericFormat:
-        if type(value) is not dict:
-            raise _not_an_object(path)
-        result = _new_object(cls)
-        result.file = _req(value, "file", path, _block_core_4.BlockdevRef_from_wire)
-        if len(value) > 1:
-            _report_extra(value, cls.WIRE_MEMBERS, path)
-        return result
-
-    def to_wire(self) -> dict[str, object]:
-        return {
-            "file": _block_core_4.BlockdevRef_to_wire(self.file),
-        }
-
-
-@_dataclass(slots=True, kw_only=True)
-class BlockdevOptionsGenericCOWFormat(BlockdevOptionsGenericFormat):
-    """The options of a format driver that supports backing images."""
-
-    WIRE_NAME: _ClassVar[str] = "BlockdevOptionsGenericCOWFormat"
-    WIRE_MEMBERS: _ClassVar[frozenset[str]] = frozenset({"file", "backing"})
-    backing: BlockdevRefOrNull | None = None
-    """the node to use as backing image, given by name or
-    defined in place.  Null means no backing image, whatever the
-    image file records.  When absent, the backing file recorded in
-    the image is opened.
-    """
-
-    @classmethod
-    def from_wire(
-        cls, value: object, path: _Path = "", name: str = "null"
-    ) -> BlockdevOptionsGenericCOWFormat:
-        if type(value) is not dict:
-            raise _not_an_object(path)
-        result = _new_object(cls)
-        result.file = _req(value, "file", path, _block_core_4.BlockdevRef_from_wire)
-        result.backing = _opt(
-            value, "backing", path, _block_core_4.BlockdevRefOrNull_from_wire
-        )
-        if len(value) > 1 and not cls.WIRE_MEMBERS.issuperset(value):
-            _report_extra(value, cls.WIRE_MEMBERS, path)
-        return result
-
-    def to_wire(self) -> dict[str, object]:
-        out: dict[str, object] = {
-            "file": _block_core_4.BlockdevRef_to_wire(self.file),
-        }
-        if self.backing is not None:
-            out["backing"] = _block_core_4.BlockdevRefOrNull_to_wire(self.backing)
-        return out
-
-
-@_dataclass(slots=True, kw_only=True)
-class BlockdevOptionsRaw(BlockdevOptionsGenericFormat):
-    """Options of the raw driver.  Together, @offset and @size let the
-    node present a window of the underlying node.
-    """
-
-    WIRE_NAME: _ClassVar[str] = "BlockdevOptionsRaw"
-    WIRE_MEMBERS: _ClassVar[frozenset[str]] = frozenset({"file", "offset", "size"})
-    offset: int | None = None
-    """where the presented data starts in the underlying node,
-    in bytes.  Defaults to 0.  (since 2.9)
-    """
-    size: int | None = None
-    """how many bytes the node presents.  Defaults to everything
-    after @offset.  (since 2.9)
-    """
-
-    @classmethod
-    def from_wire(
-        cls, value: object, path: _Path = "", name: str = "null"
-    ) -> BlockdevOptionsRaw:
-        if type(value) is not dict:
-            raise _not_an_object(path)
-        result = _new_object(cls)
-        result.file = _req(value, "file", path, _block_core_4.BlockdevRef_from_wire)
-        result.offset = (
-            v
-            if type(v := value.get("offset")) is int
-            and -9223372036854775808 <= v <= 9223372036854775807
-            else (
-                None
-                if v is None and "offset" not in value
-                else _opt(value, "offset", path, _int_value)
-            )
-        )
-        result.size = (
-            v
-            if type(v := value.get("size")) is int
-            and -9223372036854775808 <= v <= 9223372036854775807
-            else (
-                None
-                if v is None and "size" not in value
-                else _opt(value, "size", path, _int_value)
-            )
-        )
-        if len(value) > 1 and not cls.WIRE_MEMBERS.issuperset(value):
-            _report_extra(value, cls.WIRE_MEMBERS, path)
-        return result
-
-    def to_wire(self) -> dict[str, object]:
-        out: dict[str, object] = {
-            "file": _block_core_4.BlockdevRef_to_wire(self.file),
-        }
-        if self.offset is not None:
-            out["offset"] = self.offset
-        if self.size is not None:
-            out["size"] = self.size
-        return out
-
-
-class Qcow2OverlapCheckMode(_WireEnum):
-    """Preset groups of qcow2 metadata overlap checks.  Before writing,
-    the qcow2 driver can check that the write does not land on its own
-    metadata, which protects the image against some bugs.
-    """
-
-    NONE = "none"
-    CONSTANT = "constant"
-    CACHED = "cached"
-    ALL = "all"
-
-
-#: ``Qcow2OverlapCheckMode`` values by wire string, for the fast path of decoders
-#: (values under the compat policy take the slow path).
-Qcow2OverlapCheckMode_BY_WIRE: dict[str, Qcow2OverlapCheckMode] = {
-    v.value: v for v in Qcow2OverlapCheckMode
-}
-
-
-@_dataclass(slots=True, kw_only=True)
-class Qcow2OverlapCheckFlags(_FromJson):
-    """Overlap checks chosen one by one.  Each flag turns the check for
-    one kind of qcow2 metadata on or off; flags left out keep the
-    setting of @template.
-    """
-
-    WIRE_NAME: _ClassVar[str] = "Qcow2OverlapCheckFlags"
-    WIRE_MEMBERS: _ClassVar[frozenset[str]] = frozenset(
-        {
-            "template",
-            "main-header",
-            "active-l1",
-            "active-l2",
-            "refcount-table",
-            "refcount-block",
-            "snapshot-table",
-            "inactive-l1",
-            "inactive-l2",
-            "bitmap-directory",
-        }
-    )
-    template: Qcow2OverlapCheckMode | None = None
-    """the preset to start from.  Defaults to cached."""
-    main_header: bool | None = None
-    """the image header"""
-    active_l1: bool | None = None
-    """the active L1 table"""
-    active_l2: bool | None = None
-    """the active L2 tables"""
-    refcount_table: bool | None = None
-    """the refcount table"""
-    refcount_block: bool | None = None
-    """the refcount blocks"""
-    snapshot_table: bool | None = None
-    """the snapshot table"""
-    inactive_l1: bool | None = None
-    """the L1 tables of internal snapshots"""
-    inactive_l2: bool | None = None
-    """the L2 tables of internal snapshots"""
-    bitmap_directory: bool | None = None
-    """the directory of stored dirty bitmaps
-    (since 3.0)
-    """
-
-    @classmethod
-    def from_wire(
-        cls, value: object, path: _Path = "", name: str = "null"
-    ) -> Qcow2OverlapCheckFlags:
-        if type(value) is not dict:
-            raise _not_an_object(path)
-        result = _new_object(cls)
-        result.template = (
-            e_template
-            if type(v := value.get("template")) is str
-            and (e_template := Qcow2OverlapCheckMode_BY_WIRE.get(v)) is not None
-            else (
-                None
-                if v is None and "template" not in value
-                else _opt_enum(value, "template", path, Qcow2OverlapCheckMode)
-            )
-        )
-        result.main_header = (
-            v
-            if type(v := value.get("main-header")) is bool
-            else (
-                None
-                if v is None and "main-header" not in value
-                else _opt_bool(value, "main-header", path)
-            )
-        )
-        result.active_l1 = (
-            v
-            if type(v := value.get("active-l1")) is bool
-            else (
-                None
-                if v is None and "active-l1" not in value
-                else _opt_bool(value, "active-l1", path)
-            )
-        )
-        result.active_l2 = (
-            v
-            if type(v := value.get("active-l2")) is bool
-            else (
-                None
-                if v is None and "active-l2" not in value
-                else _opt_bool(value, "active-l2", path)
-            )
-        )
-        result.refcount_table = (
-            v
-            if type(v := value.get("refcount-table")) is bool
-            else (
-                None
-                if v is None and "refcount-table" not in value
-                else _opt_bool(value, "refcount-table", path)
-            )
-        )
-        result.refcount_block = (
-            v
-            if type(v := value.get("refcount-block")) is bool
-            else (
-                None
-                if v is None and "refcount-block" not in value
-                else _opt_bool(value, "refcount-block", path)
-            )
-        )
-        result.snapshot_table = (
-            v
-            if type(v := value.get("snapshot-table")) is bool
-            else (
-                None
-                if v is None and "snapshot-table" not in value
-                else _opt_bool(value, "snapshot-table", path)
-            )
-        )
-        result.inactive_l1 = (
-            v
-            if type(v := value.get("inactive-l1")) is bool
-            else (
-                None
-                if v is None and "inactive-l1" not in value
-                else _opt_bool(value, "inactive-l1", path)
-            )
-        )
-        result.inactive_l2 = (
-            v
-            if type(v := value.get("inactive-l2")) is bool
-            else (
-                None
-                if v is None and "inactive-l2" not in value
-                else _opt_bool(value, "inactive-l2", path)
-            )
-        )
-        result.bitmap_directory = (
-            v
-            if type(v := value.get("bitmap-directory")) is bool
-            else (
-                None
-                if v is None and "bitmap-directory" not in value
-                else _opt_bool(value, "bitmap-directory", path)
-            )
-        )
-        if len(value) > 0 and not cls.WIRE_MEMBERS.issuperset(value):
-            _report_extra(value, cls.WIRE_MEMBERS, path)
-        return result
-
-    def to_wire(self) -> dict[str, object]:
-        out: dict[str, object] = {}
-        if self.template is not None:
-            out["template"] = self.template.to_wire()
-        if self.main_header is not None:
-            out["main-header"] = self.main_header
-        if self.active_l1 is not None:
-            out["active-l1"] = self.active_l1
-        if self.active_l2 is not None:
-            out["active-l2"] = self.active_l2
-        if self.refcount_table is not None:
-            out["refcount-table"] = self.refcount_table
-        if self.refcount_block is not None:
-            out["refcount-block"] = self.refcount_block
-        if self.snapshot_table is not None:
-            out["snapshot-table"] = self.snapshot_table
-        if self.inactive_l1 is not None:
-            out["inactive-l1"] = self.inactive_l1
-        if self.inactive_l2 is not None:
-            out["inactive-l2"] = self.inactive_l2
-        if self.bitmap_directory is not None:
-            out["bitmap-directory"] = self.bitmap_directory
-        return out
-
-
 class BlockCore2Handlers:
     """Handlers for the commands defined in ``block-core.json``."""
 
@@ -918,6 +949,9 @@ COMMANDS_HERE: dict[str, _CommandSpec] = {
 
 
 TYPES_HERE: dict[str, object] = {
+    "BlockDirtyInfo": BlockDirtyInfo,
+    "BlockDeviceInfo": BlockDeviceInfo,
+    "BlockDeviceIoStatus": BlockDeviceIoStatus,
     "BlockInfo": BlockInfo,
     "q_obj_query-named-block-nodes-arg": QueryNamedBlockNodesArguments,
     "NewImageMode": NewImageMode,
@@ -925,27 +959,71 @@ TYPES_HERE: dict[str, object] = {
     "BlockdevDetectZeroesOptions": BlockdevDetectZeroesOptions,
     "BlockdevAioOptions": BlockdevAioOptions,
     "BlockdevCacheOptions": BlockdevCacheOptions,
-    "BlockdevDriver": BlockdevDriver,
-    "BlockdevOptionsFile": BlockdevOptionsFile,
-    "BlockdevOptionsNull": BlockdevOptionsNull,
-    "BlockdevOptionsGenericFormat": BlockdevOptionsGenericFormat,
-    "BlockdevOptionsGenericCOWFormat": BlockdevOptionsGenericCOWFormat,
-    "BlockdevOptionsRaw": BlockdevOptionsRaw,
-    "Qcow2OverlapCheckMode": Qcow2OverlapCheckMode,
-    "Qcow2OverlapCheckFlags": Qcow2OverlapCheckFlags,
 }
 
 # The modules the code of this module uses at run time, bound to the names above
 # (``_<module>``); each loads when first used (qapigen.support.lazy).
 from qapigen.support.lazy import link_modules as _link_modules  # noqa: E402
 
-_link_modules(
-    globals(), __name__.rpartition(".")[0], ["block_core_1", "block_core_4", "common"]
-)
+_link_modules(globals(), __name__.rpartition(".")[0], ["block_core_1"])
 
 #: The shape of the types of this module, as data: the fast path of from_json
 #: (qapigen.support.fastpath) builds its msgspec decoders from it.
 WIRESPEC_HERE: dict[str, tuple[object, ...]] = {
+    "BlockDirtyInfo": (
+        "struct",
+        "block_core_2",
+        "BlockDirtyInfo",
+        (
+            ("name", "name", "str", True),
+            ("count", "count", "int", False),
+            ("granularity", "granularity", "uint32", False),
+            ("recording", "recording", "bool", False),
+            ("busy", "busy", "bool", False),
+            ("persistent", "persistent", "bool", False),
+            ("inconsistent", "inconsistent", "bool", True),
+        ),
+    ),
+    "BlockDeviceInfo": (
+        "struct",
+        "block_core_2",
+        "BlockDeviceInfo",
+        (
+            ("file", "file", "str", False),
+            ("node-name", "node_name", "str", True),
+            ("ro", "ro", "bool", False),
+            ("drv", "drv", "str", False),
+            ("backing_file", "backing_file", "str", True),
+            ("backing_file_depth", "backing_file_depth", "int", False),
+            ("encrypted", "encrypted", "bool", False),
+            ("detect_zeroes", "detect_zeroes", "BlockdevDetectZeroesOptions", False),
+            ("bps", "bps", "int", False),
+            ("bps_rd", "bps_rd", "int", False),
+            ("bps_wr", "bps_wr", "int", False),
+            ("iops", "iops", "int", False),
+            ("iops_rd", "iops_rd", "int", False),
+            ("iops_wr", "iops_wr", "int", False),
+            ("image", "image", "ImageInfo", False),
+            ("bps_max", "bps_max", "int", True),
+            ("bps_rd_max", "bps_rd_max", "int", True),
+            ("bps_wr_max", "bps_wr_max", "int", True),
+            ("iops_max", "iops_max", "int", True),
+            ("iops_rd_max", "iops_rd_max", "int", True),
+            ("iops_wr_max", "iops_wr_max", "int", True),
+            ("bps_max_length", "bps_max_length", "int", True),
+            ("bps_rd_max_length", "bps_rd_max_length", "int", True),
+            ("bps_wr_max_length", "bps_wr_max_length", "int", True),
+            ("iops_max_length", "iops_max_length", "int", True),
+            ("iops_rd_max_length", "iops_rd_max_length", "int", True),
+            ("iops_wr_max_length", "iops_wr_max_length", "int", True),
+            ("iops_size", "iops_size", "int", True),
+            ("group", "group", "str", True),
+            ("cache", "cache", "BlockdevCacheInfo", False),
+            ("write_threshold", "write_threshold", "int", False),
+            ("dirty-bitmaps", "dirty_bitmaps", "BlockDirtyInfoList", True),
+        ),
+    ),
+    "BlockDeviceIoStatus": ("enum", "block_core_2", "BlockDeviceIoStatus"),
     "BlockInfo": (
         "struct",
         "block_core_2",
@@ -984,77 +1062,12 @@ WIRESPEC_HERE: dict[str, tuple[object, ...]] = {
             ("no-flush", "no_flush", "bool", True),
         ),
     ),
-    "BlockdevDriver": ("enum", "block_core_2", "BlockdevDriver"),
-    "BlockdevOptionsFile": (
-        "struct",
-        "block_core_2",
-        "BlockdevOptionsFile",
-        (
-            ("filename", "filename", "str", False),
-            ("pr-manager", "pr_manager", "str", True),
-            ("locking", "locking", "OnOffAuto", True),
-            ("aio", "aio", "BlockdevAioOptions", True),
-            ("aio-max-batch", "aio_max_batch", "int", True),
-            ("drop-cache", "drop_cache", "bool", True),
-            ("x-check-cache-dropped", "x_check_cache_dropped", "bool", True),
-        ),
-    ),
-    "BlockdevOptionsNull": (
-        "struct",
-        "block_core_2",
-        "BlockdevOptionsNull",
-        (
-            ("size", "size", "int", True),
-            ("latency-ns", "latency_ns", "uint64", True),
-            ("read-zeroes", "read_zeroes", "bool", True),
-        ),
-    ),
-    "BlockdevOptionsGenericFormat": (
-        "struct",
-        "block_core_2",
-        "BlockdevOptionsGenericFormat",
-        (("file", "file", "BlockdevRef", False),),
-    ),
-    "BlockdevOptionsGenericCOWFormat": (
-        "struct",
-        "block_core_2",
-        "BlockdevOptionsGenericCOWFormat",
-        (
-            ("file", "file", "BlockdevRef", False),
-            ("backing", "backing", "BlockdevRefOrNull", True),
-        ),
-    ),
-    "BlockdevOptionsRaw": (
-        "struct",
-        "block_core_2",
-        "BlockdevOptionsRaw",
-        (
-            ("file", "file", "BlockdevRef", False),
-            ("offset", "offset", "int", True),
-            ("size", "size", "int", True),
-        ),
-    ),
-    "Qcow2OverlapCheckMode": ("enum", "block_core_2", "Qcow2OverlapCheckMode"),
-    "Qcow2OverlapCheckFlags": (
-        "struct",
-        "block_core_2",
-        "Qcow2OverlapCheckFlags",
-        (
-            ("template", "template", "Qcow2OverlapCheckMode", True),
-            ("main-header", "main_header", "bool", True),
-            ("active-l1", "active_l1", "bool", True),
-            ("active-l2", "active_l2", "bool", True),
-            ("refcount-table", "refcount_table", "bool", True),
-            ("refcount-block", "refcount_block", "bool", True),
-            ("snapshot-table", "snapshot_table", "bool", True),
-            ("inactive-l1", "inactive_l1", "bool", True),
-            ("inactive-l2", "inactive_l2", "bool", True),
-            ("bitmap-directory", "bitmap_directory", "bool", True),
-        ),
-    ),
 }
 
 __all__ = [
+    "BlockDirtyInfo",
+    "BlockDeviceInfo",
+    "BlockDeviceIoStatus",
     "BlockInfo",
     "QueryNamedBlockNodesArguments",
     "NewImageMode",
@@ -1062,13 +1075,5 @@ __all__ = [
     "BlockdevDetectZeroesOptions",
     "BlockdevAioOptions",
     "BlockdevCacheOptions",
-    "BlockdevDriver",
-    "BlockdevOptionsFile",
-    "BlockdevOptionsNull",
-    "BlockdevOptionsGenericFormat",
-    "BlockdevOptionsGenericCOWFormat",
-    "BlockdevOptionsRaw",
-    "Qcow2OverlapCheckMode",
-    "Qcow2OverlapCheckFlags",
     "BlockCore2Handlers",
 ]

@@ -39,22 +39,548 @@ from qapigen.support.wire import (
 )
 from qapigen.support.wirejson import FromJson as _FromJson
 
-from .block_core_2 import BlockdevDriver, BlockdevOptionsGenericCOWFormat
-
 if _TYPE_CHECKING:
     from . import block_core_2 as _block_core_2
-    from . import block_core_4 as _block_core_4
+    from . import block_core_5 as _block_core_5
     from . import common as _common
-    from .block_core_2 import (
-        BlockdevAioOptions,
-        BlockdevCacheOptions,
-        BlockdevDetectZeroesOptions,
-        BlockdevDiscardOptions,
-        Qcow2OverlapCheckFlags,
-        Qcow2OverlapCheckMode,
-    )
-    from .block_core_4 import BlockdevRef
+    from .block_core_2 import BlockdevAioOptions
+    from .block_core_5 import BlockdevRef, BlockdevRefOrNull
     from .common import OnOffAuto
+
+
+class BlockdevDriver(_WireEnum):
+    """The block drivers the simulator offers.  QEMU knows many more; the
+    names here are the same as QEMU's.
+    """
+
+    FILE = "file"
+    NULL_CO = "null-co"
+    QCOW2 = "qcow2"
+    RAW = "raw"
+
+
+#: ``BlockdevDriver`` values by wire string, for the fast path of decoders
+#: (values under the compat policy take the slow path).
+BlockdevDriver_BY_WIRE: dict[str, BlockdevDriver] = {v.value: v for v in BlockdevDriver}
+
+
+@_dataclass(slots=True, kw_only=True)
+class BlockdevOptionsFile(_FromJson):
+    """Options of the file driver."""
+
+    WIRE_NAME: _ClassVar[str] = "BlockdevOptionsFile"
+    WIRE_MEMBERS: _ClassVar[frozenset[str]] = frozenset(
+        {
+            "filename",
+            "pr-manager",
+            "locking",
+            "aio",
+            "aio-max-batch",
+            "drop-cache",
+            "x-check-cache-dropped",
+        }
+    )
+    filename: str
+    """the path of the host file"""
+    pr_manager: str | None = None
+    """the ID of the object that handles SCSI persistent
+    reservations for this file (since 2.11)
+    """
+    locking: OnOffAuto | None = None
+    """whether the file is locked against concurrent use by
+    other processes.  Defaults to auto.  (since 2.10)
+    """
+    aio: BlockdevAioOptions | None = None
+    """how asynchronous I/O is issued.  Defaults to threads.
+    (since 2.8)
+    """
+    aio_max_batch: int | None = None
+    """the largest number of requests that are gathered
+    before they are submitted together; 0 lets the driver choose.
+    Defaults to 0.  (since 6.2)
+    """
+    drop_cache: bool | None = None
+    """whether the host page cache for the file is dropped
+    when an incoming migration takes over the file.  Defaults to
+    true.  (since 4.0)
+    """
+    x_check_cache_dropped: bool | None = None
+    """check that the host page cache really was
+    dropped when an incoming migration took over the file.  Meant
+    for testing.  Defaults to false.  (since 3.0)
+    """
+
+    @classmethod
+    def from_wire(
+        cls, value: object, path: _Path = "", name: str = "null"
+    ) -> BlockdevOptionsFile:
+        if type(value) is not dict:
+            raise _not_an_object(path)
+        result = _new_object(cls)
+        result.filename = (
+            v
+            if type(v := value.get("filename")) is str
+            else _req_str(value, "filename", path)
+        )
+        result.pr_manager = (
+            v
+            if type(v := value.get("pr-manager")) is str
+            else (
+                None
+                if v is None and "pr-manager" not in value
+                else _opt_str(value, "pr-manager", path)
+            )
+        )
+        result.locking = (
+            e_locking
+            if type(v := value.get("locking")) is str
+            and (e_locking := _common.OnOffAuto_BY_WIRE.get(v)) is not None
+            else (
+                None
+                if v is None and "locking" not in value
+                else _opt_enum(value, "locking", path, _common.OnOffAuto)
+            )
+        )
+        result.aio = (
+            e_aio
+            if type(v := value.get("aio")) is str
+            and (e_aio := _block_core_2.BlockdevAioOptions_BY_WIRE.get(v)) is not None
+            else (
+                None
+                if v is None and "aio" not in value
+                else _opt_enum(value, "aio", path, _block_core_2.BlockdevAioOptions)
+            )
+        )
+        result.aio_max_batch = (
+            v
+            if type(v := value.get("aio-max-batch")) is int
+            and -9223372036854775808 <= v <= 9223372036854775807
+            else (
+                None
+                if v is None and "aio-max-batch" not in value
+                else _opt(value, "aio-max-batch", path, _int_value)
+            )
+        )
+        result.drop_cache = (
+            v
+            if type(v := value.get("drop-cache")) is bool
+            else (
+                None
+                if v is None and "drop-cache" not in value
+                else _opt_bool(value, "drop-cache", path)
+            )
+        )
+        result.x_check_cache_dropped = _opt_special(
+            value, "x-check-cache-dropped", path, _bool_value, False, True
+        )
+        if len(value) > 1 and not cls.WIRE_MEMBERS.issuperset(value):
+            _report_extra(value, cls.WIRE_MEMBERS, path)
+        return result
+
+    def to_wire(self) -> dict[str, object]:
+        out: dict[str, object] = {
+            "filename": self.filename,
+        }
+        if self.pr_manager is not None:
+            out["pr-manager"] = self.pr_manager
+        if self.locking is not None:
+            out["locking"] = self.locking.to_wire()
+        if self.aio is not None:
+            out["aio"] = self.aio.to_wire()
+        if self.aio_max_batch is not None:
+            out["aio-max-batch"] = self.aio_max_batch
+        if self.drop_cache is not None:
+            out["drop-cache"] = self.drop_cache
+        if self.x_check_cache_dropped is not None and not _hidden(False, True):
+            out["x-check-cache-dropped"] = self.x_check_cache_dropped
+        return out
+
+
+@_dataclass(slots=True, kw_only=True)
+class BlockdevOptionsNull(_FromJson):
+    """Options of the null-co driver."""
+
+    WIRE_NAME: _ClassVar[str] = "BlockdevOptionsNull"
+    WIRE_MEMBERS: _ClassVar[frozenset[str]] = frozenset(
+        {"size", "latency-ns", "read-zeroes"}
+    )
+    size: int | None = None
+    """the size the node reports, in bytes.  Defaults to 1 GiB."""
+    latency_ns: int | None = None
+    """a delay added to every request, in nanoseconds.
+    Defaults to 0.  (since 2.9)
+    """
+    read_zeroes: bool | None = None
+    """when true, reads return zeroes; otherwise the read
+    buffer is left as it was.  Defaults to false.  (since 4.1)
+    """
+
+    @classmethod
+    def from_wire(
+        cls, value: object, path: _Path = "", name: str = "null"
+    ) -> BlockdevOptionsNull:
+        if type(value) is not dict:
+            raise _not_an_object(path)
+        result = _new_object(cls)
+        result.size = (
+            v
+            if type(v := value.get("size")) is int
+            and -9223372036854775808 <= v <= 9223372036854775807
+            else (
+                None
+                if v is None and "size" not in value
+                else _opt(value, "size", path, _int_value)
+            )
+        )
+        result.latency_ns = (
+            v
+            if type(v := value.get("latency-ns")) is int
+            and 0 <= v <= 18446744073709551615
+            else (
+                None
+                if v is None and "latency-ns" not in value
+                else _opt(value, "latency-ns", path, _uint64_value)
+            )
+        )
+        result.read_zeroes = (
+            v
+            if type(v := value.get("read-zeroes")) is bool
+            else (
+                None
+                if v is None and "read-zeroes" not in value
+                else _opt_bool(value, "read-zeroes", path)
+            )
+        )
+        if len(value) > 0 and not cls.WIRE_MEMBERS.issuperset(value):
+            _report_extra(value, cls.WIRE_MEMBERS, path)
+        return result
+
+    def to_wire(self) -> dict[str, object]:
+        out: dict[str, object] = {}
+        if self.size is not None:
+            out["size"] = self.size
+        if self.latency_ns is not None:
+            out["latency-ns"] = self.latency_ns
+        if self.read_zeroes is not None:
+            out["read-zeroes"] = self.read_zeroes
+        return out
+
+
+@_dataclass(slots=True, kw_only=True)
+class BlockdevOptionsGenericFormat(_FromJson):
+    """The option every format driver needs."""
+
+    WIRE_NAME: _ClassVar[str] = "BlockdevOptionsGenericFormat"
+    WIRE_MEMBERS: _ClassVar[frozenset[str]] = frozenset({"file"})
+    file: BlockdevRef
+    """the node the format reads its image from, given by name or
+    defined in place
+    """
+
+    @classmethod
+    def from_wire(
+        cls, value: object, path: _Path = "", name: str = "null"
+    ) -> BlockdevOptionsGenericFormat:
+        if type(value) is not dict:
+            raise _not_an_object(path)
+        result = _new_object(cls)
+        result.file = _req(value, "file", path, _block_core_5.BlockdevRef_from_wire)
+        if len(value) > 1:
+            _report_extra(value, cls.WIRE_MEMBERS, path)
+        return result
+
+    def to_wire(self) -> dict[str, object]:
+        return {
+            "file": _block_core_5.BlockdevRef_to_wire(self.file),
+        }
+
+
+@_dataclass(slots=True, kw_only=True)
+class BlockdevOptionsGenericCOWFormat(BlockdevOptionsGenericFormat):
+    """The options of a format driver that supports backing images."""
+
+    WIRE_NAME: _ClassVar[str] = "BlockdevOptionsGenericCOWFormat"
+    WIRE_MEMBERS: _ClassVar[frozenset[str]] = frozenset({"file", "backing"})
+    backing: BlockdevRefOrNull | None = None
+    """the node to use as backing image, given by name or
+    defined in place.  Null means no backing image, whatever the
+    image file records.  When absent, the backing file recorded in
+    the image is opened.
+    """
+
+    @classmethod
+    def from_wire(
+        cls, value: object, path: _Path = "", name: str = "null"
+    ) -> BlockdevOptionsGenericCOWFormat:
+        if type(value) is not dict:
+            raise _not_an_object(path)
+        result = _new_object(cls)
+        result.file = _req(value, "file", path, _block_core_5.BlockdevRef_from_wire)
+        result.backing = _opt(
+            value, "backing", path, _block_core_5.BlockdevRefOrNull_from_wire
+        )
+        if len(value) > 1 and not cls.WIRE_MEMBERS.issuperset(value):
+            _report_extra(value, cls.WIRE_MEMBERS, path)
+        return result
+
+    def to_wire(self) -> dict[str, object]:
+        out: dict[str, object] = {
+            "file": _block_core_5.BlockdevRef_to_wire(self.file),
+        }
+        if self.backing is not None:
+            out["backing"] = _block_core_5.BlockdevRefOrNull_to_wire(self.backing)
+        return out
+
+
+@_dataclass(slots=True, kw_only=True)
+class BlockdevOptionsRaw(BlockdevOptionsGenericFormat):
+    """Options of the raw driver.  Together, @offset and @size let the
+    node present a window of the underlying node.
+    """
+
+    WIRE_NAME: _ClassVar[str] = "BlockdevOptionsRaw"
+    WIRE_MEMBERS: _ClassVar[frozenset[str]] = frozenset({"file", "offset", "size"})
+    offset: int | None = None
+    """where the presented data starts in the underlying node,
+    in bytes.  Defaults to 0.  (since 2.9)
+    """
+    size: int | None = None
+    """how many bytes the node presents.  Defaults to everything
+    after @offset.  (since 2.9)
+    """
+
+    @classmethod
+    def from_wire(
+        cls, value: object, path: _Path = "", name: str = "null"
+    ) -> BlockdevOptionsRaw:
+        if type(value) is not dict:
+            raise _not_an_object(path)
+        result = _new_object(cls)
+        result.file = _req(value, "file", path, _block_core_5.BlockdevRef_from_wire)
+        result.offset = (
+            v
+            if type(v := value.get("offset")) is int
+            and -9223372036854775808 <= v <= 9223372036854775807
+            else (
+                None
+                if v is None and "offset" not in value
+                else _opt(value, "offset", path, _int_value)
+            )
+        )
+        result.size = (
+            v
+            if type(v := value.get("size")) is int
+            and -9223372036854775808 <= v <= 9223372036854775807
+            else (
+                None
+                if v is None and "size" not in value
+                else _opt(value, "size", path, _int_value)
+            )
+        )
+        if len(value) > 1 and not cls.WIRE_MEMBERS.issuperset(value):
+            _report_extra(value, cls.WIRE_MEMBERS, path)
+        return result
+
+    def to_wire(self) -> dict[str, object]:
+        out: dict[str, object] = {
+            "file": _block_core_5.BlockdevRef_to_wire(self.file),
+        }
+        if self.offset is not None:
+            out["offset"] = self.offset
+        if self.size is not None:
+            out["size"] = self.size
+        return out
+
+
+class Qcow2OverlapCheckMode(_WireEnum):
+    """Preset groups of qcow2 metadata overlap checks.  Before writing,
+    the qcow2 driver can check that the write does not land on its own
+    metadata, which protects the image against some bugs.
+    """
+
+    NONE = "none"
+    CONSTANT = "constant"
+    CACHED = "cached"
+    ALL = "all"
+
+
+#: ``Qcow2OverlapCheckMode`` values by wire string, for the fast path of decoders
+#: (values under the compat policy take the slow path).
+Qcow2OverlapCheckMode_BY_WIRE: dict[str, Qcow2OverlapCheckMode] = {
+    v.value: v for v in Qcow2OverlapCheckMode
+}
+
+
+@_dataclass(slots=True, kw_only=True)
+class Qcow2OverlapCheckFlags(_FromJson):
+    """Overlap checks chosen one by one.  Each flag turns the check for
+    one kind of qcow2 metadata on or off; flags left out keep the
+    setting of @template.
+    """
+
+    WIRE_NAME: _ClassVar[str] = "Qcow2OverlapCheckFlags"
+    WIRE_MEMBERS: _ClassVar[frozenset[str]] = frozenset(
+        {
+            "template",
+            "main-header",
+            "active-l1",
+            "active-l2",
+            "refcount-table",
+            "refcount-block",
+            "snapshot-table",
+            "inactive-l1",
+            "inactive-l2",
+            "bitmap-directory",
+        }
+    )
+    template: Qcow2OverlapCheckMode | None = None
+    """the preset to start from.  Defaults to cached."""
+    main_header: bool | None = None
+    """the image header"""
+    active_l1: bool | None = None
+    """the active L1 table"""
+    active_l2: bool | None = None
+    """the active L2 tables"""
+    refcount_table: bool | None = None
+    """the refcount table"""
+    refcount_block: bool | None = None
+    """the refcount blocks"""
+    snapshot_table: bool | None = None
+    """the snapshot table"""
+    inactive_l1: bool | None = None
+    """the L1 tables of internal snapshots"""
+    inactive_l2: bool | None = None
+    """the L2 tables of internal snapshots"""
+    bitmap_directory: bool | None = None
+    """the directory of stored dirty bitmaps
+    (since 3.0)
+    """
+
+    @classmethod
+    def from_wire(
+        cls, value: object, path: _Path = "", name: str = "null"
+    ) -> Qcow2OverlapCheckFlags:
+        if type(value) is not dict:
+            raise _not_an_object(path)
+        result = _new_object(cls)
+        result.template = (
+            e_template
+            if type(v := value.get("template")) is str
+            and (e_template := Qcow2OverlapCheckMode_BY_WIRE.get(v)) is not None
+            else (
+                None
+                if v is None and "template" not in value
+                else _opt_enum(value, "template", path, Qcow2OverlapCheckMode)
+            )
+        )
+        result.main_header = (
+            v
+            if type(v := value.get("main-header")) is bool
+            else (
+                None
+                if v is None and "main-header" not in value
+                else _opt_bool(value, "main-header", path)
+            )
+        )
+        result.active_l1 = (
+            v
+            if type(v := value.get("active-l1")) is bool
+            else (
+                None
+                if v is None and "active-l1" not in value
+                else _opt_bool(value, "active-l1", path)
+            )
+        )
+        result.active_l2 = (
+            v
+            if type(v := value.get("active-l2")) is bool
+            else (
+                None
+                if v is None and "active-l2" not in value
+                else _opt_bool(value, "active-l2", path)
+            )
+        )
+        result.refcount_table = (
+            v
+            if type(v := value.get("refcount-table")) is bool
+            else (
+                None
+                if v is None and "refcount-table" not in value
+                else _opt_bool(value, "refcount-table", path)
+            )
+        )
+        result.refcount_block = (
+            v
+            if type(v := value.get("refcount-block")) is bool
+            else (
+                None
+                if v is None and "refcount-block" not in value
+                else _opt_bool(value, "refcount-block", path)
+            )
+        )
+        result.snapshot_table = (
+            v
+            if type(v := value.get("snapshot-table")) is bool
+            else (
+                None
+                if v is None and "snapshot-table" not in value
+                else _opt_bool(value, "snapshot-table", path)
+            )
+        )
+        result.inactive_l1 = (
+            v
+            if type(v := value.get("inactive-l1")) is bool
+            else (
+                None
+                if v is None and "inactive-l1" not in value
+                else _opt_bool(value, "inactive-l1", path)
+            )
+        )
+        result.inactive_l2 = (
+            v
+            if type(v := value.get("inactive-l2")) is bool
+            else (
+                None
+                if v is None and "inactive-l2" not in value
+                else _opt_bool(value, "inactive-l2", path)
+            )
+        )
+        result.bitmap_directory = (
+            v
+            if type(v := value.get("bitmap-directory")) is bool
+            else (
+                None
+                if v is None and "bitmap-directory" not in value
+                else _opt_bool(value, "bitmap-directory", path)
+            )
+        )
+        if len(value) > 0 and not cls.WIRE_MEMBERS.issuperset(value):
+            _report_extra(value, cls.WIRE_MEMBERS, path)
+        return result
+
+    def to_wire(self) -> dict[str, object]:
+        out: dict[str, object] = {}
+        if self.template is not None:
+            out["template"] = self.template.to_wire()
+        if self.main_header is not None:
+            out["main-header"] = self.main_header
+        if self.active_l1 is not None:
+            out["active-l1"] = self.active_l1
+        if self.active_l2 is not None:
+            out["active-l2"] = self.active_l2
+        if self.refcount_table is not None:
+            out["refcount-table"] = self.refcount_table
+        if self.refcount_block is not None:
+            out["refcount-block"] = self.refcount_block
+        if self.snapshot_table is not None:
+            out["snapshot-table"] = self.snapshot_table
+        if self.inactive_l1 is not None:
+            out["inactive-l1"] = self.inactive_l1
+        if self.inactive_l2 is not None:
+            out["inactive-l2"] = self.inactive_l2
+        if self.bitmap_directory is not None:
+            out["bitmap-directory"] = self.bitmap_directory
+        return out
 
 
 Qcow2OverlapChecks: _TypeAlias = "Qcow2OverlapCheckFlags | Qcow2OverlapCheckMode"
@@ -66,14 +592,14 @@ def Qcow2OverlapChecks_from_wire(
 ) -> Qcow2OverlapChecks:
     """Decode a ``Qcow2OverlapChecks``, choosing the branch by JSON type."""
     if type(value) is dict:
-        return _block_core_2.Qcow2OverlapCheckFlags.from_wire(value, path, name)
+        return Qcow2OverlapCheckFlags.from_wire(value, path, name)
     if type(value) is str:
-        return _block_core_2.Qcow2OverlapCheckMode.from_wire(value, path, name)
+        return Qcow2OverlapCheckMode.from_wire(value, path, name)
     _alternate_mismatch(name, "Qcow2OverlapChecks")
 
 
 def Qcow2OverlapChecks_to_wire(value: Qcow2OverlapChecks) -> object:
-    if isinstance(value, _block_core_2.Qcow2OverlapCheckMode):
+    if isinstance(value, Qcow2OverlapCheckMode):
         return value.to_wire()
     return value.to_wire()
 
@@ -370,699 +896,19 @@ def BlockdevQcow2Encryption_from_wire(
     return decode(value, path)
 
 
-@_dataclass(slots=True, kw_only=True)
-class BlockdevOptionsQcow2(BlockdevOptionsGenericCOWFormat):
-    """Options of the qcow2 driver."""
-
-    WIRE_NAME: _ClassVar[str] = "BlockdevOptionsQcow2"
-    WIRE_MEMBERS: _ClassVar[frozenset[str]] = frozenset(
-        {
-            "file",
-            "backing",
-            "lazy-refcounts",
-            "pass-discard-request",
-            "pass-discard-snapshot",
-            "pass-discard-other",
-            "overlap-check",
-            "cache-size",
-            "l2-cache-size",
-            "l2-cache-entry-size",
-            "refcount-cache-size",
-            "cache-clean-interval",
-            "encrypt",
-            "data-file",
-        }
-    )
-    lazy_refcounts: bool | None = None
-    """whether reference counts may be updated lazily,
-    which is faster but needs a repair after a crash.  Defaults to
-    the setting stored in the image.
-    """
-    pass_discard_request: bool | None = None
-    """whether discard requests sent to the node
-    are passed on to the node below
-    """
-    pass_discard_snapshot: bool | None = None
-    """whether space freed by snapshot operations
-    is discarded in the node below
-    """
-    pass_discard_other: bool | None = None
-    """whether space freed for any other reason is
-    discarded in the node below
-    """
-    overlap_check: Qcow2OverlapChecks | None = None
-    """the metadata overlap checks to perform before
-    writes.  Defaults to the cached preset.
-    """
-    cache_size: int | None = None
-    """the combined size limit of the L2 table cache and the
-    refcount block cache, in bytes
-    """
-    l2_cache_size: int | None = None
-    """how many bytes the L2 table cache may use"""
-    l2_cache_entry_size: int | None = None
-    """the size of one L2 cache entry in bytes, a
-    power of two from 512 up to the cluster size.  Defaults to the
-    cluster size.  (since 2.12)
-    """
-    refcount_cache_size: int | None = None
-    """how many bytes the refcount block cache may
-    use
-    """
-    cache_clean_interval: int | None = None
-    """every how many seconds cache entries that
-    were not used in that time are dropped; 0 never drops them
-    """
-    encrypt: BlockdevQcow2Encryption | None = None
-    """how to decrypt an encrypted image (since 2.10)"""
-    data_file: BlockdevRef | None = None
-    """the node holding the guest data, for an image that
-    keeps its data in a separate file (since 4.0)
-    """
-
-    @classmethod
-    def from_wire(
-        cls, value: object, path: _Path = "", name: str = "null"
-    ) -> BlockdevOptionsQcow2:
-        if type(value) is not dict:
-            raise _not_an_object(path)
-        result = _new_object(cls)
-        result.file = _req(value, "file", path, _block_core_4.BlockdevRef_from_wire)
-        result.backing = _opt(
-            value, "backing", path, _block_core_4.BlockdevRefOrNull_from_wire
-        )
-        result.lazy_refcounts = (
-            v
-            if type(v := value.get("lazy-refcounts")) is bool
-            else (
-                None
-                if v is None and "lazy-refcounts" not in value
-                else _opt_bool(value, "lazy-refcounts", path)
-            )
-        )
-        result.pass_discard_request = (
-            v
-            if type(v := value.get("pass-discard-request")) is bool
-            else (
-                None
-                if v is None and "pass-discard-request" not in value
-                else _opt_bool(value, "pass-discard-request", path)
-            )
-        )
-        result.pass_discard_snapshot = (
-            v
-            if type(v := value.get("pass-discard-snapshot")) is bool
-            else (
-                None
-                if v is None and "pass-discard-snapshot" not in value
-                else _opt_bool(value, "pass-discard-snapshot", path)
-            )
-        )
-        result.pass_discard_other = (
-            v
-            if type(v := value.get("pass-discard-other")) is bool
-            else (
-                None
-                if v is None and "pass-discard-other" not in value
-                else _opt_bool(value, "pass-discard-other", path)
-            )
-        )
-        result.overlap_check = _opt(
-            value, "overlap-check", path, Qcow2OverlapChecks_from_wire
-        )
-        result.cache_size = (
-            v
-            if type(v := value.get("cache-size")) is int
-            and -9223372036854775808 <= v <= 9223372036854775807
-            else (
-                None
-                if v is None and "cache-size" not in value
-                else _opt(value, "cache-size", path, _int_value)
-            )
-        )
-        result.l2_cache_size = (
-            v
-            if type(v := value.get("l2-cache-size")) is int
-            and -9223372036854775808 <= v <= 9223372036854775807
-            else (
-                None
-                if v is None and "l2-cache-size" not in value
-                else _opt(value, "l2-cache-size", path, _int_value)
-            )
-        )
-        result.l2_cache_entry_size = (
-            v
-            if type(v := value.get("l2-cache-entry-size")) is int
-            and -9223372036854775808 <= v <= 9223372036854775807
-            else (
-                None
-                if v is None and "l2-cache-entry-size" not in value
-                else _opt(value, "l2-cache-entry-size", path, _int_value)
-            )
-        )
-        result.refcount_cache_size = (
-            v
-            if type(v := value.get("refcount-cache-size")) is int
-            and -9223372036854775808 <= v <= 9223372036854775807
-            else (
-                None
-                if v is None and "refcount-cache-size" not in value
-                else _opt(value, "refcount-cache-size", path, _int_value)
-            )
-        )
-        result.cache_clean_interval = (
-            v
-            if type(v := value.get("cache-clean-interval")) is int
-            and -9223372036854775808 <= v <= 9223372036854775807
-            else (
-                None
-                if v is None and "cache-clean-interval" not in value
-                else _opt(value, "cache-clean-interval", path, _int_value)
-            )
-        )
-        result.encrypt = (
-            BlockdevQcow2Encryption_from_wire(v, (path, "encrypt"), "encrypt")
-            if type(v := value.get("encrypt")) is dict
-            else (
-                None
-                if v is None and "encrypt" not in value
-                else _opt(value, "encrypt", path, BlockdevQcow2Encryption_from_wire)
-            )
-        )
-        result.data_file = _opt(
-            value, "data-file", path, _block_core_4.BlockdevRef_from_wire
-        )
-        if len(value) > 1 and not cls.WIRE_MEMBERS.issuperset(value):
-            _report_extra(value, cls.WIRE_MEMBERS, path)
-        return result
-
-    def to_wire(self) -> dict[str, object]:
-        out: dict[str, object] = {
-            "file": _block_core_4.BlockdevRef_to_wire(self.file),
-        }
-        if self.backing is not None:
-            out["backing"] = _block_core_4.BlockdevRefOrNull_to_wire(self.backing)
-        if self.lazy_refcounts is not None:
-            out["lazy-refcounts"] = self.lazy_refcounts
-        if self.pass_discard_request is not None:
-            out["pass-discard-request"] = self.pass_discard_request
-        if self.pass_discard_snapshot is not None:
-            out["pass-discard-snapshot"] = self.pass_discard_snapshot
-        if self.pass_discard_other is not None:
-            out["pass-discard-other"] = self.pass_discard_other
-        if self.overlap_check is not None:
-            out["overlap-check"] = Qcow2OverlapChecks_to_wire(self.overlap_check)
-        if self.cache_size is not None:
-            out["cache-size"] = self.cache_size
-        if self.l2_cache_size is not None:
-            out["l2-cache-size"] = self.l2_cache_size
-        if self.l2_cache_entry_size is not None:
-            out["l2-cache-entry-size"] = self.l2_cache_entry_size
-        if self.refcount_cache_size is not None:
-            out["refcount-cache-size"] = self.refcount_cache_size
-        if self.cache_clean_interval is not None:
-            out["cache-clean-interval"] = self.cache_clean_interval
-        if self.encrypt is not None:
-            out["encrypt"] = self.encrypt.to_wire()
-        if self.data_file is not None:
-            out["data-file"] = _block_core_4.BlockdevRef_to_wire(self.data_file)
-        return out
-
-
-@_dataclass(slots=True, kw_only=True)
-class BlockdevOptionsBase(_FromJson):
-    """The QAPI struct ``q_obj_BlockdevOptions-base``."""
-
-    WIRE_NAME: _ClassVar[str] = "q_obj_BlockdevOptions-base"
-    WIRE_MEMBERS: _ClassVar[frozenset[str]] = frozenset(
-        {
-            "driver",
-            "node-name",
-            "discard",
-            "cache",
-            "read-only",
-            "auto-read-only",
-            "force-share",
-            "detect-zeroes",
-        }
-    )
-    driver: BlockdevDriver
-    node_name: str | None = None
-    discard: BlockdevDiscardOptions | None = None
-    cache: BlockdevCacheOptions | None = None
-    read_only: bool | None = None
-    auto_read_only: bool | None = None
-    force_share: bool | None = None
-    detect_zeroes: BlockdevDetectZeroesOptions | None = None
-
-    @classmethod
-    def from_wire(
-        cls, value: object, path: _Path = "", name: str = "null"
-    ) -> BlockdevOptionsBase:
-        if type(value) is not dict:
-            raise _not_an_object(path)
-        result = _new_object(cls)
-        result.driver = (
-            e_driver
-            if type(v := value.get("driver")) is str
-            and (e_driver := _block_core_2.BlockdevDriver_BY_WIRE.get(v)) is not None
-            else _req_enum(value, "driver", path, _block_core_2.BlockdevDriver)
-        )
-        result.node_name = (
-            v
-            if type(v := value.get("node-name")) is str
-            else (
-                None
-                if v is None and "node-name" not in value
-                else _opt_str(value, "node-name", path)
-            )
-        )
-        result.discard = (
-            e_discard
-            if type(v := value.get("discard")) is str
-            and (e_discard := _block_core_2.BlockdevDiscardOptions_BY_WIRE.get(v))
-            is not None
-            else (
-                None
-                if v is None and "discard" not in value
-                else _opt_enum(
-                    value, "discard", path, _block_core_2.BlockdevDiscardOptions
-                )
-            )
-        )
-        result.cache = (
-            _block_core_2.BlockdevCacheOptions.from_wire(v, (path, "cache"), "cache")
-            if type(v := value.get("cache")) is dict
-            else (
-                None
-                if v is None and "cache" not in value
-                else _opt(
-                    value, "cache", path, _block_core_2.BlockdevCacheOptions.from_wire
-                )
-            )
-        )
-        result.read_only = (
-            v
-            if type(v := value.get("read-only")) is bool
-            else (
-                None
-                if v is None and "read-only" not in value
-                else _opt_bool(value, "read-only", path)
-            )
-        )
-        result.auto_read_only = (
-            v
-            if type(v := value.get("auto-read-only")) is bool
-            else (
-                None
-                if v is None and "auto-read-only" not in value
-                else _opt_bool(value, "auto-read-only", path)
-            )
-        )
-        result.force_share = (
-            v
-            if type(v := value.get("force-share")) is bool
-            else (
-                None
-                if v is None and "force-share" not in value
-                else _opt_bool(value, "force-share", path)
-            )
-        )
-        result.detect_zeroes = (
-            e_detect_zeroes
-            if type(v := value.get("detect-zeroes")) is str
-            and (
-                e_detect_zeroes := _block_core_2.BlockdevDetectZeroesOptions_BY_WIRE.get(
-                    v
-                )
-            )
-            is not None
-            else (
-                None
-                if v is None and "detect-zeroes" not in value
-                else _opt_enum(
-                    value,
-                    "detect-zeroes",
-                    path,
-                    _block_core_2.BlockdevDetectZeroesOptions,
-                )
-            )
-        )
-        if len(value) > 1 and not cls.WIRE_MEMBERS.issuperset(value):
-            _report_extra(value, cls.WIRE_MEMBERS, path)
-        return result
-
-    def to_wire(self) -> dict[str, object]:
-        out: dict[str, object] = {
-            "driver": self.driver.to_wire(),
-        }
-        if self.node_name is not None:
-            out["node-name"] = self.node_name
-        if self.discard is not None:
-            out["discard"] = self.discard.to_wire()
-        if self.cache is not None:
-            out["cache"] = self.cache.to_wire()
-        if self.read_only is not None:
-            out["read-only"] = self.read_only
-        if self.auto_read_only is not None:
-            out["auto-read-only"] = self.auto_read_only
-        if self.force_share is not None:
-            out["force-share"] = self.force_share
-        if self.detect_zeroes is not None:
-            out["detect-zeroes"] = self.detect_zeroes.to_wire()
-        return out
-
-    @staticmethod
-    def wire_fields(d: dict[str, _Any], path: _Path) -> dict[str, _Any]:
-        """Decode this type's members of *d* as keyword arguments; the
-        branches of unions based on it decode their common part here."""
-        return {
-            "driver": (
-                e_driver
-                if type(v := d.get("driver")) is str
-                and (e_driver := _block_core_2.BlockdevDriver_BY_WIRE.get(v))
-                is not None
-                else _req_enum(d, "driver", path, _block_core_2.BlockdevDriver)
-            ),
-            "node_name": (
-                v
-                if type(v := d.get("node-name")) is str
-                else (
-                    None
-                    if v is None and "node-name" not in d
-                    else _opt_str(d, "node-name", path)
-                )
-            ),
-            "discard": (
-                e_discard
-                if type(v := d.get("discard")) is str
-                and (e_discard := _block_core_2.BlockdevDiscardOptions_BY_WIRE.get(v))
-                is not None
-                else (
-                    None
-                    if v is None and "discard" not in d
-                    else _opt_enum(
-                        d, "discard", path, _block_core_2.BlockdevDiscardOptions
-                    )
-                )
-            ),
-            "cache": (
-                _block_core_2.BlockdevCacheOptions.from_wire(
-                    v, (path, "cache"), "cache"
-                )
-                if type(v := d.get("cache")) is dict
-                else (
-                    None
-                    if v is None and "cache" not in d
-                    else _opt(
-                        d, "cache", path, _block_core_2.BlockdevCacheOptions.from_wire
-                    )
-                )
-            ),
-            "read_only": (
-                v
-                if type(v := d.get("read-only")) is bool
-                else (
-                    None
-                    if v is None and "read-only" not in d
-                    else _opt_bool(d, "read-only", path)
-                )
-            ),
-            "auto_read_only": (
-                v
-                if type(v := d.get("auto-read-only")) is bool
-                else (
-                    None
-                    if v is None and "auto-read-only" not in d
-                    else _opt_bool(d, "auto-read-only", path)
-                )
-            ),
-            "force_share": (
-                v
-                if type(v := d.get("force-share")) is bool
-                else (
-                    None
-                    if v is None and "force-share" not in d
-                    else _opt_bool(d, "force-share", path)
-                )
-            ),
-            "detect_zeroes": (
-                e_detect_zeroes
-                if type(v := d.get("detect-zeroes")) is str
-                and (
-                    e_detect_zeroes := _block_core_2.BlockdevDetectZeroesOptions_BY_WIRE.get(
-                        v
-                    )
-                )
-                is not None
-                else (
-                    None
-                    if v is None and "detect-zeroes" not in d
-                    else _opt_enum(
-                        d,
-                        "detect-zeroes",
-                        path,
-                        _block_core_2.BlockdevDetectZeroesOptions,
-                    )
-                )
-            ),
-        }
-
-
-@_dataclass(slots=True, kw_only=True)
-class BlockdevOptionsFile_(BlockdevOptionsBase):
-    """The ``file`` branch of :data:`BlockdevOptions`."""
-
-    WIRE_NAME: _ClassVar[str] = "BlockdevOptions"
-    WIRE_MEMBERS: _ClassVar[frozenset[str]] = frozenset(
-        {
-            "driver",
-            "node-name",
-            "discard",
-            "cache",
-            "read-only",
-            "auto-read-only",
-            "force-share",
-            "detect-zeroes",
-            "filename",
-            "pr-manager",
-            "locking",
-            "aio",
-            "aio-max-batch",
-            "drop-cache",
-            "x-check-cache-dropped",
-        }
-    )
-    TAG: _ClassVar[_Literal[BlockdevDriver.FILE]] = BlockdevDriver.FILE
-    driver: _Literal[BlockdevDriver.FILE] = BlockdevDriver.FILE
-    filename: str
-    pr_manager: str | None = None
-    locking: OnOffAuto | None = None
-    aio: BlockdevAioOptions | None = None
-    aio_max_batch: int | None = None
-    drop_cache: bool | None = None
-    x_check_cache_dropped: bool | None = None
-
-    @classmethod
-    def from_wire(
-        cls, value: object, path: _Path = "", name: str = "null"
-    ) -> BlockdevOptionsFile_:
-        if type(value) is not dict:
-            raise _not_an_object(path)
-        base = BlockdevOptionsBase.wire_fields(value, path)
-        if base["driver"] is not cls.TAG:
-            # A valid tag, but another branch's: not a value of this class.
-            raise _bad_enum("driver", base["driver"].value)
-        return cls.from_branch(value, path, base)
-
-    @classmethod
-    def from_branch(
-        cls, d: dict[str, _Any], path: _Path, base: dict[str, _Any]
-    ) -> BlockdevOptionsFile_:
-        """Decode the branch's own members, given the common ones."""
-        result = cls(
-            **base,
-            filename=(
-                v
-                if type(v := d.get("filename")) is str
-                else _req_str(d, "filename", path)
-            ),
-            pr_manager=(
-                v
-                if type(v := d.get("pr-manager")) is str
-                else (
-                    None
-                    if v is None and "pr-manager" not in d
-                    else _opt_str(d, "pr-manager", path)
-                )
-            ),
-            locking=(
-                e_locking
-                if type(v := d.get("locking")) is str
-                and (e_locking := _common.OnOffAuto_BY_WIRE.get(v)) is not None
-                else (
-                    None
-                    if v is None and "locking" not in d
-                    else _opt_enum(d, "locking", path, _common.OnOffAuto)
-                )
-            ),
-            aio=(
-                e_aio
-                if type(v := d.get("aio")) is str
-                and (e_aio := _block_core_2.BlockdevAioOptions_BY_WIRE.get(v))
-                is not None
-                else (
-                    None
-                    if v is None and "aio" not in d
-                    else _opt_enum(d, "aio", path, _block_core_2.BlockdevAioOptions)
-                )
-            ),
-            aio_max_batch=(
-                v
-                if type(v := d.get("aio-max-batch")) is int
-                and -9223372036854775808 <= v <= 9223372036854775807
-                else (
-                    None
-                    if v is None and "aio-max-batch" not in d
-                    else _opt(d, "aio-max-batch", path, _int_value)
-                )
-            ),
-            drop_cache=(
-                v
-                if type(v := d.get("drop-cache")) is bool
-                else (
-                    None
-                    if v is None and "drop-cache" not in d
-                    else _opt_bool(d, "drop-cache", path)
-                )
-            ),
-            x_check_cache_dropped=_opt_special(
-                d, "x-check-cache-dropped", path, _bool_value, False, True
-            ),
-        )
-        if len(d) > 2 and not cls.WIRE_MEMBERS.issuperset(d):
-            _report_extra(d, cls.WIRE_MEMBERS, path)
-        return result
-
-    def to_wire(self) -> dict[str, object]:
-        out = BlockdevOptionsBase.to_wire(self)
-        out.update(
-            {
-                "filename": self.filename,
-            }
-        )
-        if self.pr_manager is not None:
-            out["pr-manager"] = self.pr_manager
-        if self.locking is not None:
-            out["locking"] = self.locking.to_wire()
-        if self.aio is not None:
-            out["aio"] = self.aio.to_wire()
-        if self.aio_max_batch is not None:
-            out["aio-max-batch"] = self.aio_max_batch
-        if self.drop_cache is not None:
-            out["drop-cache"] = self.drop_cache
-        if self.x_check_cache_dropped is not None and not _hidden(False, True):
-            out["x-check-cache-dropped"] = self.x_check_cache_dropped
-        return out
-
-
-@_dataclass(slots=True, kw_only=True)
-class BlockdevOptionsNullCo(BlockdevOptionsBase):
-    """The ``null-co`` branch of :data:`BlockdevOptions`."""
-
-    WIRE_NAME: _ClassVar[str] = "BlockdevOptions"
-    WIRE_MEMBERS: _ClassVar[frozenset[str]] = frozenset(
-        {
-            "driver",
-            "node-name",
-            "discard",
-            "cache",
-            "read-only",
-            "auto-read-only",
-            "force-share",
-            "detect-zeroes",
-            "size",
-            "latency-ns",
-            "read-zeroes",
-        }
-    )
-    TAG: _ClassVar[_Literal[BlockdevDriver.NULL_CO]] = BlockdevDriver.NULL_CO
-    driver: _Literal[BlockdevDriver.NULL_CO] = BlockdevDriver.NULL_CO
-    size: int | None = None
-    latency_ns: int | None = None
-    read_zeroes: bool | None = None
-
-    @classmethod
-    def from_wire(
-        cls, value: object, path: _Path = "", name: str = "null"
-    ) -> BlockdevOptionsNullCo:
-        if type(value) is not dict:
-            raise _not_an_object(path)
-        base = BlockdevOptionsBase.wire_fields(value, path)
-        if base["driver"] is not cls.TAG:
-            # A valid tag, but another branch's: not a value of this class.
-            raise _bad_enum("driver", base["driver"].value)
-        return cls.from_branch(value, path, base)
-
-    @classmethod
-    def from_branch(
-        cls, d: dict[str, _Any], path: _Path, base: dict[str, _Any]
-    ) -> BlockdevOptionsNullCo:
-        """Decode the branch's own members, given the common ones."""
-        result = cls(
-            **base,
-            size=(
-                v
-                if type(v := d.get("size")) is int
-                and -9223372036854775808 <= v <= 9223372036854775807
-                else (
-                    None
-                    if v is None and "size" not in d
-                    else _opt(d, "size", path, _int_value)
-                )
-            ),
-            latency_ns=(
-                v
-                if type(v := d.get("latency-ns")) is int
-                and 0 <= v <= 18446744073709551615
-                else (
-                    None
-                    if v is None and "latency-ns" not in d
-                    else _opt(d, "latency-ns", path, _uint64_value)
-                )
-            ),
-            read_zeroes=(
-                v
-                if type(v := d.get("read-zeroes")) is bool
-                else (
-                    None
-                    if v is None and "read-zeroes" not in d
-                    else _opt_bool(d, "read-zeroes", path)
-                )
-            ),
-        )
-        if len(d) > 1 and not cls.WIRE_MEMBERS.issuperset(d):
-            _report_extra(d, cls.WIRE_MEMBERS, path)
-        return result
-
-    def to_wire(self) -> dict[str, object]:
-        out = BlockdevOptionsBase.to_wire(self)
-        if self.size is not None:
-            out["size"] = self.size
-        if self.latency_ns is not None:
-            out["latency-ns"] = self.latency_ns
-        if self.read_zeroes is not None:
-            out["read-zeroes"] = self.read_zeroes
-        return out
-
-
 TYPES_HERE: dict[str, object] = {
+    "BlockdevDriver": BlockdevDriver,
+    "BlockdevOptionsFile": BlockdevOptionsFile,
+    "BlockdevOptionsNull": BlockdevOptionsNull,
+    "BlockdevOptionsGenericFormat": BlockdevOptionsGenericFormat,
+    "BlockdevOptionsGenericCOWFormat": BlockdevOptionsGenericCOWFormat,
+    "BlockdevOptionsRaw": BlockdevOptionsRaw,
+    "Qcow2OverlapCheckMode": Qcow2OverlapCheckMode,
+    "Qcow2OverlapCheckFlags": Qcow2OverlapCheckFlags,
     "QCryptoBlockOptionsQCow": QCryptoBlockOptionsQCow,
     "QCryptoBlockOptionsLUKS": QCryptoBlockOptionsLUKS,
     "BlockdevQcow2EncryptionFormat": BlockdevQcow2EncryptionFormat,
     "q_obj_BlockdevQcow2Encryption-base": BlockdevQcow2EncryptionBase,
-    "BlockdevOptionsQcow2": BlockdevOptionsQcow2,
-    "q_obj_BlockdevOptions-base": BlockdevOptionsBase,
     "Qcow2OverlapChecks": _Codec(
         "Qcow2OverlapChecks",
         "alternate",
@@ -1082,12 +928,80 @@ TYPES_HERE: dict[str, object] = {
 from qapigen.support.lazy import link_modules as _link_modules  # noqa: E402
 
 _link_modules(
-    globals(), __name__.rpartition(".")[0], ["block_core_2", "block_core_4", "common"]
+    globals(), __name__.rpartition(".")[0], ["block_core_2", "block_core_5", "common"]
 )
 
 #: The shape of the types of this module, as data: the fast path of from_json
 #: (qapigen.support.fastpath) builds its msgspec decoders from it.
 WIRESPEC_HERE: dict[str, tuple[object, ...]] = {
+    "BlockdevDriver": ("enum", "block_core_3", "BlockdevDriver"),
+    "BlockdevOptionsFile": (
+        "struct",
+        "block_core_3",
+        "BlockdevOptionsFile",
+        (
+            ("filename", "filename", "str", False),
+            ("pr-manager", "pr_manager", "str", True),
+            ("locking", "locking", "OnOffAuto", True),
+            ("aio", "aio", "BlockdevAioOptions", True),
+            ("aio-max-batch", "aio_max_batch", "int", True),
+            ("drop-cache", "drop_cache", "bool", True),
+            ("x-check-cache-dropped", "x_check_cache_dropped", "bool", True),
+        ),
+    ),
+    "BlockdevOptionsNull": (
+        "struct",
+        "block_core_3",
+        "BlockdevOptionsNull",
+        (
+            ("size", "size", "int", True),
+            ("latency-ns", "latency_ns", "uint64", True),
+            ("read-zeroes", "read_zeroes", "bool", True),
+        ),
+    ),
+    "BlockdevOptionsGenericFormat": (
+        "struct",
+        "block_core_3",
+        "BlockdevOptionsGenericFormat",
+        (("file", "file", "BlockdevRef", False),),
+    ),
+    "BlockdevOptionsGenericCOWFormat": (
+        "struct",
+        "block_core_3",
+        "BlockdevOptionsGenericCOWFormat",
+        (
+            ("file", "file", "BlockdevRef", False),
+            ("backing", "backing", "BlockdevRefOrNull", True),
+        ),
+    ),
+    "BlockdevOptionsRaw": (
+        "struct",
+        "block_core_3",
+        "BlockdevOptionsRaw",
+        (
+            ("file", "file", "BlockdevRef", False),
+            ("offset", "offset", "int", True),
+            ("size", "size", "int", True),
+        ),
+    ),
+    "Qcow2OverlapCheckMode": ("enum", "block_core_3", "Qcow2OverlapCheckMode"),
+    "Qcow2OverlapCheckFlags": (
+        "struct",
+        "block_core_3",
+        "Qcow2OverlapCheckFlags",
+        (
+            ("template", "template", "Qcow2OverlapCheckMode", True),
+            ("main-header", "main_header", "bool", True),
+            ("active-l1", "active_l1", "bool", True),
+            ("active-l2", "active_l2", "bool", True),
+            ("refcount-table", "refcount_table", "bool", True),
+            ("refcount-block", "refcount_block", "bool", True),
+            ("snapshot-table", "snapshot_table", "bool", True),
+            ("inactive-l1", "inactive_l1", "bool", True),
+            ("inactive-l2", "inactive_l2", "bool", True),
+            ("bitmap-directory", "bitmap_directory", "bool", True),
+        ),
+    ),
     "Qcow2OverlapChecks": (
         "alternate",
         (
@@ -1137,45 +1051,17 @@ WIRESPEC_HERE: dict[str, tuple[object, ...]] = {
             ),
         ),
     ),
-    "BlockdevOptionsQcow2": (
-        "struct",
-        "block_core_3",
-        "BlockdevOptionsQcow2",
-        (
-            ("file", "file", "BlockdevRef", False),
-            ("backing", "backing", "BlockdevRefOrNull", True),
-            ("lazy-refcounts", "lazy_refcounts", "bool", True),
-            ("pass-discard-request", "pass_discard_request", "bool", True),
-            ("pass-discard-snapshot", "pass_discard_snapshot", "bool", True),
-            ("pass-discard-other", "pass_discard_other", "bool", True),
-            ("overlap-check", "overlap_check", "Qcow2OverlapChecks", True),
-            ("cache-size", "cache_size", "int", True),
-            ("l2-cache-size", "l2_cache_size", "int", True),
-            ("l2-cache-entry-size", "l2_cache_entry_size", "int", True),
-            ("refcount-cache-size", "refcount_cache_size", "int", True),
-            ("cache-clean-interval", "cache_clean_interval", "int", True),
-            ("encrypt", "encrypt", "BlockdevQcow2Encryption", True),
-            ("data-file", "data_file", "BlockdevRef", True),
-        ),
-    ),
-    "q_obj_BlockdevOptions-base": (
-        "struct",
-        "block_core_3",
-        "BlockdevOptionsBase",
-        (
-            ("driver", "driver", "BlockdevDriver", False),
-            ("node-name", "node_name", "str", True),
-            ("discard", "discard", "BlockdevDiscardOptions", True),
-            ("cache", "cache", "BlockdevCacheOptions", True),
-            ("read-only", "read_only", "bool", True),
-            ("auto-read-only", "auto_read_only", "bool", True),
-            ("force-share", "force_share", "bool", True),
-            ("detect-zeroes", "detect_zeroes", "BlockdevDetectZeroesOptions", True),
-        ),
-    ),
 }
 
 __all__ = [
+    "BlockdevDriver",
+    "BlockdevOptionsFile",
+    "BlockdevOptionsNull",
+    "BlockdevOptionsGenericFormat",
+    "BlockdevOptionsGenericCOWFormat",
+    "BlockdevOptionsRaw",
+    "Qcow2OverlapCheckMode",
+    "Qcow2OverlapCheckFlags",
     "Qcow2OverlapChecks",
     "Qcow2OverlapChecks_from_wire",
     "Qcow2OverlapChecks_to_wire",
@@ -1187,8 +1073,4 @@ __all__ = [
     "BlockdevQcow2EncryptionLuks",
     "BlockdevQcow2Encryption",
     "BlockdevQcow2Encryption_from_wire",
-    "BlockdevOptionsQcow2",
-    "BlockdevOptionsBase",
-    "BlockdevOptionsFile_",
-    "BlockdevOptionsNullCo",
 ]

@@ -11,42 +11,740 @@ from typing import (
     ClassVar as _ClassVar,
     Literal as _Literal,
     TYPE_CHECKING as _TYPE_CHECKING,
-    TypeAlias as _TypeAlias,
 )
 
-from qapigen.support.codec import Codec as _Codec, encode_object as _encode_object
-from qapigen.support.dispatch import (
-    CommandSpec as _CommandSpec,
-    NotImplementedCommand as _NotImplementedCommand,
-    Reply as _Reply,
-)
+from qapigen.support.policy import hidden as _hidden
 from qapigen.support.wire import (
-    Null as _Null,
     Path as _Path,
-    alternate_mismatch as _alternate_mismatch,
     bad_enum as _bad_enum,
+    bool_value as _bool_value,
     int_value as _int_value,
     new_object as _new_object,
     not_an_object as _not_an_object,
-    null_value as _null_value,
     opt as _opt,
     opt_bool as _opt_bool,
+    opt_enum as _opt_enum,
+    opt_special as _opt_special,
+    opt_str as _opt_str,
     report_extra as _report_extra,
     req as _req,
+    req_enum as _req_enum,
     req_str as _req_str,
+    uint64_value as _uint64_value,
 )
 from qapigen.support.wirejson import FromJson as _FromJson
 
-from .block_core_2 import BlockdevDriver
-from .block_core_3 import (
-    BlockdevOptionsBase,
-    BlockdevOptionsFile_,
-    BlockdevOptionsNullCo,
-)
+from .block_core_3 import BlockdevDriver, BlockdevOptionsGenericCOWFormat
 
 if _TYPE_CHECKING:
+    from . import block_core_2 as _block_core_2
     from . import block_core_3 as _block_core_3
+    from . import block_core_5 as _block_core_5
+    from . import common as _common
+    from .block_core_2 import (
+        BlockdevAioOptions,
+        BlockdevCacheOptions,
+        BlockdevDetectZeroesOptions,
+        BlockdevDiscardOptions,
+    )
     from .block_core_3 import BlockdevQcow2Encryption, Qcow2OverlapChecks
+    from .block_core_5 import BlockdevRef, BlockdevRefOrNull
+    from .common import OnOffAuto
+
+
+@_dataclass(slots=True, kw_only=True)
+class BlockdevOptionsQcow2(BlockdevOptionsGenericCOWFormat):
+    """Options of the qcow2 driver."""
+
+    WIRE_NAME: _ClassVar[str] = "BlockdevOptionsQcow2"
+    WIRE_MEMBERS: _ClassVar[frozenset[str]] = frozenset(
+        {
+            "file",
+            "backing",
+            "lazy-refcounts",
+            "pass-discard-request",
+            "pass-discard-snapshot",
+            "pass-discard-other",
+            "overlap-check",
+            "cache-size",
+            "l2-cache-size",
+            "l2-cache-entry-size",
+            "refcount-cache-size",
+            "cache-clean-interval",
+            "encrypt",
+            "data-file",
+        }
+    )
+    lazy_refcounts: bool | None = None
+    """whether reference counts may be updated lazily,
+    which is faster but needs a repair after a crash.  Defaults to
+    the setting stored in the image.
+    """
+    pass_discard_request: bool | None = None
+    """whether discard requests sent to the node
+    are passed on to the node below
+    """
+    pass_discard_snapshot: bool | None = None
+    """whether space freed by snapshot operations
+    is discarded in the node below
+    """
+    pass_discard_other: bool | None = None
+    """whether space freed for any other reason is
+    discarded in the node below
+    """
+    overlap_check: Qcow2OverlapChecks | None = None
+    """the metadata overlap checks to perform before
+    writes.  Defaults to the cached preset.
+    """
+    cache_size: int | None = None
+    """the combined size limit of the L2 table cache and the
+    refcount block cache, in bytes
+    """
+    l2_cache_size: int | None = None
+    """how many bytes the L2 table cache may use"""
+    l2_cache_entry_size: int | None = None
+    """the size of one L2 cache entry in bytes, a
+    power of two from 512 up to the cluster size.  Defaults to the
+    cluster size.  (since 2.12)
+    """
+    refcount_cache_size: int | None = None
+    """how many bytes the refcount block cache may
+    use
+    """
+    cache_clean_interval: int | None = None
+    """every how many seconds cache entries that
+    were not used in that time are dropped; 0 never drops them
+    """
+    encrypt: BlockdevQcow2Encryption | None = None
+    """how to decrypt an encrypted image (since 2.10)"""
+    data_file: BlockdevRef | None = None
+    """the node holding the guest data, for an image that
+    keeps its data in a separate file (since 4.0)
+    """
+
+    @classmethod
+    def from_wire(
+        cls, value: object, path: _Path = "", name: str = "null"
+    ) -> BlockdevOptionsQcow2:
+        if type(value) is not dict:
+            raise _not_an_object(path)
+        result = _new_object(cls)
+        result.file = _req(value, "file", path, _block_core_5.BlockdevRef_from_wire)
+        result.backing = _opt(
+            value, "backing", path, _block_core_5.BlockdevRefOrNull_from_wire
+        )
+        result.lazy_refcounts = (
+            v
+            if type(v := value.get("lazy-refcounts")) is bool
+            else (
+                None
+                if v is None and "lazy-refcounts" not in value
+                else _opt_bool(value, "lazy-refcounts", path)
+            )
+        )
+        result.pass_discard_request = (
+            v
+            if type(v := value.get("pass-discard-request")) is bool
+            else (
+                None
+                if v is None and "pass-discard-request" not in value
+                else _opt_bool(value, "pass-discard-request", path)
+            )
+        )
+        result.pass_discard_snapshot = (
+            v
+            if type(v := value.get("pass-discard-snapshot")) is bool
+            else (
+                None
+                if v is None and "pass-discard-snapshot" not in value
+                else _opt_bool(value, "pass-discard-snapshot", path)
+            )
+        )
+        result.pass_discard_other = (
+            v
+            if type(v := value.get("pass-discard-other")) is bool
+            else (
+                None
+                if v is None and "pass-discard-other" not in value
+                else _opt_bool(value, "pass-discard-other", path)
+            )
+        )
+        result.overlap_check = _opt(
+            value, "overlap-check", path, _block_core_3.Qcow2OverlapChecks_from_wire
+        )
+        result.cache_size = (
+            v
+            if type(v := value.get("cache-size")) is int
+            and -9223372036854775808 <= v <= 9223372036854775807
+            else (
+                None
+                if v is None and "cache-size" not in value
+                else _opt(value, "cache-size", path, _int_value)
+            )
+        )
+        result.l2_cache_size = (
+            v
+            if type(v := value.get("l2-cache-size")) is int
+            and -9223372036854775808 <= v <= 9223372036854775807
+            else (
+                None
+                if v is None and "l2-cache-size" not in value
+                else _opt(value, "l2-cache-size", path, _int_value)
+            )
+        )
+        result.l2_cache_entry_size = (
+            v
+            if type(v := value.get("l2-cache-entry-size")) is int
+            and -9223372036854775808 <= v <= 9223372036854775807
+            else (
+                None
+                if v is None and "l2-cache-entry-size" not in value
+                else _opt(value, "l2-cache-entry-size", path, _int_value)
+            )
+        )
+        result.refcount_cache_size = (
+            v
+            if type(v := value.get("refcount-cache-size")) is int
+            and -9223372036854775808 <= v <= 9223372036854775807
+            else (
+                None
+                if v is None and "refcount-cache-size" not in value
+                else _opt(value, "refcount-cache-size", path, _int_value)
+            )
+        )
+        result.cache_clean_interval = (
+            v
+            if type(v := value.get("cache-clean-interval")) is int
+            and -9223372036854775808 <= v <= 9223372036854775807
+            else (
+                None
+                if v is None and "cache-clean-interval" not in value
+                else _opt(value, "cache-clean-interval", path, _int_value)
+            )
+        )
+        result.encrypt = (
+            _block_core_3.BlockdevQcow2Encryption_from_wire(
+                v, (path, "encrypt"), "encrypt"
+            )
+            if type(v := value.get("encrypt")) is dict
+            else (
+                None
+                if v is None and "encrypt" not in value
+                else _opt(
+                    value,
+                    "encrypt",
+                    path,
+                    _block_core_3.BlockdevQcow2Encryption_from_wire,
+                )
+            )
+        )
+        result.data_file = _opt(
+            value, "data-file", path, _block_core_5.BlockdevRef_from_wire
+        )
+        if len(value) > 1 and not cls.WIRE_MEMBERS.issuperset(value):
+            _report_extra(value, cls.WIRE_MEMBERS, path)
+        return result
+
+    def to_wire(self) -> dict[str, object]:
+        out: dict[str, object] = {
+            "file": _block_core_5.BlockdevRef_to_wire(self.file),
+        }
+        if self.backing is not None:
+            out["backing"] = _block_core_5.BlockdevRefOrNull_to_wire(self.backing)
+        if self.lazy_refcounts is not None:
+            out["lazy-refcounts"] = self.lazy_refcounts
+        if self.pass_discard_request is not None:
+            out["pass-discard-request"] = self.pass_discard_request
+        if self.pass_discard_snapshot is not None:
+            out["pass-discard-snapshot"] = self.pass_discard_snapshot
+        if self.pass_discard_other is not None:
+            out["pass-discard-other"] = self.pass_discard_other
+        if self.overlap_check is not None:
+            out["overlap-check"] = _block_core_3.Qcow2OverlapChecks_to_wire(
+                self.overlap_check
+            )
+        if self.cache_size is not None:
+            out["cache-size"] = self.cache_size
+        if self.l2_cache_size is not None:
+            out["l2-cache-size"] = self.l2_cache_size
+        if self.l2_cache_entry_size is not None:
+            out["l2-cache-entry-size"] = self.l2_cache_entry_size
+        if self.refcount_cache_size is not None:
+            out["refcount-cache-size"] = self.refcount_cache_size
+        if self.cache_clean_interval is not None:
+            out["cache-clean-interval"] = self.cache_clean_interval
+        if self.encrypt is not None:
+            out["encrypt"] = self.encrypt.to_wire()
+        if self.data_file is not None:
+            out["data-file"] = _block_core_5.BlockdevRef_to_wire(self.data_file)
+        return out
+
+
+@_dataclass(slots=True, kw_only=True)
+class BlockdevOptionsBase(_FromJson):
+    """The QAPI struct ``q_obj_BlockdevOptions-base``."""
+
+    WIRE_NAME: _ClassVar[str] = "q_obj_BlockdevOptions-base"
+    WIRE_MEMBERS: _ClassVar[frozenset[str]] = frozenset(
+        {
+            "driver",
+            "node-name",
+            "discard",
+            "cache",
+            "read-only",
+            "auto-read-only",
+            "force-share",
+            "detect-zeroes",
+        }
+    )
+    driver: BlockdevDriver
+    node_name: str | None = None
+    discard: BlockdevDiscardOptions | None = None
+    cache: BlockdevCacheOptions | None = None
+    read_only: bool | None = None
+    auto_read_only: bool | None = None
+    force_share: bool | None = None
+    detect_zeroes: BlockdevDetectZeroesOptions | None = None
+
+    @classmethod
+    def from_wire(
+        cls, value: object, path: _Path = "", name: str = "null"
+    ) -> BlockdevOptionsBase:
+        if type(value) is not dict:
+            raise _not_an_object(path)
+        result = _new_object(cls)
+        result.driver = (
+            e_driver
+            if type(v := value.get("driver")) is str
+            and (e_driver := _block_core_3.BlockdevDriver_BY_WIRE.get(v)) is not None
+            else _req_enum(value, "driver", path, _block_core_3.BlockdevDriver)
+        )
+        result.node_name = (
+            v
+            if type(v := value.get("node-name")) is str
+            else (
+                None
+                if v is None and "node-name" not in value
+                else _opt_str(value, "node-name", path)
+            )
+        )
+        result.discard = (
+            e_discard
+            if type(v := value.get("discard")) is str
+            and (e_discard := _block_core_2.BlockdevDiscardOptions_BY_WIRE.get(v))
+            is not None
+            else (
+                None
+                if v is None and "discard" not in value
+                else _opt_enum(
+                    value, "discard", path, _block_core_2.BlockdevDiscardOptions
+                )
+            )
+        )
+        result.cache = (
+            _block_core_2.BlockdevCacheOptions.from_wire(v, (path, "cache"), "cache")
+            if type(v := value.get("cache")) is dict
+            else (
+                None
+                if v is None and "cache" not in value
+                else _opt(
+                    value, "cache", path, _block_core_2.BlockdevCacheOptions.from_wire
+                )
+            )
+        )
+        result.read_only = (
+            v
+            if type(v := value.get("read-only")) is bool
+            else (
+                None
+                if v is None and "read-only" not in value
+                else _opt_bool(value, "read-only", path)
+            )
+        )
+        result.auto_read_only = (
+            v
+            if type(v := value.get("auto-read-only")) is bool
+            else (
+                None
+                if v is None and "auto-read-only" not in value
+                else _opt_bool(value, "auto-read-only", path)
+            )
+        )
+        result.force_share = (
+            v
+            if type(v := value.get("force-share")) is bool
+            else (
+                None
+                if v is None and "force-share" not in value
+                else _opt_bool(value, "force-share", path)
+            )
+        )
+        result.detect_zeroes = (
+            e_detect_zeroes
+            if type(v := value.get("detect-zeroes")) is str
+            and (
+                e_detect_zeroes := _block_core_2.BlockdevDetectZeroesOptions_BY_WIRE.get(
+                    v
+                )
+            )
+            is not None
+            else (
+                None
+                if v is None and "detect-zeroes" not in value
+                else _opt_enum(
+                    value,
+                    "detect-zeroes",
+                    path,
+                    _block_core_2.BlockdevDetectZeroesOptions,
+                )
+            )
+        )
+        if len(value) > 1 and not cls.WIRE_MEMBERS.issuperset(value):
+            _report_extra(value, cls.WIRE_MEMBERS, path)
+        return result
+
+    def to_wire(self) -> dict[str, object]:
+        out: dict[str, object] = {
+            "driver": self.driver.to_wire(),
+        }
+        if self.node_name is not None:
+            out["node-name"] = self.node_name
+        if self.discard is not None:
+            out["discard"] = self.discard.to_wire()
+        if self.cache is not None:
+            out["cache"] = self.cache.to_wire()
+        if self.read_only is not None:
+            out["read-only"] = self.read_only
+        if self.auto_read_only is not None:
+            out["auto-read-only"] = self.auto_read_only
+        if self.force_share is not None:
+            out["force-share"] = self.force_share
+        if self.detect_zeroes is not None:
+            out["detect-zeroes"] = self.detect_zeroes.to_wire()
+        return out
+
+    @staticmethod
+    def wire_fields(d: dict[str, _Any], path: _Path) -> dict[str, _Any]:
+        """Decode this type's members of *d* as keyword arguments; the
+        branches of unions based on it decode their common part here."""
+        return {
+            "driver": (
+                e_driver
+                if type(v := d.get("driver")) is str
+                and (e_driver := _block_core_3.BlockdevDriver_BY_WIRE.get(v))
+                is not None
+                else _req_enum(d, "driver", path, _block_core_3.BlockdevDriver)
+            ),
+            "node_name": (
+                v
+                if type(v := d.get("node-name")) is str
+                else (
+                    None
+                    if v is None and "node-name" not in d
+                    else _opt_str(d, "node-name", path)
+                )
+            ),
+            "discard": (
+                e_discard
+                if type(v := d.get("discard")) is str
+                and (e_discard := _block_core_2.BlockdevDiscardOptions_BY_WIRE.get(v))
+                is not None
+                else (
+                    None
+                    if v is None and "discard" not in d
+                    else _opt_enum(
+                        d, "discard", path, _block_core_2.BlockdevDiscardOptions
+                    )
+                )
+            ),
+            "cache": (
+                _block_core_2.BlockdevCacheOptions.from_wire(
+                    v, (path, "cache"), "cache"
+                )
+                if type(v := d.get("cache")) is dict
+                else (
+                    None
+                    if v is None and "cache" not in d
+                    else _opt(
+                        d, "cache", path, _block_core_2.BlockdevCacheOptions.from_wire
+                    )
+                )
+            ),
+            "read_only": (
+                v
+                if type(v := d.get("read-only")) is bool
+                else (
+                    None
+                    if v is None and "read-only" not in d
+                    else _opt_bool(d, "read-only", path)
+                )
+            ),
+            "auto_read_only": (
+                v
+                if type(v := d.get("auto-read-only")) is bool
+                else (
+                    None
+                    if v is None and "auto-read-only" not in d
+                    else _opt_bool(d, "auto-read-only", path)
+                )
+            ),
+            "force_share": (
+                v
+                if type(v := d.get("force-share")) is bool
+                else (
+                    None
+                    if v is None and "force-share" not in d
+                    else _opt_bool(d, "force-share", path)
+                )
+            ),
+            "detect_zeroes": (
+                e_detect_zeroes
+                if type(v := d.get("detect-zeroes")) is str
+                and (
+                    e_detect_zeroes := _block_core_2.BlockdevDetectZeroesOptions_BY_WIRE.get(
+                        v
+                    )
+                )
+                is not None
+                else (
+                    None
+                    if v is None and "detect-zeroes" not in d
+                    else _opt_enum(
+                        d,
+                        "detect-zeroes",
+                        path,
+                        _block_core_2.BlockdevDetectZeroesOptions,
+                    )
+                )
+            ),
+        }
+
+
+@_dataclass(slots=True, kw_only=True)
+class BlockdevOptionsFile_(BlockdevOptionsBase):
+    """The ``file`` branch of :data:`BlockdevOptions`."""
+
+    WIRE_NAME: _ClassVar[str] = "BlockdevOptions"
+    WIRE_MEMBERS: _ClassVar[frozenset[str]] = frozenset(
+        {
+            "driver",
+            "node-name",
+            "discard",
+            "cache",
+            "read-only",
+            "auto-read-only",
+            "force-share",
+            "detect-zeroes",
+            "filename",
+            "pr-manager",
+            "locking",
+            "aio",
+            "aio-max-batch",
+            "drop-cache",
+            "x-check-cache-dropped",
+        }
+    )
+    TAG: _ClassVar[_Literal[BlockdevDriver.FILE]] = BlockdevDriver.FILE
+    driver: _Literal[BlockdevDriver.FILE] = BlockdevDriver.FILE
+    filename: str
+    pr_manager: str | None = None
+    locking: OnOffAuto | None = None
+    aio: BlockdevAioOptions | None = None
+    aio_max_batch: int | None = None
+    drop_cache: bool | None = None
+    x_check_cache_dropped: bool | None = None
+
+    @classmethod
+    def from_wire(
+        cls, value: object, path: _Path = "", name: str = "null"
+    ) -> BlockdevOptionsFile_:
+        if type(value) is not dict:
+            raise _not_an_object(path)
+        base = BlockdevOptionsBase.wire_fields(value, path)
+        if base["driver"] is not cls.TAG:
+            # A valid tag, but another branch's: not a value of this class.
+            raise _bad_enum("driver", base["driver"].value)
+        return cls.from_branch(value, path, base)
+
+    @classmethod
+    def from_branch(
+        cls, d: dict[str, _Any], path: _Path, base: dict[str, _Any]
+    ) -> BlockdevOptionsFile_:
+        """Decode the branch's own members, given the common ones."""
+        result = cls(
+            **base,
+            filename=(
+                v
+                if type(v := d.get("filename")) is str
+                else _req_str(d, "filename", path)
+            ),
+            pr_manager=(
+                v
+                if type(v := d.get("pr-manager")) is str
+                else (
+                    None
+                    if v is None and "pr-manager" not in d
+                    else _opt_str(d, "pr-manager", path)
+                )
+            ),
+            locking=(
+                e_locking
+                if type(v := d.get("locking")) is str
+                and (e_locking := _common.OnOffAuto_BY_WIRE.get(v)) is not None
+                else (
+                    None
+                    if v is None and "locking" not in d
+                    else _opt_enum(d, "locking", path, _common.OnOffAuto)
+                )
+            ),
+            aio=(
+                e_aio
+                if type(v := d.get("aio")) is str
+                and (e_aio := _block_core_2.BlockdevAioOptions_BY_WIRE.get(v))
+                is not None
+                else (
+                    None
+                    if v is None and "aio" not in d
+                    else _opt_enum(d, "aio", path, _block_core_2.BlockdevAioOptions)
+                )
+            ),
+            aio_max_batch=(
+                v
+                if type(v := d.get("aio-max-batch")) is int
+                and -9223372036854775808 <= v <= 9223372036854775807
+                else (
+                    None
+                    if v is None and "aio-max-batch" not in d
+                    else _opt(d, "aio-max-batch", path, _int_value)
+                )
+            ),
+            drop_cache=(
+                v
+                if type(v := d.get("drop-cache")) is bool
+                else (
+                    None
+                    if v is None and "drop-cache" not in d
+                    else _opt_bool(d, "drop-cache", path)
+                )
+            ),
+            x_check_cache_dropped=_opt_special(
+                d, "x-check-cache-dropped", path, _bool_value, False, True
+            ),
+        )
+        if len(d) > 2 and not cls.WIRE_MEMBERS.issuperset(d):
+            _report_extra(d, cls.WIRE_MEMBERS, path)
+        return result
+
+    def to_wire(self) -> dict[str, object]:
+        out = BlockdevOptionsBase.to_wire(self)
+        out.update(
+            {
+                "filename": self.filename,
+            }
+        )
+        if self.pr_manager is not None:
+            out["pr-manager"] = self.pr_manager
+        if self.locking is not None:
+            out["locking"] = self.locking.to_wire()
+        if self.aio is not None:
+            out["aio"] = self.aio.to_wire()
+        if self.aio_max_batch is not None:
+            out["aio-max-batch"] = self.aio_max_batch
+        if self.drop_cache is not None:
+            out["drop-cache"] = self.drop_cache
+        if self.x_check_cache_dropped is not None and not _hidden(False, True):
+            out["x-check-cache-dropped"] = self.x_check_cache_dropped
+        return out
+
+
+@_dataclass(slots=True, kw_only=True)
+class BlockdevOptionsNullCo(BlockdevOptionsBase):
+    """The ``null-co`` branch of :data:`BlockdevOptions`."""
+
+    WIRE_NAME: _ClassVar[str] = "BlockdevOptions"
+    WIRE_MEMBERS: _ClassVar[frozenset[str]] = frozenset(
+        {
+            "driver",
+            "node-name",
+            "discard",
+            "cache",
+            "read-only",
+            "auto-read-only",
+            "force-share",
+            "detect-zeroes",
+            "size",
+            "latency-ns",
+            "read-zeroes",
+        }
+    )
+    TAG: _ClassVar[_Literal[BlockdevDriver.NULL_CO]] = BlockdevDriver.NULL_CO
+    driver: _Literal[BlockdevDriver.NULL_CO] = BlockdevDriver.NULL_CO
+    size: int | None = None
+    latency_ns: int | None = None
+    read_zeroes: bool | None = None
+
+    @classmethod
+    def from_wire(
+        cls, value: object, path: _Path = "", name: str = "null"
+    ) -> BlockdevOptionsNullCo:
+        if type(value) is not dict:
+            raise _not_an_object(path)
+        base = BlockdevOptionsBase.wire_fields(value, path)
+        if base["driver"] is not cls.TAG:
+            # A valid tag, but another branch's: not a value of this class.
+            raise _bad_enum("driver", base["driver"].value)
+        return cls.from_branch(value, path, base)
+
+    @classmethod
+    def from_branch(
+        cls, d: dict[str, _Any], path: _Path, base: dict[str, _Any]
+    ) -> BlockdevOptionsNullCo:
+        """Decode the branch's own members, given the common ones."""
+        result = cls(
+            **base,
+            size=(
+                v
+                if type(v := d.get("size")) is int
+                and -9223372036854775808 <= v <= 9223372036854775807
+                else (
+                    None
+                    if v is None and "size" not in d
+                    else _opt(d, "size", path, _int_value)
+                )
+            ),
+            latency_ns=(
+                v
+                if type(v := d.get("latency-ns")) is int
+                and 0 <= v <= 18446744073709551615
+                else (
+                    None
+                    if v is None and "latency-ns" not in d
+                    else _opt(d, "latency-ns", path, _uint64_value)
+                )
+            ),
+            read_zeroes=(
+                v
+                if type(v := d.get("read-zeroes")) is bool
+                else (
+                    None
+                    if v is None and "read-zeroes" not in d
+                    else _opt_bool(d, "read-zeroes", path)
+                )
+            ),
+        )
+        if len(d) > 1 and not cls.WIRE_MEMBERS.issuperset(d):
+            _report_extra(d, cls.WIRE_MEMBERS, path)
+        return result
+
+    def to_wire(self) -> dict[str, object]:
+        out = BlockdevOptionsBase.to_wire(self)
+        if self.size is not None:
+            out["size"] = self.size
+        if self.latency_ns is not None:
+            out["latency-ns"] = self.latency_ns
+        if self.read_zeroes is not None:
+            out["read-zeroes"] = self.read_zeroes
+        return out
 
 
 @_dataclass(slots=True, kw_only=True)
@@ -116,8 +814,8 @@ class BlockdevOptionsQcow2_(BlockdevOptionsBase):
         """Decode the branch's own members, given the common ones."""
         result = cls(
             **base,
-            file=_req(d, "file", path, BlockdevRef_from_wire),
-            backing=_opt(d, "backing", path, BlockdevRefOrNull_from_wire),
+            file=_req(d, "file", path, _block_core_5.BlockdevRef_from_wire),
+            backing=_opt(d, "backing", path, _block_core_5.BlockdevRefOrNull_from_wire),
             lazy_refcounts=(
                 v
                 if type(v := d.get("lazy-refcounts")) is bool
@@ -223,7 +921,7 @@ class BlockdevOptionsQcow2_(BlockdevOptionsBase):
                     )
                 )
             ),
-            data_file=_opt(d, "data-file", path, BlockdevRef_from_wire),
+            data_file=_opt(d, "data-file", path, _block_core_5.BlockdevRef_from_wire),
         )
         if len(d) > 2 and not cls.WIRE_MEMBERS.issuperset(d):
             _report_extra(d, cls.WIRE_MEMBERS, path)
@@ -233,11 +931,11 @@ class BlockdevOptionsQcow2_(BlockdevOptionsBase):
         out = BlockdevOptionsBase.to_wire(self)
         out.update(
             {
-                "file": BlockdevRef_to_wire(self.file),
+                "file": _block_core_5.BlockdevRef_to_wire(self.file),
             }
         )
         if self.backing is not None:
-            out["backing"] = BlockdevRefOrNull_to_wire(self.backing)
+            out["backing"] = _block_core_5.BlockdevRefOrNull_to_wire(self.backing)
         if self.lazy_refcounts is not None:
             out["lazy-refcounts"] = self.lazy_refcounts
         if self.pass_discard_request is not None:
@@ -263,7 +961,7 @@ class BlockdevOptionsQcow2_(BlockdevOptionsBase):
         if self.encrypt is not None:
             out["encrypt"] = self.encrypt.to_wire()
         if self.data_file is not None:
-            out["data-file"] = BlockdevRef_to_wire(self.data_file)
+            out["data-file"] = _block_core_5.BlockdevRef_to_wire(self.data_file)
         return out
 
 
@@ -312,7 +1010,7 @@ class BlockdevOptionsRaw_(BlockdevOptionsBase):
         """Decode the branch's own members, given the common ones."""
         result = cls(
             **base,
-            file=_req(d, "file", path, BlockdevRef_from_wire),
+            file=_req(d, "file", path, _block_core_5.BlockdevRef_from_wire),
             offset=(
                 v
                 if type(v := d.get("offset")) is int
@@ -342,7 +1040,7 @@ class BlockdevOptionsRaw_(BlockdevOptionsBase):
         out = BlockdevOptionsBase.to_wire(self)
         out.update(
             {
-                "file": BlockdevRef_to_wire(self.file),
+                "file": _block_core_5.BlockdevRef_to_wire(self.file),
             }
         )
         if self.offset is not None:
@@ -352,328 +1050,67 @@ class BlockdevOptionsRaw_(BlockdevOptionsBase):
         return out
 
 
-BlockdevOptions: _TypeAlias = (
-    "BlockdevOptionsFile_ | BlockdevOptionsNullCo | BlockdevOptionsQcow2_ | BlockdevOptionsRaw_"
-)
-"""The definition of a new block node.  The members after the common
-ones depend on @driver.
-"""
-
-# The branch classes by wire value of the tag.
-_BLOCKDEVOPTIONS_BRANCHES: dict[str, type[BlockdevOptions]] = {
-    "file": BlockdevOptionsFile_,
-    "null-co": BlockdevOptionsNullCo,
-    "qcow2": BlockdevOptionsQcow2_,
-    "raw": BlockdevOptionsRaw_,
-}
-
-
-def BlockdevOptions_from_wire(
-    value: object, path: _Path = "", name: str = "null"
-) -> BlockdevOptions:
-    """Decode a ``BlockdevOptions``: the branch its ``driver`` names."""
-    if type(value) is not dict:
-        raise _not_an_object(path)
-    base = BlockdevOptionsBase.wire_fields(value, path)
-    return _BLOCKDEVOPTIONS_BRANCHES[base["driver"].value].from_branch(
-        value, path, base
-    )
-
-
-BlockdevRef: _TypeAlias = "BlockdevOptions | str"
-"""A reference to a block node, or the definition of a new one."""
-
-
-def BlockdevRef_from_wire(
-    value: object, path: _Path = "", name: str = "null"
-) -> BlockdevRef:
-    """Decode a ``BlockdevRef``, choosing the branch by JSON type."""
-    if type(value) is dict:
-        return BlockdevOptions_from_wire(value, path, name)
-    if type(value) is str:
-        return value
-    _alternate_mismatch(name, "BlockdevRef")
-
-
-def BlockdevRef_to_wire(value: BlockdevRef) -> object:
-    if isinstance(value, str):
-        return value
-    return value.to_wire()
-
-
-BlockdevRefOrNull: _TypeAlias = "BlockdevOptions | str | _Null"
-"""Like `BlockdevRef`, with the added choice of null."""
-
-
-def BlockdevRefOrNull_from_wire(
-    value: object, path: _Path = "", name: str = "null"
-) -> BlockdevRefOrNull:
-    """Decode a ``BlockdevRefOrNull``, choosing the branch by JSON type."""
-    if type(value) is dict:
-        return BlockdevOptions_from_wire(value, path, name)
-    if type(value) is str:
-        return value
-    if value is None:
-        return _null_value(value, path, name)
-    _alternate_mismatch(name, "BlockdevRefOrNull")
-
-
-def BlockdevRefOrNull_to_wire(value: BlockdevRefOrNull) -> object:
-    if isinstance(value, str):
-        return value
-    if isinstance(value, _Null):
-        return None
-    return value.to_wire()
-
-
-@_dataclass(slots=True, kw_only=True)
-class BlockdevDelArguments(_FromJson):
-    """The QAPI struct ``q_obj_blockdev-del-arg``."""
-
-    WIRE_NAME: _ClassVar[str] = "q_obj_blockdev-del-arg"
-    WIRE_MEMBERS: _ClassVar[frozenset[str]] = frozenset({"node-name"})
-    node_name: str
-
-    @classmethod
-    def from_wire(
-        cls, value: object, path: _Path = "", name: str = "null"
-    ) -> BlockdevDelArguments:
-        if type(value) is not dict:
-            raise _not_an_object(path)
-        result = _new_object(cls)
-        result.node_name = (
-            v
-            if type(v := value.get("node-name")) is str
-            else _req_str(value, "node-name", path)
-        )
-        if len(value) > 1:
-            _report_extra(value, cls.WIRE_MEMBERS, path)
-        return result
-
-    def to_wire(self) -> dict[str, object]:
-        return {
-            "node-name": self.node_name,
-        }
-
-
-class BlockCore4Handlers:
-    """Handlers for the commands defined in ``block-core.json``."""
-
-    def blockdev_add(self, arguments: BlockdevOptions) -> _Reply[None]:
-        """Create a new block node, together with any nodes defined in place
-        inside its options.
-        """
-        raise _NotImplementedCommand("blockdev-add")
-
-    def blockdev_del(self, *, node_name: str) -> _Reply[None]:
-        """Remove a block node created by `blockdev-add`.  Nodes that it
-        defined in place go away with it, unless something else still uses
-        them.
-        """
-        raise _NotImplementedCommand("blockdev-del")
-
-
-def _call_blockdev_add(handlers: BlockCore4Handlers, args: BlockdevOptions) -> object:
-    return handlers.blockdev_add(args)
-
-
-def _call_blockdev_del(
-    handlers: BlockCore4Handlers, args: BlockdevDelArguments
-) -> object:
-    return handlers.blockdev_del(
-        node_name=args.node_name,
-    )
-
-
-COMMANDS_HERE: dict[str, _CommandSpec] = {
-    "blockdev-add": _CommandSpec(
-        "blockdev-add",
-        method="blockdev_add",
-        arg_type="BlockdevOptions",
-        call=_call_blockdev_add,
-        decode=BlockdevOptions_from_wire,
-        allow_preconfig=True,
-    ),
-    "blockdev-del": _CommandSpec(
-        "blockdev-del",
-        method="blockdev_del",
-        arg_type="q_obj_blockdev-del-arg",
-        call=_call_blockdev_del,
-        decode=BlockdevDelArguments.from_wire,
-        allow_preconfig=True,
-    ),
-}
-
-
 TYPES_HERE: dict[str, object] = {
-    "q_obj_blockdev-del-arg": BlockdevDelArguments,
-    "BlockdevOptions": _Codec(
-        "BlockdevOptions", "union", BlockdevOptions_from_wire, _encode_object
-    ),
-    "BlockdevRef": _Codec(
-        "BlockdevRef", "alternate", BlockdevRef_from_wire, BlockdevRef_to_wire
-    ),
-    "BlockdevRefOrNull": _Codec(
-        "BlockdevRefOrNull",
-        "alternate",
-        BlockdevRefOrNull_from_wire,
-        BlockdevRefOrNull_to_wire,
-    ),
+    "BlockdevOptionsQcow2": BlockdevOptionsQcow2,
+    "q_obj_BlockdevOptions-base": BlockdevOptionsBase,
 }
 
 # The modules the code of this module uses at run time, bound to the names above
 # (``_<module>``); each loads when first used (qapigen.support.lazy).
 from qapigen.support.lazy import link_modules as _link_modules  # noqa: E402
 
-_link_modules(globals(), __name__.rpartition(".")[0], ["block_core_3"])
+_link_modules(
+    globals(),
+    __name__.rpartition(".")[0],
+    ["block_core_2", "block_core_3", "block_core_5", "common"],
+)
 
 #: The shape of the types of this module, as data: the fast path of from_json
 #: (qapigen.support.fastpath) builds its msgspec decoders from it.
 WIRESPEC_HERE: dict[str, tuple[object, ...]] = {
-    "BlockdevOptions": (
-        "union",
-        "driver",
-        "driver",
-        (
-            (
-                "file",
-                "block_core_3",
-                "BlockdevOptionsFile_",
-                (
-                    ("node-name", "node_name", "str", True),
-                    ("discard", "discard", "BlockdevDiscardOptions", True),
-                    ("cache", "cache", "BlockdevCacheOptions", True),
-                    ("read-only", "read_only", "bool", True),
-                    ("auto-read-only", "auto_read_only", "bool", True),
-                    ("force-share", "force_share", "bool", True),
-                    (
-                        "detect-zeroes",
-                        "detect_zeroes",
-                        "BlockdevDetectZeroesOptions",
-                        True,
-                    ),
-                    ("filename", "filename", "str", False),
-                    ("pr-manager", "pr_manager", "str", True),
-                    ("locking", "locking", "OnOffAuto", True),
-                    ("aio", "aio", "BlockdevAioOptions", True),
-                    ("aio-max-batch", "aio_max_batch", "int", True),
-                    ("drop-cache", "drop_cache", "bool", True),
-                    ("x-check-cache-dropped", "x_check_cache_dropped", "bool", True),
-                ),
-            ),
-            (
-                "null-co",
-                "block_core_3",
-                "BlockdevOptionsNullCo",
-                (
-                    ("node-name", "node_name", "str", True),
-                    ("discard", "discard", "BlockdevDiscardOptions", True),
-                    ("cache", "cache", "BlockdevCacheOptions", True),
-                    ("read-only", "read_only", "bool", True),
-                    ("auto-read-only", "auto_read_only", "bool", True),
-                    ("force-share", "force_share", "bool", True),
-                    (
-                        "detect-zeroes",
-                        "detect_zeroes",
-                        "BlockdevDetectZeroesOptions",
-                        True,
-                    ),
-                    ("size", "size", "int", True),
-                    ("latency-ns", "latency_ns", "uint64", True),
-                    ("read-zeroes", "read_zeroes", "bool", True),
-                ),
-            ),
-            (
-                "qcow2",
-                "block_core_4",
-                "BlockdevOptionsQcow2_",
-                (
-                    ("node-name", "node_name", "str", True),
-                    ("discard", "discard", "BlockdevDiscardOptions", True),
-                    ("cache", "cache", "BlockdevCacheOptions", True),
-                    ("read-only", "read_only", "bool", True),
-                    ("auto-read-only", "auto_read_only", "bool", True),
-                    ("force-share", "force_share", "bool", True),
-                    (
-                        "detect-zeroes",
-                        "detect_zeroes",
-                        "BlockdevDetectZeroesOptions",
-                        True,
-                    ),
-                    ("file", "file", "BlockdevRef", False),
-                    ("backing", "backing", "BlockdevRefOrNull", True),
-                    ("lazy-refcounts", "lazy_refcounts", "bool", True),
-                    ("pass-discard-request", "pass_discard_request", "bool", True),
-                    ("pass-discard-snapshot", "pass_discard_snapshot", "bool", True),
-                    ("pass-discard-other", "pass_discard_other", "bool", True),
-                    ("overlap-check", "overlap_check", "Qcow2OverlapChecks", True),
-                    ("cache-size", "cache_size", "int", True),
-                    ("l2-cache-size", "l2_cache_size", "int", True),
-                    ("l2-cache-entry-size", "l2_cache_entry_size", "int", True),
-                    ("refcount-cache-size", "refcount_cache_size", "int", True),
-                    ("cache-clean-interval", "cache_clean_interval", "int", True),
-                    ("encrypt", "encrypt", "BlockdevQcow2Encryption", True),
-                    ("data-file", "data_file", "BlockdevRef", True),
-                ),
-            ),
-            (
-                "raw",
-                "block_core_4",
-                "BlockdevOptionsRaw_",
-                (
-                    ("node-name", "node_name", "str", True),
-                    ("discard", "discard", "BlockdevDiscardOptions", True),
-                    ("cache", "cache", "BlockdevCacheOptions", True),
-                    ("read-only", "read_only", "bool", True),
-                    ("auto-read-only", "auto_read_only", "bool", True),
-                    ("force-share", "force_share", "bool", True),
-                    (
-                        "detect-zeroes",
-                        "detect_zeroes",
-                        "BlockdevDetectZeroesOptions",
-                        True,
-                    ),
-                    ("file", "file", "BlockdevRef", False),
-                    ("offset", "offset", "int", True),
-                    ("size", "size", "int", True),
-                ),
-            ),
-        ),
-    ),
-    "BlockdevRef": (
-        "alternate",
-        (
-            "BlockdevOptions",
-            "str",
-        ),
-    ),
-    "BlockdevRefOrNull": (
-        "alternate",
-        (
-            "BlockdevOptions",
-            "str",
-            "null",
-        ),
-    ),
-    "q_obj_blockdev-del-arg": (
+    "BlockdevOptionsQcow2": (
         "struct",
         "block_core_4",
-        "BlockdevDelArguments",
-        (("node-name", "node_name", "str", False),),
+        "BlockdevOptionsQcow2",
+        (
+            ("file", "file", "BlockdevRef", False),
+            ("backing", "backing", "BlockdevRefOrNull", True),
+            ("lazy-refcounts", "lazy_refcounts", "bool", True),
+            ("pass-discard-request", "pass_discard_request", "bool", True),
+            ("pass-discard-snapshot", "pass_discard_snapshot", "bool", True),
+            ("pass-discard-other", "pass_discard_other", "bool", True),
+            ("overlap-check", "overlap_check", "Qcow2OverlapChecks", True),
+            ("cache-size", "cache_size", "int", True),
+            ("l2-cache-size", "l2_cache_size", "int", True),
+            ("l2-cache-entry-size", "l2_cache_entry_size", "int", True),
+            ("refcount-cache-size", "refcount_cache_size", "int", True),
+            ("cache-clean-interval", "cache_clean_interval", "int", True),
+            ("encrypt", "encrypt", "BlockdevQcow2Encryption", True),
+            ("data-file", "data_file", "BlockdevRef", True),
+        ),
+    ),
+    "q_obj_BlockdevOptions-base": (
+        "struct",
+        "block_core_4",
+        "BlockdevOptionsBase",
+        (
+            ("driver", "driver", "BlockdevDriver", False),
+            ("node-name", "node_name", "str", True),
+            ("discard", "discard", "BlockdevDiscardOptions", True),
+            ("cache", "cache", "BlockdevCacheOptions", True),
+            ("read-only", "read_only", "bool", True),
+            ("auto-read-only", "auto_read_only", "bool", True),
+            ("force-share", "force_share", "bool", True),
+            ("detect-zeroes", "detect_zeroes", "BlockdevDetectZeroesOptions", True),
+        ),
     ),
 }
 
 __all__ = [
+    "BlockdevOptionsQcow2",
+    "BlockdevOptionsBase",
+    "BlockdevOptionsFile_",
+    "BlockdevOptionsNullCo",
     "BlockdevOptionsQcow2_",
     "BlockdevOptionsRaw_",
-    "BlockdevOptions",
-    "BlockdevOptions_from_wire",
-    "BlockdevRef",
-    "BlockdevRef_from_wire",
-    "BlockdevRef_to_wire",
-    "BlockdevRefOrNull",
-    "BlockdevRefOrNull_from_wire",
-    "BlockdevRefOrNull_to_wire",
-    "BlockdevDelArguments",
-    "BlockCore4Handlers",
 ]

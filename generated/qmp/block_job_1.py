@@ -31,10 +31,10 @@ from qapigen.support.wire import (
 from qapigen.support.wirejson import FromJson as _FromJson
 
 if _TYPE_CHECKING:
-    from . import block_core_1 as _block_core_1
+    from . import block_core_2 as _block_core_2
     from . import common as _common
     from . import job as _job
-    from .block_core_1 import BlockDeviceIoStatus
+    from .block_core_2 import BlockDeviceIoStatus
     from .common import IoOperationType
     from .job import JobStatus, JobType
 
@@ -149,9 +149,9 @@ class BlockJobInfo(_FromJson):
         result.io_status = (
             e_io_status
             if type(v := value.get("io-status")) is str
-            and (e_io_status := _block_core_1.BlockDeviceIoStatus_BY_WIRE.get(v))
+            and (e_io_status := _block_core_2.BlockDeviceIoStatus_BY_WIRE.get(v))
             is not None
-            else _req_enum(value, "io-status", path, _block_core_1.BlockDeviceIoStatus)
+            else _req_enum(value, "io-status", path, _block_core_2.BlockDeviceIoStatus)
         )
         result.ready = (
             v
@@ -248,6 +248,44 @@ class BlockJobCancelArguments(_FromJson):
         if self.force is not None:
             out["force"] = self.force
         return out
+
+
+@_dataclass(slots=True, kw_only=True)
+class BlockJobSetSpeedArguments(_FromJson):
+    """The QAPI struct ``q_obj_block-job-set-speed-arg``."""
+
+    WIRE_NAME: _ClassVar[str] = "q_obj_block-job-set-speed-arg"
+    WIRE_MEMBERS: _ClassVar[frozenset[str]] = frozenset({"device", "speed"})
+    device: str
+    speed: int
+
+    @classmethod
+    def from_wire(
+        cls, value: object, path: _Path = "", name: str = "null"
+    ) -> BlockJobSetSpeedArguments:
+        if type(value) is not dict:
+            raise _not_an_object(path)
+        result = _new_object(cls)
+        result.device = (
+            v
+            if type(v := value.get("device")) is str
+            else _req_str(value, "device", path)
+        )
+        result.speed = (
+            v
+            if type(v := value.get("speed")) is int
+            and -9223372036854775808 <= v <= 9223372036854775807
+            else _req(value, "speed", path, _int_value)
+        )
+        if len(value) > 2:
+            _report_extra(value, cls.WIRE_MEMBERS, path)
+        return result
+
+    def to_wire(self) -> dict[str, object]:
+        return {
+            "device": self.device,
+            "speed": self.speed,
+        }
 
 
 class BlockErrorAction(_WireEnum):
@@ -484,70 +522,6 @@ class BlockJobError(BlockJobErrorArguments):
     HAS_DATA: _ClassVar[bool] = True
 
 
-@_dataclass(slots=True, kw_only=True)
-class BlockJobReadyArguments(_FromJson):
-    """The QAPI struct ``q_obj_BLOCK_JOB_READY-arg``."""
-
-    WIRE_NAME: _ClassVar[str] = "q_obj_BLOCK_JOB_READY-arg"
-    WIRE_MEMBERS: _ClassVar[frozenset[str]] = frozenset(
-        {"type", "device", "len", "offset", "speed"}
-    )
-    type: JobType
-    device: str
-    len: int
-    offset: int
-    speed: int
-
-    @classmethod
-    def from_wire(
-        cls, value: object, path: _Path = "", name: str = "null"
-    ) -> BlockJobReadyArguments:
-        if type(value) is not dict:
-            raise _not_an_object(path)
-        result = _new_object(cls)
-        result.type = (
-            e_type
-            if type(v := value.get("type")) is str
-            and (e_type := _job.JobType_BY_WIRE.get(v)) is not None
-            else _req_enum(value, "type", path, _job.JobType)
-        )
-        result.device = (
-            v
-            if type(v := value.get("device")) is str
-            else _req_str(value, "device", path)
-        )
-        result.len = (
-            v
-            if type(v := value.get("len")) is int
-            and -9223372036854775808 <= v <= 9223372036854775807
-            else _req(value, "len", path, _int_value)
-        )
-        result.offset = (
-            v
-            if type(v := value.get("offset")) is int
-            and -9223372036854775808 <= v <= 9223372036854775807
-            else _req(value, "offset", path, _int_value)
-        )
-        result.speed = (
-            v
-            if type(v := value.get("speed")) is int
-            and -9223372036854775808 <= v <= 9223372036854775807
-            else _req(value, "speed", path, _int_value)
-        )
-        if len(value) > 5:
-            _report_extra(value, cls.WIRE_MEMBERS, path)
-        return result
-
-    def to_wire(self) -> dict[str, object]:
-        return {
-            "type": self.type.to_wire(),
-            "device": self.device,
-            "len": self.len,
-            "offset": self.offset,
-            "speed": self.speed,
-        }
-
-
 class BlockJob1Handlers:
     """Handlers for the commands defined in ``block-job.json``."""
 
@@ -565,6 +539,10 @@ class BlockJob1Handlers:
         """
         raise _NotImplementedCommand("block-job-cancel")
 
+    def block_job_set_speed(self, *, device: str, speed: int) -> _Reply[None]:
+        """Change the speed limit of a running block job."""
+        raise _NotImplementedCommand("block-job-set-speed")
+
 
 def _call_query_block_jobs(handlers: BlockJob1Handlers, args: None) -> object:
     return handlers.query_block_jobs()
@@ -580,6 +558,15 @@ def _call_block_job_cancel(
     return handlers.block_job_cancel(
         device=args.device,
         force=args.force,
+    )
+
+
+def _call_block_job_set_speed(
+    handlers: BlockJob1Handlers, args: BlockJobSetSpeedArguments
+) -> object:
+    return handlers.block_job_set_speed(
+        device=args.device,
+        speed=args.speed,
     )
 
 
@@ -601,24 +588,32 @@ COMMANDS_HERE: dict[str, _CommandSpec] = {
         decode=BlockJobCancelArguments.from_wire,
         allow_preconfig=True,
     ),
+    "block-job-set-speed": _CommandSpec(
+        "block-job-set-speed",
+        method="block_job_set_speed",
+        arg_type="q_obj_block-job-set-speed-arg",
+        call=_call_block_job_set_speed,
+        decode=BlockJobSetSpeedArguments.from_wire,
+        allow_preconfig=True,
+    ),
 }
 
 
 TYPES_HERE: dict[str, object] = {
     "BlockJobInfo": BlockJobInfo,
     "q_obj_block-job-cancel-arg": BlockJobCancelArguments,
+    "q_obj_block-job-set-speed-arg": BlockJobSetSpeedArguments,
     "BlockErrorAction": BlockErrorAction,
     "q_obj_BLOCK_JOB_COMPLETED-arg": BlockJobCompletedArguments,
     "q_obj_BLOCK_JOB_CANCELLED-arg": BlockJobCancelledArguments,
     "q_obj_BLOCK_JOB_ERROR-arg": BlockJobErrorArguments,
-    "q_obj_BLOCK_JOB_READY-arg": BlockJobReadyArguments,
 }
 
 # The modules the code of this module uses at run time, bound to the names above
 # (``_<module>``); each loads when first used (qapigen.support.lazy).
 from qapigen.support.lazy import link_modules as _link_modules  # noqa: E402
 
-_link_modules(globals(), __name__.rpartition(".")[0], ["block_core_1", "common", "job"])
+_link_modules(globals(), __name__.rpartition(".")[0], ["block_core_2", "common", "job"])
 
 #: The shape of the types of this module, as data: the fast path of from_json
 #: (qapigen.support.fastpath) builds its msgspec decoders from it.
@@ -650,6 +645,15 @@ WIRESPEC_HERE: dict[str, tuple[object, ...]] = {
         (
             ("device", "device", "str", False),
             ("force", "force", "bool", True),
+        ),
+    ),
+    "q_obj_block-job-set-speed-arg": (
+        "struct",
+        "block_job_1",
+        "BlockJobSetSpeedArguments",
+        (
+            ("device", "device", "str", False),
+            ("speed", "speed", "int", False),
         ),
     ),
     "BlockErrorAction": ("enum", "block_job_1", "BlockErrorAction"),
@@ -688,23 +692,12 @@ WIRESPEC_HERE: dict[str, tuple[object, ...]] = {
             ("action", "action", "BlockErrorAction", False),
         ),
     ),
-    "q_obj_BLOCK_JOB_READY-arg": (
-        "struct",
-        "block_job_1",
-        "BlockJobReadyArguments",
-        (
-            ("type", "type", "JobType", False),
-            ("device", "device", "str", False),
-            ("len", "len", "int", False),
-            ("offset", "offset", "int", False),
-            ("speed", "speed", "int", False),
-        ),
-    ),
 }
 
 __all__ = [
     "BlockJobInfo",
     "BlockJobCancelArguments",
+    "BlockJobSetSpeedArguments",
     "BlockErrorAction",
     "BlockJobCompletedArguments",
     "BlockJobCompleted",
@@ -712,6 +705,5 @@ __all__ = [
     "BlockJobCancelled",
     "BlockJobErrorArguments",
     "BlockJobError",
-    "BlockJobReadyArguments",
     "BlockJob1Handlers",
 ]

@@ -10,19 +10,83 @@ from typing import ClassVar as _ClassVar, TYPE_CHECKING as _TYPE_CHECKING
 
 from qapigen.support.wire import (
     Path as _Path,
+    int_value as _int_value,
     new_object as _new_object,
     not_an_object as _not_an_object,
     report_extra as _report_extra,
+    req as _req,
     req_enum as _req_enum,
     req_str as _req_str,
 )
 from qapigen.support.wirejson import FromJson as _FromJson
 
-from .block_job_1 import BlockJobReadyArguments
-
 if _TYPE_CHECKING:
     from . import job as _job
     from .job import JobType
+
+
+@_dataclass(slots=True, kw_only=True)
+class BlockJobReadyArguments(_FromJson):
+    """The QAPI struct ``q_obj_BLOCK_JOB_READY-arg``."""
+
+    WIRE_NAME: _ClassVar[str] = "q_obj_BLOCK_JOB_READY-arg"
+    WIRE_MEMBERS: _ClassVar[frozenset[str]] = frozenset(
+        {"type", "device", "len", "offset", "speed"}
+    )
+    type: JobType
+    device: str
+    len: int
+    offset: int
+    speed: int
+
+    @classmethod
+    def from_wire(
+        cls, value: object, path: _Path = "", name: str = "null"
+    ) -> BlockJobReadyArguments:
+        if type(value) is not dict:
+            raise _not_an_object(path)
+        result = _new_object(cls)
+        result.type = (
+            e_type
+            if type(v := value.get("type")) is str
+            and (e_type := _job.JobType_BY_WIRE.get(v)) is not None
+            else _req_enum(value, "type", path, _job.JobType)
+        )
+        result.device = (
+            v
+            if type(v := value.get("device")) is str
+            else _req_str(value, "device", path)
+        )
+        result.len = (
+            v
+            if type(v := value.get("len")) is int
+            and -9223372036854775808 <= v <= 9223372036854775807
+            else _req(value, "len", path, _int_value)
+        )
+        result.offset = (
+            v
+            if type(v := value.get("offset")) is int
+            and -9223372036854775808 <= v <= 9223372036854775807
+            else _req(value, "offset", path, _int_value)
+        )
+        result.speed = (
+            v
+            if type(v := value.get("speed")) is int
+            and -9223372036854775808 <= v <= 9223372036854775807
+            else _req(value, "speed", path, _int_value)
+        )
+        if len(value) > 5:
+            _report_extra(value, cls.WIRE_MEMBERS, path)
+        return result
+
+    def to_wire(self) -> dict[str, object]:
+        return {
+            "type": self.type.to_wire(),
+            "device": self.device,
+            "len": self.len,
+            "offset": self.offset,
+            "speed": self.speed,
+        }
 
 
 @_dataclass(slots=True, kw_only=True)
@@ -82,6 +146,7 @@ class BlockJobPending(BlockJobPendingArguments):
 
 
 TYPES_HERE: dict[str, object] = {
+    "q_obj_BLOCK_JOB_READY-arg": BlockJobReadyArguments,
     "q_obj_BLOCK_JOB_PENDING-arg": BlockJobPendingArguments,
 }
 
@@ -94,6 +159,18 @@ _link_modules(globals(), __name__.rpartition(".")[0], ["job"])
 #: The shape of the types of this module, as data: the fast path of from_json
 #: (qapigen.support.fastpath) builds its msgspec decoders from it.
 WIRESPEC_HERE: dict[str, tuple[object, ...]] = {
+    "q_obj_BLOCK_JOB_READY-arg": (
+        "struct",
+        "block_job_2",
+        "BlockJobReadyArguments",
+        (
+            ("type", "type", "JobType", False),
+            ("device", "device", "str", False),
+            ("len", "len", "int", False),
+            ("offset", "offset", "int", False),
+            ("speed", "speed", "int", False),
+        ),
+    ),
     "q_obj_BLOCK_JOB_PENDING-arg": (
         "struct",
         "block_job_2",
@@ -106,6 +183,7 @@ WIRESPEC_HERE: dict[str, tuple[object, ...]] = {
 }
 
 __all__ = [
+    "BlockJobReadyArguments",
     "BlockJobReady",
     "BlockJobPendingArguments",
     "BlockJobPending",

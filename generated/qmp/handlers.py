@@ -17,14 +17,15 @@ from qapigen.support.dispatch import (
 
 if _TYPE_CHECKING:
     from .backup import BlockdevBackup, DriveBackup
-    from .block_core_1 import BlockDeviceInfo, SnapshotInfo
-    from .block_core_2 import BlockInfo, NewImageMode
-    from .block_core_4 import BlockdevOptions
+    from .block_core_1 import SnapshotInfo
+    from .block_core_2 import BlockDeviceInfo, BlockInfo, NewImageMode
+    from .block_core_5 import BlockdevOptions
     from .block_job_1 import BlockJobInfo
     from .control import CommandInfo, QMPCapability, VersionInfo
     from .dirty_bitmap import BlockDirtyBitmapOrStr
     from .introspect_1 import SchemaInfo
     from .job import JobInfo
+    from .run_state import StatusInfo
     from .transaction_2 import TransactionAction, TransactionProperties
 
 
@@ -81,6 +82,18 @@ class Handlers:
         to a block node.
         """
         raise _NotImplementedCommand("human-monitor-command")
+
+    def query_status(self) -> _Reply[StatusInfo]:
+        """Report the run state of the machine."""
+        raise _NotImplementedCommand("query-status")
+
+    def stop(self) -> _Reply[None]:
+        """Stop the machine.  Stopping a stopped machine does nothing."""
+        raise _NotImplementedCommand("stop")
+
+    def cont(self) -> _Reply[None]:
+        """Let a stopped machine run."""
+        raise _NotImplementedCommand("cont")
 
     def query_qmp_schema(self) -> _Reply[list[SchemaInfo]]:
         """Describe the whole QMP interface of the server: every command and
@@ -276,6 +289,10 @@ class Handlers:
         incomplete, `BLOCK_JOB_CANCELLED` is sent, and the job concludes.
         """
         raise _NotImplementedCommand("block-job-cancel")
+
+    def block_job_set_speed(self, *, device: str, speed: int) -> _Reply[None]:
+        """Change the speed limit of a running block job."""
+        raise _NotImplementedCommand("block-job-set-speed")
 
     def drive_backup(self, arguments: DriveBackup) -> _Reply[None]:
         """Start a backup job that copies a node into an image file.

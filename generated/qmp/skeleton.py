@@ -24,6 +24,7 @@ from qmp import (
     QMPCapability,
     SchemaInfo,
     SnapshotInfo,
+    StatusInfo,
     TransactionAction,
     TransactionProperties,
     VersionInfo,
@@ -54,6 +55,18 @@ class MyHandlers(Handlers):
     ) -> str:
         """``human-monitor-command``."""
         raise _NotImplementedCommand("human-monitor-command")
+
+    def query_status(self) -> StatusInfo:
+        """``query-status``."""
+        raise _NotImplementedCommand("query-status")
+
+    def stop(self) -> None:
+        """``stop``."""
+        raise _NotImplementedCommand("stop")
+
+    def cont(self) -> None:
+        """``cont``."""
+        raise _NotImplementedCommand("cont")
 
     def query_qmp_schema(self) -> list[SchemaInfo]:
         """``query-qmp-schema``."""
@@ -160,6 +173,10 @@ class MyHandlers(Handlers):
     def block_job_cancel(self, *, device: str, force: bool | None = None) -> None:
         """``block-job-cancel``."""
         raise _NotImplementedCommand("block-job-cancel")
+
+    def block_job_set_speed(self, *, device: str, speed: int) -> None:
+        """``block-job-set-speed``."""
+        raise _NotImplementedCommand("block-job-set-speed")
 
     def drive_backup(self, arguments: DriveBackup) -> None:
         """``drive-backup``."""

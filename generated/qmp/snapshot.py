@@ -129,13 +129,12 @@ class BlockdevSnapshotSync(_FromJson):
         return result
 
     def to_wire(self) -> dict[str, object]:
-        out: dict[str, object] = {
-            "snapshot-file": self.snapshot_file,
-        }
+        out: dict[str, object] = {}
         if self.device is not None:
             out["device"] = self.device
         if self.node_name is not None:
             out["node-name"] = self.node_name
+        out["snapshot-file"] = self.snapshot_file
         if self.snapshot_node_name is not None:
             out["snapshot-node-name"] = self.snapshot_node_name
         if self.format is not None:
