@@ -23,9 +23,10 @@ REPO = Path(__file__).resolve().parents[2]
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     # Build from a copy: an in-tree build would leave build/ in the work tree.
     source = tmp_path_factory.mktemp("source")
-    for name in ("pyproject.toml", "README.md"):
+    for name in ("pyproject.toml", "README.md", "MANIFEST.in"):
         shutil.copy2(REPO / name, source / name)
-    for name in ("qapigen", "generated", "templates"):
+    # build_backend/ holds the in-tree build backend pyproject.toml names.
+    for name in ("qapigen", "generated", "templates", "build_backend"):
         shutil.copytree(REPO / name, source / name, symlinks=True,
                         ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
     out = tmp_path_factory.mktemp("wheel")
