@@ -56,6 +56,13 @@ def _build_parser() -> argparse.ArgumentParser:
         "--check", action="store_true",
         help="write nothing; exit 1 listing the files that are out of date",
     )
+    from qapigen.backends.docs import command as docs_command
+
+    docs_command.add_arguments(schema_command(
+        "docs",
+        "Write the QMP reference (HTML or Markdown) from the schema's doc comments.",
+        schema_optional=True,
+    ))
     return parser
 
 
@@ -72,6 +79,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         dialect, docs = _settings(args, config)
         if args.command == "generate":
             return _generate(args, config, dialect, docs)
+        if args.command == "docs":
+            from qapigen.backends.docs import command as docs_command
+
+            return docs_command.run(args, config, dialect, docs)
         schema = load_schema(args.schema, dialect, docs)
         if args.command == "dump":
             from qapigen.backends.dump import dump_schema
@@ -106,6 +117,9 @@ def _generate(
     if not options.package.isidentifier():
         raise QAPIError(f"package name '{options.package}' is not a Python identifier")
     result = generate(options, check=args.check)
+    from qapigen.backends.docs.command import refresh
+
+    docs_status = refresh(config, schema, options.output, dialect, docs, args.check)
     if args.check:
         stale = result.report.stale
         if stale:
@@ -114,9 +128,9 @@ def _generate(
             for rel in stale:
                 print(f"  {root / rel}", file=sys.stderr)
             return 1
-        return 0
+        return docs_status
     print(result.summary())
-    return 0
+    return docs_status
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ only what changed and removes what it wrote before and no longer makes.
 from __future__ import annotations
 
 import json
+import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -101,6 +102,10 @@ def render_docs(model: DocsModel, fmt: str) -> dict[str, str]:
     for page in pages:
         files[page.file] = page_template.render(page=page, pages=pages, model=model)
     files[f"index.{ext}"] = env.get_template(f"index.{ext}.jinja").render(pages=pages, model=model)
+    if not html:
+        # Templates may leave runs of blank lines; Markdown means one.
+        for name, text in files.items():
+            files[name] = re.sub(r"\n{3,}", "\n\n", text).rstrip("\n") + "\n"
     if html:
         files["style.css"] = env.get_template("style.css.jinja").render()
         files["search.js"] = env.get_template("search.js.jinja").render()

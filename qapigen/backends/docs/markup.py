@@ -86,7 +86,8 @@ _ADMONITIONS = {
     "tip": "Tip", "hint": "Hint", "attention": "Attention", "danger": "Danger",
     "error": "Error", "seealso": "See also", "todo": "To do",
 }
-_HEADING_LEVELS = "*=-^~#'\"`+"
+# Overlined headings are level 1 (QEMU's "****" chapters).
+_UNDERLINE_LEVELS = {"*": 1, "=": 2, "-": 3}
 
 
 def _indent(line: str) -> int:
@@ -160,7 +161,9 @@ def _messages(lines: list[str], base: int) -> list[Block | Message]:
             flush_prose()
             flush_message()
             direction = stripped[:2]
-            current = [stripped[2:].strip()]
+            # The arrow becomes blanks, so continuation lines keep their
+            # alignment with the message's first line.
+            current = [line.replace(direction, "  ", 1)]
         elif current is not None:
             current.append(line)
         else:
@@ -243,8 +246,8 @@ class _Parser:
             under = _UNDERLINE.match(lines[pos + 1])
             if under and len(lines[pos + 1].strip()) >= len(lines[pos].strip()):
                 self.pos += 2
-                level = 2 + _HEADING_LEVELS.index(under.group(1)) // 2
-                return Heading(here, lines[pos].strip(), min(level, 4))
+                level = _UNDERLINE_LEVELS.get(under.group(1), 4)
+                return Heading(here, lines[pos].strip(), level)
         return None
 
     def _list(self) -> ListBlock:
@@ -328,10 +331,10 @@ class _Parser:
             return [Literal(here, "\n".join(_dedent(body)))]
         if name == "admonition" or name in _ADMONITIONS:
             title = argument if name == "admonition" else _ADMONITIONS[name]
-            blocks = self._sub(body, start)
             if argument and name != "admonition":
-                blocks = [Para(here, argument), *blocks]
-            return [Admonition(here, title, blocks)]
+                # ".. note:: First words" continues on the indented lines.
+                return [Admonition(here, title, self._sub([argument, *_dedent(body)], start - 1))]
+            return [Admonition(here, title, self._sub(body, start))]
         # Any other directive: keep its content, drop the markup.
         content = self._sub(body, start)
         return ([Para(here, argument)] if argument else []) + content

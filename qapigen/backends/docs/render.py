@@ -31,6 +31,7 @@ _INLINE = re.compile(
     r"|(?P<role>:(?P<role_n>[\w:.-]+):`(?P<role_t>[^`]+)`)"
     r"|(?P<hyper>`(?P<hyper_t>[^`<]+?)\s*<(?P<hyper_u>[^>`]+)>`__?)"
     r"|(?P<named>`(?P<named_t>[^`]+)`__?)"
+    r"|(?P<tq>`(?P<tq_t>[^`'\n]+)')"  # old docs quote `like this'
     r"|(?P<dflt>`(?P<dflt_t>[^`]+)`)"
     r"|(?P<strong>\*\*(?P<strong_t>[^*]+)\*\*)"
     r"|(?P<em>(?<![\w*])\*(?P<em_t>[^*\s][^*]*?)\*(?![\w*]))"
@@ -76,6 +77,8 @@ class Renderer:
             return self.emphasis(m.group("hyper_t"))
         if m.group("named"):
             return self.emphasis(m.group("named_t"))
+        if m.group("tq"):
+            return self.code(m.group("tq_t"))
         if m.group("dflt"):
             return self._name_ref(m.group("dflt_t"), resolver, line)
         if m.group("strong"):
@@ -246,7 +249,7 @@ class MarkdownRenderer(Renderer):
         if isinstance(block, Para):
             return self.inline(block.text, resolver, block.line) + "\n\n"
         if isinstance(block, Heading):
-            return f"{'#' * (block.level + 2)} {self.inline(block.text, resolver)}\n\n"
+            return f"{'#' * (block.level + 1)} {self.inline(block.text, resolver)}\n\n"
         if isinstance(block, Literal):
             return f"```\n{block.text}\n```\n\n"
         if isinstance(block, ListBlock):
