@@ -64,6 +64,12 @@ class Context:
             return self.docs.href(entry.page, entry.anchor)
         if self.docs.is_known_type(name):
             return None  # a builtin: nothing to link to, nothing wrong
+        # `name` may also mean a member of the definition at hand.
+        here = self.docs.entries.get(self.owner or "")
+        if here is not None:
+            anchor = here.member_anchors.get(name) or here.branch_anchors.get(name)
+            if anchor:
+                return self.docs.href(here.page, anchor)
         self.docs.warn(self, f"`{name}`", f"reference '{name}' resolves to nothing")
         return None
 
@@ -116,6 +122,7 @@ class MemberGroup:
     value: str = ""
     type: TypeLink | None = None
     ifcond: str = ""
+    anchor: str = ""
 
 
 @dataclass
@@ -144,6 +151,7 @@ class Entry:
     request: Example | None = None
     summary: str = ""
     member_anchors: dict[str, str] = field(default_factory=dict)
+    branch_anchors: dict[str, str] = field(default_factory=dict)  # tag value -> anchor
 
 
 @dataclass
@@ -292,10 +300,12 @@ class DocsModel:
         )
         if doc and doc.body.text.strip():
             first = re.split(r"(?<=\.)\s|\n\n", doc.body.text.strip(), maxsplit=1)[0]
-            entry.summary = re.sub(r"\s+", " ", first)[:160]
+            entry.summary = _plain(first)[:160]
         for group in self._member_groups(defn, entry.name):
             for row in group.rows:
                 entry.member_anchors.setdefault(row.name, row.anchor)
+            if group.anchor:
+                entry.branch_anchors.setdefault(group.value, group.anchor)
         for feature in self._features(defn.features, entry.name):
             entry.member_anchors.setdefault(feature.name, feature.anchor)
         return entry
@@ -365,11 +375,18 @@ class DocsModel:
                     continue
                 subs = self._object_groups(vtype, owner, anchors, variant.name) or [MemberGroup([])]
                 for sub in subs:
+                    anchor = sub.anchor
+                    if not sub.tag:  # the branch's own members, not a nested branch
+                        anchor = f"{owner}.{tag}-{variant.name}"
+                        while anchor in anchors:
+                            anchor += "_"
+                        anchors.add(anchor)
                     groups.append(
                         MemberGroup(
                             sub.rows, sub.tag or tag, sub.value or variant.name,
                             self._type_link(vtype),
                             variant.ifcond.doc_text() if variant.ifcond else "",
+                            anchor,
                         )
                     )
         return [g for g in groups if g.rows or g.tag]
@@ -446,6 +463,14 @@ class DocsModel:
         if len(text) > 72:
             text = json.dumps(request, indent=2)
         return Example(0, "Minimal request", [Message("->", text)])
+
+
+def _plain(text: str) -> str:
+    """Doc text as plain words (for search results): markup dropped."""
+    text = re.sub(r":[\w:.-]+:`([^`<]*?)\s*(?:<[^>]*>)?`", r"\1", text)
+    text = re.sub(r"`+([^`]+?)`+_?", r"\1", text)
+    text = re.sub(r"(?<![\w@])@(?=\w)|\*\*?(?=\S)|(?<=\S)\*\*?", "", text)
+    return re.sub(r"\s+", " ", text).strip()
 
 
 def build_model(schema: Schema, suffix: str) -> DocsModel:
