@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import jinja2
+import markupsafe
 
 from qapigen.api import load_schema
 from qapigen.backends.docs.model import DocsModel, Page, Warning_, build_model
@@ -70,7 +71,7 @@ def _environment(renderer: Renderer, autoescape: bool) -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    wrap = jinja2.utils.markupsafe.Markup if autoescape else str
+    wrap = markupsafe.Markup if autoescape else str
 
     def markup(text: object) -> str:
         if text is None:

@@ -235,14 +235,14 @@ class DocsModel:
         order += [f for f in by_file if f not in order]
         used: set[str] = set()
         for fname in order:
-            module = os.path.relpath(fname, base or os.curdir)
-            stem = re.sub(r"[^\w.-]+", "-", module.removesuffix(".json")).strip("-") or "page"
+            rel = os.path.relpath(fname, base or os.curdir)
+            stem = re.sub(r"[^\w.-]+", "-", rel.removesuffix(".json")).strip("-") or "page"
             file = stem + self.suffix
             while file in used or file == "index" + self.suffix:
                 stem += "_"
                 file = stem + self.suffix
             used.add(file)
-            page = Page(module, file, module)
+            page = Page(rel, file, rel)
             self.pages.append(page)
             for _line, _n, item in sorted(by_file[fname], key=lambda t: (t[0], t[1])):
                 if isinstance(item, Definition):
@@ -254,9 +254,9 @@ class DocsModel:
         # Sections last: their text resolves against every entry's anchors.
         for page in self.pages:
             for entry in page.entries:
-                defn = self.schema.lookup_entity(entry.name)
-                assert defn is not None
-                entry.sections = self._sections(defn, entry)
+                found = self.schema.lookup_entity(entry.name)
+                assert found is not None
+                entry.sections = self._sections(found, entry)
             heading = next(
                 (b for t in page.items if isinstance(t, Text) for b in t.blocks if hasattr(b, "level")),
                 None,
@@ -436,10 +436,8 @@ class DocsModel:
                 out.append(SectionView("note", str(kind), self._text(section, doc)))
             elif section.text.strip():
                 out.append(SectionView("text", "", self._text(section, doc)))
-            if n == 0:
-                # After the body: members and features nobody described.
-                if not any(s.kind is Kind.MEMBER for s in sections):
-                    add_members()
+            if n == 0 and not any(s.kind is Kind.MEMBER for s in sections):
+                add_members()  # after the body, when no member is described
         if not sections:
             add_members()
         add_members()

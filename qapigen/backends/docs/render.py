@@ -94,10 +94,8 @@ class Renderer:
         return self.text(m.group("esc_c"))
 
     def _role(self, role: str, content: str, resolver: Resolver, line: int) -> str:
-        title, target = content, content
         split = _TITLE_TARGET.match(content)
-        if split:
-            title, target = split.group(1), split.group(2)
+        title = split.group(1) if split else content
         if role.startswith("qapi") or role == "any":
             return self._name_ref(content, resolver, line)
         if role in ("ref", "doc", "term", "numref"):

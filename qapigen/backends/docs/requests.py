@@ -31,7 +31,7 @@ def placeholder(typ: Type, name: str, depth: int = 0) -> object:
             return 0
         if typ.json_type() == "string":
             return f"<{name}>"
-        return _BUILTIN_VALUES.get(typ.name, None)
+        return _BUILTIN_VALUES.get(typ.name)
     if isinstance(typ, EnumType):
         values = [m for m in typ.members if m.ifcond is None] or typ.members
         return values[0].name
