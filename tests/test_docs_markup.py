@@ -148,3 +148,11 @@ def test_html_example_marks_requests_and_responses() -> None:
         '<div class="msg req"><span class="dir" title="request">&rarr;</span>'
         '<pre>{"execute": "a"}</pre></div>\n</div>\n'
     )
+
+
+def test_markdown_message_continuation_stays_aligned_and_brackets_stay_plain() -> None:
+    example = parse_example('Set [0, 10):\n\n-> { "a": 1,\n     "b": 2 }\n', "Example")
+    assert MarkdownRenderer().example(example, Names()) == (
+        '**Example**\n\nSet [0, 10):\n\n```\n-> { "a": 1,\n     "b": 2 }\n```\n\n'
+    )
+    assert MarkdownRenderer().text("[a](b)") == "[a]\\(b)"

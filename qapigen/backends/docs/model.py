@@ -458,7 +458,7 @@ class DocsModel:
             if arguments:
                 request["arguments"] = arguments
         text = json.dumps(request)
-        if len(text) > 72:
+        if len(text) > 90:
             text = json.dumps(request, indent=2)
         return Example(0, "Minimal request", [Message("->", text)])
 

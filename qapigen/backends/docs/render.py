@@ -224,7 +224,8 @@ class HtmlRenderer(Renderer):
 
 class MarkdownRenderer(Renderer):
     def text(self, text: str) -> str:
-        return re.sub(r"([\\`*_\[\]<])", r"\\\1", text)
+        # Brackets only make a link as "[text](url)".
+        return re.sub(r"([\\`*_<])", r"\\\1", text).replace("](", "]\\(")
 
     def code(self, text: str) -> str:
         fence = "``" if "`" in text else "`"
@@ -282,7 +283,8 @@ class MarkdownRenderer(Renderer):
         run: list[str] = []  # consecutive messages share one code block
         for part in [*example.parts, None]:
             if isinstance(part, Message):
-                run.append(f"{part.direction} {part.text}")
+                # Continuation lines stay aligned under the first one.
+                run.append(f"{part.direction} " + part.text.replace("\n", "\n   "))
                 continue
             if run:
                 out.append("```\n" + "\n".join(run) + "\n```\n\n")
