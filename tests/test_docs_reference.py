@@ -21,6 +21,7 @@ from qapigen.backends.docs.model import build_model
 from qapigen.backends.python.generate import GenerateOptions, generate
 from qapigen.cli import main
 from qapigen.dialect import Dialect
+from qapigen.frontend.docs import Kind
 from tests.conftest import CORPUS, QEMU_SUITE, REPO
 
 SCHEMA_10 = CORPUS / "qemu-10.2" / "qapi" / "qapi-schema.json"
@@ -168,6 +169,20 @@ def test_every_example_and_admonition_of_10_2_is_rendered(
     assert pages.count('class="admonition-title"') >= sources.count(".. note::") + sources.count(
         ".. admonition::"
     )
+
+
+def test_legacy_example_sections_are_request_response_blocks(
+    built: dict[str, tuple[Path, DocsResult]],
+) -> None:
+    folder, _ = built["qemu-3.1"]
+    pages = "".join(p.read_text(encoding="utf-8") for p in folder.glob("*.html"))
+    docs = load_schema(str(SCHEMA_31), Dialect.LEGACY).docs
+    written = sum(
+        s.kind in (Kind.EXAMPLE, Kind.EXAMPLES) for d in docs if d.symbol for s in d.all_sections
+    )
+    assert written > 150
+    assert pages.count('<div class="example"><p class="example-title">Example</p>') == written
+    assert pages.count('<div class="msg req">') > written
 
 
 # -- doc-good.json: the sections QEMU shows, in QEMU's order -----------------
@@ -381,3 +396,83 @@ def test_committed_docs_are_current() -> None:
     assert result.report.stale == []
     assert result.warnings == []  # our schema's references all resolve
     assert (REPO / "generated" / "docs" / "transaction.html").is_file()
+
+
+FEATURES = """\
+##
+# @Speed:
+#
+# How fast.
+#
+# @slow: careful
+#
+# @fast: quick
+#
+# Features:
+# @deprecated: use @slow
+##
+{ 'enum': 'Speed', 'data': [ 'slow', { 'name': 'fast', 'features': [ 'deprecated' ] } ] }
+
+##
+# @RunArgs:
+#
+# @speed: how fast (default: slow)
+#
+# @dry: only pretend.  Default false.
+#
+# @trace: trace it
+#
+# Features:
+# @unstable: still moving
+##
+{ 'struct': 'RunArgs',
+  'data': { '*speed': 'Speed', '*dry': 'bool',
+            '*trace': { 'type': 'bool', 'if': 'CONFIG_TRACE',
+                        'features': [ 'unstable' ] } } }
+
+##
+# @run:
+#
+# Run it.
+#
+# Features:
+# @unstable: still moving
+# @deprecated: going away
+##
+{ 'command': 'run', 'boxed': true, 'data': 'RunArgs',
+  'features': [ 'unstable', 'deprecated' ] }
+"""
+
+
+def test_badges_defaults_and_conditions(tmp_path: Path) -> None:
+    schema = tmp_path / "feat.json"
+    schema.write_text(FEATURES)
+    build_docs(DocsOptions(schema, tmp_path / "out", "html"))
+    page = (tmp_path / "out" / "feat.html").read_text()
+    assert (
+        '<h2><span class="kind">command</span> <a class="name" href="#run">run</a>'
+        '<span class="badge badge-unstable">unstable</span>'
+        '<span class="badge badge-deprecated">deprecated</span></h2>'
+    ) in page
+    assert (
+        '<dt id="run.speed"><a class="member-name" href="#run.speed">speed</a>: '
+        '<a class="type" href="feat.html#Speed"><code>Speed</code></a> <span class="opt">optional</span> '
+        '<span class="opt default">default <code>slow</code></span></dt>'
+    ) in page
+    assert '<span class="opt default">default <code>false</code></span></dt>' in page
+    assert (
+        '<a class="member-name" href="#run.trace">trace</a>: <code class="type">bool</code> '
+        '<span class="opt">optional</span> <span class="badge badge-unstable">unstable</span> '
+        '<span class="ifcond" title="only if">if <code>CONFIG_TRACE</code></span></dt>'
+    ) in page
+    assert (
+        '<a class="member-name" href="#Speed.fast">fast</a> <span class="badge badge-deprecated">'
+        "deprecated</span></dt>"
+    ) in page
+    # The enum's feature text names its value: @slow links to it.
+    assert '<a href="feat.html#Speed.slow"><code>slow</code></a>' in page
+    index = (tmp_path / "out" / "search-index.js").read_text()
+    assert index == (
+        'window.QAPI_INDEX = [["Speed","enum","feat.html#Speed","How fast."],'
+        '["RunArgs","struct","feat.html#RunArgs",""],["run","command","feat.html#run","Run it."]];\n'
+    )

@@ -18,6 +18,7 @@ import jinja2
 import markupsafe
 
 from qapigen.api import load_schema
+from qapigen.backends.docs.command import FORMATS
 from qapigen.backends.docs.model import DocsModel, Page, Warning_, build_model
 from qapigen.backends.docs.render import HtmlRenderer, MarkdownRenderer, Renderer
 from qapigen.backends.python.output import Manifest, WriteReport, sync_tree
@@ -26,7 +27,6 @@ from qapigen.dialect import Dialect, DocComments
 from qapigen.errors import QAPIError
 
 DOCS_TEMPLATES = PACKAGE_TEMPLATES / "docs"
-FORMATS = ("html", "markdown")
 
 
 @dataclass

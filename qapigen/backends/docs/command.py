@@ -8,11 +8,18 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from qapigen.backends.docs.build import FORMATS, DocsOptions, DocsResult, build_docs
 from qapigen.config import Config
 from qapigen.dialect import Dialect, DocComments
 from qapigen.errors import QAPIError
+
+if TYPE_CHECKING:
+    from qapigen.backends.docs.build import DocsOptions, DocsResult
+
+#: Output formats; the back end (jinja2, the IR) is imported only when used,
+#: so that every other command starts as fast as before.
+FORMATS = ("html", "markdown")
 
 
 def add_arguments(cmd: argparse.ArgumentParser) -> None:
@@ -45,6 +52,8 @@ def _report(result: DocsResult, options: DocsOptions, check: bool) -> int:
 def run(args: argparse.Namespace, config: Config, dialect: Dialect, docs: DocComments) -> int:
     """``qapigen docs``: warnings about unresolved references go to stderr
     (they do not fail the run: QEMU's own schema has a few)."""
+    from qapigen.backends.docs.build import DocsOptions, build_docs
+
     schema = Path(args.schema) if args.schema else config.schema
     if schema is None:
         raise QAPIError("no schema given, and [tool.qapigen] sets none")
@@ -64,5 +73,7 @@ def refresh(config: Config, schema: Path, output: Path, dialect: Dialect, docs: 
     is set: ``OUTPUT/docs`` is rebuilt (or, with --check, checked)."""
     if not config.docs:
         return 0
+    from qapigen.backends.docs.build import DocsOptions, build_docs
+
     options = DocsOptions(schema, output / "docs", config.docs, dialect, docs)
     return _report(build_docs(options, check=check), options, check)

@@ -106,6 +106,7 @@ class MemberRow:
     ifcond: str
     text: Text | None
     features: list[FeatureRow] = field(default_factory=list)
+    default: str = ""  # as the description states it, if it does
 
     @property
     def badges(self) -> list[str]:
@@ -335,10 +336,12 @@ class DocsModel:
         if anchor in anchors:
             anchor = f"{owner}.{prefix}.{member.name}"
         anchors.add(anchor)
+        found = self._descriptions.get(id(member))
         return MemberRow(
             member.name, anchor, self._type_link(member.type), member.optional,
             member.ifcond.doc_text() if member.ifcond else "", self._description(member),
             self._features(member.features, anchor),
+            stated_default(found[0].text) if found and member.optional else "",
         )
 
     def _member_groups(self, defn: Definition, owner: str) -> list[MemberGroup]:
@@ -461,6 +464,25 @@ class DocsModel:
         if len(text) > 90:
             text = json.dumps(request, indent=2)
         return Example(0, "Minimal request", [Message("->", text)])
+
+
+_DEFAULT_PAREN = re.compile(r"\((?:the )?default(?::| is| to| value is)?\s+([^(),]{1,24}?)\s*[),]", re.I)
+_DEFAULT_SENTENCE = re.compile(
+    r"(?:^|[.;]\s+|\s)(?:the )?default(?:s to| is| value is|:)?\s+([^\s.;,()]{1,24})\s*(?:[.;]|$)",
+    re.I | re.M,
+)
+
+
+def stated_default(description: str) -> str:
+    """The default value a member's description states ("(default: 64)",
+    "Default is 'qcow2'."), or "" when it states none plainly.  QAPI has
+    no syntax for defaults; the doc text is where they live."""
+    text = _plain(description)
+    for pattern in (_DEFAULT_PAREN, _DEFAULT_SENTENCE):
+        match = pattern.search(text)
+        if match:
+            return match.group(1).strip()
+    return ""
 
 
 def _plain(text: str) -> str:
