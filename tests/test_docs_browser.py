@@ -129,6 +129,9 @@ def test_readable_on_a_phone(site: Path, browser: Any, artifacts: Path) -> None:
     page.fill("#search", "query-bl")
     page.locator("#results li a").first.wait_for(state="visible")
     assert page.locator("#results li a").first.get_attribute("href") == "block-core.html#query-block"
+    page.goto((site / "index.html").as_uri())
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    page.screenshot(path=str(artifacts / "index-phone.png"))
     assert p.errors == []
     page.close()
 
