@@ -106,6 +106,16 @@ def test_crawler_finds_no_broken_link_in_our_reference(tmp_path: Path) -> None:
     assert '<a href="transaction.html#TransactionAction.type-abort"><code>abort</code></a>' in page
 
 
+def test_pages_load_nothing_from_the_network(built: dict[str, tuple[Path, DocsResult]]) -> None:
+    folder, _ = built["qemu-10.2"]
+    for page in folder.glob("*.html"):
+        text = page.read_text(encoding="utf-8")
+        assert re.findall(r'<(?:script|link|img|iframe)\b[^>]*(?:src|href)="(?!\w[\w.-]*\.(?:js|css)")', text) == []
+        assert "@import" not in text and "url(" not in text
+    assert "url(" not in (folder / "style.css").read_text()
+    assert "fetch(" not in (folder / "search.js").read_text()
+
+
 def _broken_links(folder: Path, at_least: int) -> list[tuple[str, str]]:
     ids, links = _crawl(folder)
     index = json.loads(
@@ -298,6 +308,14 @@ def test_minimal_requests_of_our_schema_decode(tmp_path: Path) -> None:
     assert requests["block-dirty-bitmap-add"] == {
         "execute": "block-dirty-bitmap-add", "arguments": {"node": "<node>", "name": "<name>"},
     }
+
+
+def test_minimal_requests_of_qemu_3_1_decode(tmp_path: Path) -> None:
+    need_corpus()
+    package = _package(tmp_path, SCHEMA_31, Dialect.LEGACY, "qmpdocs31")
+    requests = _requests(SCHEMA_31, Dialect.LEGACY)
+    _assert_all_decode(package, requests)
+    assert requests["blockdev-add"]["arguments"] == {"driver": "blkdebug", "image": "<image>"}
 
 
 def test_minimal_requests_of_qemu_10_2_decode(tmp_path: Path) -> None:
