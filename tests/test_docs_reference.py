@@ -494,3 +494,16 @@ def test_badges_defaults_and_conditions(tmp_path: Path) -> None:
         'window.QAPI_INDEX = [["Speed","enum","feat.html#Speed","How fast."],'
         '["RunArgs","struct","feat.html#RunArgs",""],["run","command","feat.html#run","Run it."]];\n'
     )
+
+
+def test_cli_bad_schema_is_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert main(["docs", str(tmp_path / "none.json"), "-o", "out"]) == 1
+    assert capsys.readouterr().err == (
+        f"can't read schema file '{tmp_path / 'none.json'}': No such file or directory\n"
+    )
+    assert main(["docs", "-o", "out"]) == 1
+    assert capsys.readouterr().err == "no schema given, and [tool.qapigen] sets none\n"
+    assert not (tmp_path / "out").exists()
