@@ -90,6 +90,13 @@ def _build_parser() -> argparse.ArgumentParser:
         help="A QMP server that behaves like QEMU 7.2 (takes QEMU's command line).",
         add_help=False,
     )
+    from qapigen.backends.docs import command as docs_command
+
+    docs_command.add_arguments(schema_command(
+        "docs",
+        "Write the QMP reference (HTML or Markdown) from the schema's doc comments.",
+        schema_optional=True,
+    ))
     return parser
 
 
@@ -116,6 +123,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             if schema is None and config.schema is not None:
                 schema = str(config.schema)
             return _generate(args, config, dialect, docs)
+        if args.command == "docs":
+            from qapigen.backends.docs import command as docs_command
+
+            return docs_command.run(args, config, dialect, docs)
         loaded = load_schema(args.schema, dialect, docs)
         if args.command == "dump":
             from qapigen.backends.dump import dump_schema
@@ -169,6 +180,9 @@ def _generate(
     finally:
         if progress is not None:
             progress.close()
+    from qapigen.backends.docs.command import refresh
+
+    docs_status = refresh(config, schema, options.output, dialect, docs, args.check)
     if args.check:
         stale = result.report.stale
         if stale:
@@ -178,9 +192,9 @@ def _generate(
             for rel in stale:
                 _say(f"  {root / rel}")
             return 1
-        return 0
+        return docs_status
     _say(result.summary(), sys.stdout)
-    return 0
+    return docs_status
 
 
 def _templates(args: argparse.Namespace, config: Config) -> Path | None:

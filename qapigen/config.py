@@ -30,6 +30,8 @@ class Config:
     templates: Path | None = None
     # Condition symbols for 'if': None means "every condition is true".
     conditions: list[str] | None = None
+    # docs = true / "html" / "markdown": `generate` also writes OUTPUT/docs.
+    docs: str | None = None
     source: Path | None = field(default=None, repr=False)
 
 
@@ -64,7 +66,7 @@ def _from_table(table: dict[str, object], path: Path) -> Config:
     base = path.parent
     known = {
         "schema", "output", "package", "dialect", "doc-comments",
-        "formatter", "templates", "conditions",
+        "formatter", "templates", "conditions", "docs",
     }
     for key in table:
         if key not in known:
@@ -89,6 +91,11 @@ def _from_table(table: dict[str, object], path: Path) -> Config:
         not isinstance(conditions, list) or not all(isinstance(c, str) for c in conditions)
     ):
         raise QAPIError(f"{path}: [tool.qapigen] conditions must be a list of strings")
+    docs = table.get("docs", False)
+    if docs is True:
+        docs = "html"
+    if docs is not False and docs not in ("html", "markdown"):
+        raise QAPIError(f"{path}: [tool.qapigen] docs must be true, false, \"html\" or \"markdown\"")
     schema = table.get("schema")
     templates = table.get("templates")
     return Config(
@@ -102,5 +109,6 @@ def _from_table(table: dict[str, object], path: Path) -> Config:
         formatter=choice("formatter", "black", FORMATTERS),
         templates=base / text("templates", "") if templates is not None else None,
         conditions=list(conditions) if conditions is not None else None,
+        docs=docs or None,
         source=path,
     )
