@@ -85,6 +85,18 @@ def _build_parser() -> argparse.ArgumentParser:
         "--check", action="store_true",
         help="write nothing; exit 1 listing the files that are out of date",
     )
+    diff = sub.add_parser(
+        "diff", help="List wire changes between two schemas; exit 1 if one breaks clients.",
+        description="List wire changes between two schemas; exit 1 if one breaks clients.",
+    )
+    diff.add_argument("old", metavar="OLD_SCHEMA")
+    diff.add_argument("new", metavar="NEW_SCHEMA")
+    diff.add_argument("--format", choices=["text", "json"], default="text")
+    for side in ("old", "new"):
+        diff.add_argument(
+            f"--{side}-dialect", choices=[d.value for d in Dialect],
+            help=f"{side} schema's language (default: detected)",
+        )
     return parser
 
 
@@ -96,6 +108,10 @@ def _settings(args: argparse.Namespace, config: Config) -> tuple[Dialect, DocCom
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _build_parser().parse_args(argv)
+    if args.command == "diff":
+        from qapigen.evolution.command import run_diff
+
+        return run_diff(args)
     dialect, docs = Dialect.QEMU, DocComments.PARSE
     schema: str | None = args.schema
     try:
