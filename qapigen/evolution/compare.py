@@ -148,7 +148,7 @@ class _Differ:
             old_ret = was.ret_type or self.old.empty_type
             new_ret = cmd.ret_type or self.new.empty_type
             self._link(returns, old_ret, new_ret, Direction.OUTPUT)
-        for name in old.keys() - new.keys():
+        for name in [n for n in old if n not in new]:
             self._add(
                 ("command", name, None, None), "removed", "removed", rules.COMMAND_REMOVED, None
             )
@@ -166,7 +166,7 @@ class _Differ:
             self._link(
                 where, self._args(was, self.old), self._args(event, self.new), Direction.OUTPUT
             )
-        for name in old.keys() - new.keys():
+        for name in [n for n in old if n not in new]:
             self._add(("event", name, None, None), "removed", "removed", rules.EVENT_REMOVED, None)
 
     @staticmethod

@@ -70,6 +70,10 @@ def connect(old: Type, new: Type) -> Link:
     if _same_kind(old, new):
         return Link(pairs=[(old, new)])
     replaced = f"type changed from {type_text(old)} to {type_text(new)}"
+    if _is_builtin(new, "any") and not _is_builtin(old, "any"):
+        return Link(changes=[(replaced, rules.TO_ANY)])
+    if _is_builtin(old, "any") and not _is_builtin(new, "any"):
+        return Link(changes=[(replaced, rules.FROM_ANY)])
     if isinstance(old, BuiltinType) and isinstance(new, BuiltinType):
         rule = _builtin_rule(old, new)
         return Link(changes=[] if rule is None else [(replaced, rule)])
@@ -77,10 +81,6 @@ def connect(old: Type, new: Type) -> Link:
         return Link(changes=[(replaced, rules.STR_TO_ENUM)])
     if isinstance(old, EnumType) and _is_builtin(new, "str"):
         return Link(changes=[(replaced, rules.ENUM_TO_STR)])
-    if _is_builtin(new, "any"):
-        return Link(changes=[(replaced, rules.TO_ANY)])
-    if _is_builtin(old, "any"):
-        return Link(changes=[(replaced, rules.FROM_ANY)])
     if isinstance(new, AlternateType) and (branch := alternative_for(new, old)):
         inner = connect(old, branch.type)
         inner.changes.insert(0, (f"now alternate {type_text(new)}", rules.TO_ALTERNATE))
