@@ -165,6 +165,19 @@ def test_event_data_is_output(diff: Diff) -> None:
     ]
 
 
+def test_return_type_changes(diff: Diff) -> None:
+    info = "{ 'struct': 'Info', 'data': { 'a': 'int' } }\n"
+    assert diff(info + cmd(returns="Info"), info + cmd(returns="['Info']")) == [
+        "BREAKING    command 'do-it' returns: type changed from Info to [Info] [output]"
+        " -- the value's JSON type changed"
+    ]
+    # Returning nothing is returning an empty object: members get added.
+    assert diff(info + cmd(), info + cmd(returns="Info")) == [
+        "compatible  type 'Info' member 'a': added, mandatory [output]"
+        " -- clients ignore members they don't know"
+    ]
+
+
 # -- enumerations ---------------------------------------------------------
 
 MODE = "{{ 'enum': 'Mode', 'data': [ {values} ] }}\n"
@@ -277,15 +290,38 @@ def test_union_branch_member_change_is_reported_on_the_branch_type(diff: Diff) -
     ]
 
 
-def test_struct_becoming_a_union_is_breaking(diff: Diff) -> None:
-    old = (
-        "{ 'enum': 'Kind', 'data': [ 'disk' ] }\n"
-        "{ 'struct': 'Dev', 'data': { 'kind': 'Kind' } }\n" + cmd("{ 'dev': 'Dev' }")
-    )
-    new = UNION % ("'disk'", "") + cmd("{ 'dev': 'Dev' }")
-    assert diff(old, new) == [
-        "BREAKING    type 'Dev': now a union with tag 'kind' [input]"
-        " -- the members now depend on the tag (or no longer do); check by hand"
+STRUCT_DEV = """\
+{ 'enum': 'Kind', 'data': [ 'disk', 'net' ] }
+{ 'struct': 'Dev', 'data': { 'kind': 'Kind', '*path': 'str', 'size': 'int' } }
+"""
+UNION_DEV = """\
+{ 'enum': 'Kind', 'data': [ 'disk', 'net' ] }
+{ 'struct': 'Disk', 'data': { '*path': 'str', 'size': 'int' } }
+{ 'struct': 'Net', 'data': { 'size': 'int' } }
+{ 'union': 'Dev', 'base': { 'kind': 'Kind' }, 'discriminator': 'kind',
+  'data': { 'disk': 'Disk', 'net': 'Net' } }
+"""
+
+
+def test_struct_becoming_a_union_is_compared_flat(diff: Diff) -> None:
+    """A member every branch has is still always there; one that only
+    some branches have is gone for the other tag values."""
+    use = cmd("{ 'dev': 'Dev' }")
+    assert diff(STRUCT_DEV + use, UNION_DEV + use) == [
+        "BREAKING    type 'Dev' member 'path': now present only when 'kind' is 'disk' [input]"
+        " -- clients sending it are refused",
+        "compatible  type 'Dev': now a union with tag 'kind' [input]"
+        " -- the wire shape is flat either way; members are compared one by one",
+    ]
+
+
+def test_union_becoming_a_struct_is_compared_flat(diff: Diff) -> None:
+    use = cmd(returns="Dev")
+    assert diff(UNION_DEV + use, STRUCT_DEV + use) == [
+        "compatible  type 'Dev' member 'path': now present whatever 'kind' is [output]"
+        " -- clients ignore members they don't know",
+        "compatible  type 'Dev': no longer a union [output]"
+        " -- the wire shape is flat either way; members are compared one by one",
     ]
 
 
@@ -458,6 +494,25 @@ def test_wire_invisible_refactoring_reports_nothing_breaking(diff: Diff) -> None
     assert diff(old, new) == [
         "compatible  type 'ItemInfo': renamed from 'Info' [output]"
         " -- type names are not part of the wire format"
+    ]
+
+
+def test_a_type_split_in_two_is_not_a_rename(diff: Diff) -> None:
+    old = (
+        "{ 'struct': 'Opts', 'data': { 'id': 'str' } }\n"
+        "{ 'command': 'do-it', 'data': { 'a': 'Opts', 'b': 'Opts' } }\n"
+    )
+    new = (
+        "{ 'struct': 'OptsA', 'data': { 'id': 'str' } }\n"
+        "{ 'struct': 'OptsB', 'data': { 'id': 'str', '*x': 'int' } }\n"
+        "{ 'command': 'do-it', 'data': { 'a': 'OptsA', 'b': 'OptsB' } }\n"
+    )
+    assert diff(old, new) == [
+        "compatible  type 'OptsA': used where 'Opts' was [input]"
+        " -- type names are not part of the wire format",
+        "compatible  type 'OptsB': used where 'Opts' was [input]"
+        " -- type names are not part of the wire format",
+        "compatible  type 'OptsB' member 'x': added, optional [input] -- clients may leave it out",
     ]
 
 

@@ -133,7 +133,8 @@ ALTERNATIVE_REMOVED = Rule(
 )
 
 # Unions.
-UNION_SHAPE = _same(True, "the members now depend on the tag (or no longer do); check by hand")
+UNION_SHAPE = _same(False, "the wire shape is flat either way; members are compared one by one")
+UNION_TAG_CHANGED = _same(True, "branches are chosen by a different member; check by hand")
 
 # Member type changes.
 INT_NARROWED = Rule(

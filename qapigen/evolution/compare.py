@@ -15,18 +15,20 @@ type, changes no pair, so it reports nothing breaking.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from qapigen.evolution import changes as rules
 from qapigen.evolution.changes import Change, Direction, Rule
+from qapigen.evolution.shapes import object_view, tags_text
 from qapigen.evolution.wire import Link, Pair, connect
 from qapigen.ir.types import AlternateType, EnumType, ObjectType
 
 if TYPE_CHECKING:
     from qapigen.ir.commands import Command, Event
     from qapigen.ir.ifcond import IfCond
-    from qapigen.ir.members import Feature, Variant
+    from qapigen.ir.members import Feature, ObjectMember, Variant
     from qapigen.ir.schema import Schema
     from qapigen.ir.types import Type
 
@@ -71,6 +73,7 @@ class _Differ:
         self.pairs: dict[tuple[int, int], _Pair] = {}
         self.work: list[_Pair] = []
         self.top_links: list[tuple[Where, Link, Direction]] = []
+        self._partners: Counter[int] | None = None
         self.commands = {c.name for c in old.commands()} | {c.name for c in new.commands()}
 
     def run(self) -> list[Change]:
@@ -243,17 +246,29 @@ class _Differ:
             return "command", owner, "argument"
         return "event", owner, "member"
 
+    def _renaming(self, pair: _Pair) -> str:
+        """``renamed from 'X'`` when the two types only ever stand for
+        each other; when one took several places, just where it stands."""
+        if self._partners is None:
+            self._partners = Counter()
+            for other in self.pairs.values():
+                self._partners[id(other.old)] += 1
+                self._partners[id(other.new)] += 1
+        if self._partners[id(pair.old)] == self._partners[id(pair.new)] == 1:
+            return f"renamed from '{pair.old.name}'"
+        return f"used where '{pair.old.name}' was"
+
     def _children(self, pair: _Pair) -> list[tuple[Where, Link]]:
         """The links from a pair to the types its members use."""
         old, new = pair.old, pair.new
         section, name, word = self._owner(pair)
         links: list[tuple[Where, Link]] = []
         if isinstance(old, ObjectType) and isinstance(new, ObjectType):
-            before = {m.name: m for m in old.members}
-            for member in new.members:
-                if (was := before.get(member.name)) is not None:
-                    where: Where = (section, name, word, member.name)
-                    links.append((where, connect(was.type, member.type)))
+            before = object_view(old, new)
+            for member_name, view in object_view(new, old).items():
+                if (was := before.get(member_name)) is not None:
+                    where: Where = (section, name, word, member_name)
+                    links.append((where, connect(was.member.type, view.member.type)))
             if old.branches and new.branches:
                 branches = {v.name: v for v in old.branches.variants}
                 for variant in new.branches.variants:
@@ -273,7 +288,7 @@ class _Differ:
         section, name, word = self._owner(pair)
         where: Where = (section, name, None, None)
         if not (old.is_implicit() or new.is_implicit()) and old.name != new.name:
-            self._add(where, "renamed", f"renamed from '{old.name}'", rules.TYPE_RENAMED, direction)
+            self._add(where, "renamed", self._renaming(pair), rules.TYPE_RENAMED, direction)
         if section == "type":
             self._features(where, old.features, new.features, direction)
         if isinstance(old, EnumType) and isinstance(new, EnumType):
@@ -312,53 +327,45 @@ class _Differ:
         new: ObjectType,
         direction: Direction,
     ) -> None:
-        before = {m.name: m for m in old.members}
-        after = {m.name for m in new.members}
-        for member in new.members:
-            where: Where = (section, name, word, member.name)
-            was = before.get(member.name)
-            if was is None:
-                if member.optional:
-                    self._add(
-                        where, "added", "added, optional", rules.MEMBER_ADDED_OPTIONAL, direction
-                    )
-                else:
-                    self._add(
-                        where, "added", "added, mandatory", rules.MEMBER_ADDED_MANDATORY, direction
-                    )
+        before, after = object_view(old, new), object_view(new, old)
+        union = new.branches or old.branches
+        tag = union.tag_name if union else ""
+        for member_name, view in after.items():
+            where: Where = (section, name, word, member_name)
+            member = view.member
+            was_view = before.get(member_name)
+            if was_view is None:
+                detail = "added, optional" if member.optional else "added, mandatory"
+                if view.tags is not None:
+                    detail += f", when {tags_text(tag, view.tags)}"
+                self._add(where, "added", detail, _addition(member), direction)
                 continue
+            was = was_view.member
+            if was_view.tags != view.tags:
+                if view.tags is None:
+                    detail = f"now present whatever '{tag}' is"
+                    self._add(where, "presence", detail, _addition(member), direction)
+                else:
+                    detail = f"now present only when {tags_text(tag, view.tags)}"
+                    self._add(where, "presence", detail, _removal(was), direction)
             if was.optional and not member.optional:
-                self._add(
-                    where,
-                    "made-mandatory",
-                    "made mandatory",
-                    rules.MEMBER_MADE_MANDATORY,
-                    direction,
-                )
+                rule = rules.MEMBER_MADE_MANDATORY
+                self._add(where, "made-mandatory", "made mandatory", rule, direction)
             elif member.optional and not was.optional:
-                self._add(
-                    where, "made-optional", "made optional", rules.MEMBER_MADE_OPTIONAL, direction
-                )
-            removal = (
-                rules.MEMBER_REMOVED_OPTIONAL if was.optional else rules.MEMBER_REMOVED_MANDATORY
-            )
-            self._condition(where, was.ifcond, member.ifcond, removal, direction)
+                rule = rules.MEMBER_MADE_OPTIONAL
+                self._add(where, "made-optional", "made optional", rule, direction)
+            self._condition(where, was.ifcond, member.ifcond, _removal(was), direction)
             self._features(where, was.features, member.features, direction)
-        for member in old.members:
-            if member.name not in after:
-                where = (section, name, word, member.name)
-                removal = (
-                    rules.MEMBER_REMOVED_OPTIONAL
-                    if member.optional
-                    else rules.MEMBER_REMOVED_MANDATORY
-                )
-                self._add(where, "removed", "removed", removal, direction)
+        for member_name, was_view in before.items():
+            if member_name not in after:
+                where = (section, name, word, member_name)
+                self._add(where, "removed", "removed", _removal(was_view.member), direction)
         where = (section, name, None, None)
         if old.branches and new.branches:
             old_tag, new_tag = old.branches.tag_name, new.branches.tag_name
             if old_tag != new_tag:
                 detail = f"union tag changed from '{old_tag}' to '{new_tag}'"
-                self._add(where, "shape", detail, rules.UNION_SHAPE, direction)
+                self._add(where, "shape", detail, rules.UNION_TAG_CHANGED, direction)
         elif new.branches:
             detail = f"now a union with tag '{new.branches.tag_name}'"
             self._add(where, "shape", detail, rules.UNION_SHAPE, direction)
@@ -384,6 +391,18 @@ class _Differ:
                 where = (section, name, "alternative", kind)
                 detail = f"removed (type {variant.type.name})"
                 self._add(where, "removed", detail, rules.ALTERNATIVE_REMOVED, direction)
+
+
+def _addition(member: ObjectMember) -> Rule:
+    if member.optional:
+        return rules.MEMBER_ADDED_OPTIONAL
+    return rules.MEMBER_ADDED_MANDATORY
+
+
+def _removal(member: ObjectMember) -> Rule:
+    if member.optional:
+        return rules.MEMBER_REMOVED_OPTIONAL
+    return rules.MEMBER_REMOVED_MANDATORY
 
 
 def _alternatives(alternate: AlternateType) -> dict[str, Variant]:
