@@ -39,7 +39,9 @@ def diff(tmp_path: Path) -> Diff:
 
 def cmd(data: str = "{}", returns: str | None = None, extra: str = "") -> str:
     """A command ``do-it`` taking *data* and returning *returns*."""
-    ret = f", 'returns': '{returns}'" if returns else ""
+    if returns and not returns.startswith("["):
+        returns = f"'{returns}'"
+    ret = f", 'returns': {returns}" if returns else ""
     return f"{{ 'command': 'do-it', 'data': {data}{ret}{extra} }}\n"
 
 
