@@ -477,6 +477,50 @@ def test_conditions(diff: Diff) -> None:
     ]
 
 
+def test_enum_value_and_alternative_conditions(diff: Diff) -> None:
+    old = MODE.format(values="'fast', 'slow'") + ALT.format(branches="'n': 'int', 'b': 'bool'")
+    new = MODE.format(values="'fast', { 'name': 'slow', 'if': 'CONFIG_SLOW' }") + ALT.format(
+        branches="'n': 'int', 'b': { 'type': 'bool', 'if': 'CONFIG_B' }"
+    )
+    use = cmd("{ 'mode': 'Mode', 'size': 'Size' }")
+    assert diff(old + use, new + use) == [
+        "BREAKING    type 'Mode' value 'slow': now conditional on CONFIG_SLOW [input]"
+        " -- clients sending it are refused",
+        "BREAKING    type 'Size' alternative 'boolean': now conditional on CONFIG_B [input]"
+        " -- clients sending that kind of value are refused",
+    ]
+
+
+def test_event_condition_and_type_feature(diff: Diff) -> None:
+    old = "{ 'struct': 'Info', 'data': { 'a': 'int' } }\n{ 'event': 'DONE', 'data': 'Info' }\n"
+    new = (
+        "{ 'struct': 'Info', 'data': { 'a': 'int' }, 'features': [ 'fast-path' ] }\n"
+        "{ 'event': 'DONE', 'data': 'Info', 'if': 'CONFIG_DONE' }\n"
+    )
+    assert diff(old, new) == [
+        "compatible  event 'DONE': now conditional on CONFIG_DONE"
+        " -- no longer sent; only clients waiting for it notice",
+        "compatible  type 'Info': feature 'fast-path' added [output]"
+        " -- a new feature flag (introspection only)",
+    ]
+
+
+def test_union_tag_changed_is_breaking(diff: Diff) -> None:
+    union = (
+        "{ 'enum': 'Kind', 'data': [ 'disk' ] }\n"
+        "{ 'struct': 'Disk', 'data': { 'path': 'str' } }\n"
+        "{ 'union': 'Dev', 'base': { '%s': 'Kind' }, 'discriminator': '%s',"
+        " 'data': { 'disk': 'Disk' } }\n"
+    ) + cmd("{ 'dev': 'Dev' }")
+    assert diff(union % ("kind", "kind"), union % ("driver", "driver")) == [
+        "BREAKING    type 'Dev' member 'driver': added, mandatory [input]"
+        " -- clients that leave it out are refused",
+        "BREAKING    type 'Dev' member 'kind': removed [input] -- clients sending it are refused",
+        "BREAKING    type 'Dev': union tag changed from 'kind' to 'driver' [input]"
+        " -- branches are chosen by a different member; check by hand",
+    ]
+
+
 # -- refactorings invisible on the wire -----------------------------------
 
 
@@ -600,6 +644,14 @@ def test_json_output(pair: tuple[str, str], capsys: pytest.CaptureFixture[str]) 
 def test_no_changes(pair: tuple[str, str], capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["diff", pair[0], pair[0]]) == 0
     assert capsys.readouterr().out.splitlines()[2:] == ["no wire-visible changes"]
+
+
+def test_schemas_older_than_2_9_are_read_with_doc_comments_ignored(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "old.json"
+    path.write_text("##\n# @other:\n##\n{ 'command': 'do-it' }\n")
+    assert load_detected(str(path)).describe() == "legacy, doc comments ignored"
 
 
 def test_given_dialect_is_used(pair: tuple[str, str], capsys: pytest.CaptureFixture[str]) -> None:
