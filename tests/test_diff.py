@@ -718,3 +718,16 @@ def test_qemu_3_1_to_10_2(capsys: pytest.CaptureFixture[str]) -> None:
         assert "  " + line in lines
     # Conditions spelled both ways compare equal.
     assert not [line for line in lines if "condition changed" in line]
+
+
+def test_qemu_10_2_against_itself_and_as_json(capsys: pytest.CaptureFixture[str]) -> None:
+    new = corpus_schema("qemu-10.2")
+    assert main(["diff", new, new]) == 0
+    assert capsys.readouterr().out.splitlines()[2:] == ["no wire-visible changes"]
+    old = corpus_schema("qemu-3.1")
+    assert main(["diff", old, new, "--format", "json"]) == 1
+    document = json.loads(capsys.readouterr().out)
+    changes = document["changes"]
+    assert document["breaking"] == sum(c["classification"] == "breaking" for c in changes)
+    assert document["compatible"] == len(changes) - document["breaking"]
+    assert {c["section"] for c in changes} == {"command", "event", "type"}
