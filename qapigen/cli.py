@@ -97,6 +97,18 @@ def _build_parser() -> argparse.ArgumentParser:
         "Write the QMP reference (HTML or Markdown) from the schema's doc comments.",
         schema_optional=True,
     ))
+    diff = sub.add_parser(
+        "diff", help="List wire changes between two schemas; exit 1 if one breaks clients.",
+        description="List wire changes between two schemas; exit 1 if one breaks clients.",
+    )
+    diff.add_argument("old", metavar="OLD_SCHEMA")
+    diff.add_argument("new", metavar="NEW_SCHEMA")
+    diff.add_argument("--format", choices=["text", "json"], default="text")
+    for side in ("old", "new"):
+        diff.add_argument(
+            f"--{side}-dialect", choices=[d.value for d in Dialect],
+            help=f"{side} schema's language (default: detected)",
+        )
     return parser
 
 
@@ -114,6 +126,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return serve_main(argv[1:])
     args = _build_parser().parse_args(argv)
+    if args.command == "diff":
+        from qapigen.evolution.command import run_diff
+
+        return run_diff(args)
     dialect, docs = Dialect.QEMU, DocComments.PARSE
     schema: str | None = args.schema
     try:
