@@ -695,4 +695,26 @@ SCENARIOS = [
         # offset order is one of QEMU's outcomes): compare the raw file only.
         compare_files=["er"],
     ),
+    Scenario(
+        name="backup-incremental-with-device-writes",
+        steps=[
+            add("disk0", "b0"),
+            hmp_write("disk0", 0x61, 0, "3M"),
+            backup("disk0", "ta", "inc", sync="incremental", bitmap="b0", speed=1),
+            sleep(0.3),
+            # not yet copied and dirty: the old data is copied first
+            qemu_io(DEVICE, "write -P 0x62 2M 64k"),
+            # clean (not in the bitmap): written through, not copied
+            qemu_io(DEVICE, "write -P 0x63 8M 64k"),
+            # already copied (first chunk)
+            qemu_io(DEVICE, "write -P 0x64 0 4k"),
+            cmd("query-block-jobs"),
+            bitmaps(),
+            cmd("block-job-set-speed", device="inc", speed=0),
+            gone("inc"),
+            bitmaps(),
+        ],
+        compare_files=["d0", "ta"],
+        **DISKS,
+    ),
 ]
