@@ -285,6 +285,11 @@ class Job:
         except JobFailed as failure:
             self.ret = -failure.errno
         except OSError as err:  # the host file failed: an I/O error, as in QEMU
+            # on-*-error=report (the default): the error event, then abort
+            self.manager.emit(qmp.BlockJobError(
+                device=self.id, operation=qmp.IoOperationType.WRITE,
+                action=qmp.BlockErrorAction.REPORT,
+            ))
             self.ret = -(err.errno or errno.EIO)
         except Exception:  # a bug: fail the job rather than leave it running
             traceback.print_exc(file=sys.stderr)

@@ -44,6 +44,8 @@ class Recorder:
             self.events.append((data["id"], data["status"]))
         elif event.NAME == "BLOCK_JOB_PENDING":
             self.events.append((data["id"], "PENDING-EVENT"))
+        elif event.NAME == "BLOCK_JOB_ERROR":
+            self.events.append((data["device"], "ERROR", data["operation"], data["action"]))
         else:
             extra = (data["error"],) if "error" in data else ()
             self.events.append(
@@ -493,7 +495,8 @@ def test_host_error_fails_the_job() -> None:
         manager.register(job, None, 0)
         job.start()
         await settle()
-        assert rec.take()[2:4] == [
+        assert rec.take()[2:5] == [
+            ("jx", "ERROR", "write", "report"),
             ("jx", "aborting"),
             ("jx", "BLOCK_JOB_COMPLETED", "100", "0", "0", "No space left on device"),
         ]
