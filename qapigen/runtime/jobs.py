@@ -26,7 +26,9 @@ import asyncio
 import contextlib
 import errno
 import os
+import sys
 import time
+import traceback
 from collections.abc import Callable
 
 from qapigen import qmp
@@ -282,6 +284,16 @@ class Job:
             return
         except JobFailed as failure:
             self.ret = -failure.errno
+        except OSError as err:  # the host file failed: an I/O error, as in QEMU
+            # on-*-error=report (the default): the error event, then abort
+            self.manager.emit(qmp.BlockJobError(
+                device=self.id, operation=qmp.IoOperationType.WRITE,
+                action=qmp.BlockErrorAction.REPORT,
+            ))
+            self.ret = -(err.errno or errno.EIO)
+        except Exception:  # a bug: fail the job rather than leave it running
+            traceback.print_exc(file=sys.stderr)
+            self.ret = -errno.EIO
         if self.deferred:
             return
         self.deferred = True

@@ -115,7 +115,19 @@ def test_full_plus_incremental_rebuilds_the_disk(results: dict[str, Result], pee
     assert clean == bytes(SIZE)
 
 
+def _first_difference(a: bytes, b: bytes) -> str:
+    for index, (x, y) in enumerate(zip(a, b, strict=False)):
+        if x != y:
+            return f"first differing byte at {index:#x}: qemu {x:#04x}, serve {y:#04x}"
+    return f"lengths differ: qemu {len(a)}, serve {len(b)}"
+
+
 def test_targets_identical_between_qemu_and_serve(results: dict[str, Result]) -> None:
+    qemu, serve = results["qemu"], results["serve"]
     for name in ("disk", "full", "inc"):
-        assert results["serve"].files[name] == results["qemu"].files[name], name
-    assert results["serve"].transcript == results["qemu"].transcript
+        assert serve.files[name] == qemu.files[name], (
+            f"{name}: {_first_difference(qemu.files[name], serve.files[name])}"
+        )
+    for index, (want, got) in enumerate(zip(qemu.transcript, serve.transcript, strict=False)):
+        assert got == want, f"transcripts differ at line {index}"
+    assert len(serve.transcript) == len(qemu.transcript)

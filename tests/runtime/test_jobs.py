@@ -44,6 +44,8 @@ class Recorder:
             self.events.append((data["id"], data["status"]))
         elif event.NAME == "BLOCK_JOB_PENDING":
             self.events.append((data["id"], "PENDING-EVENT"))
+        elif event.NAME == "BLOCK_JOB_ERROR":
+            self.events.append((data["device"], "ERROR", data["operation"], data["action"]))
         else:
             extra = (data["error"],) if "error" in data else ()
             self.events.append(
@@ -477,4 +479,26 @@ def test_cancelled_job_kept_concluded_is_not_busy() -> None:
         assert (info.status, info.busy, info.paused, info.offset, info.error) == (
             S.CONCLUDED, False, False, 0, "Operation canceled")
         assert manager.query_jobs()[0].error == "Operation canceled"
+    run(body)
+
+
+class BrokenJob(FakeJob):
+    async def run(self) -> None:
+        raise OSError(28, "No space left on device")
+
+
+def test_host_error_fails_the_job() -> None:
+    async def body() -> None:
+        rec = Recorder()
+        manager = JobManager(rec)
+        job = BrokenJob(manager, "jx")
+        manager.register(job, None, 0)
+        job.start()
+        await settle()
+        assert rec.take()[2:5] == [
+            ("jx", "ERROR", "write", "report"),
+            ("jx", "aborting"),
+            ("jx", "BLOCK_JOB_COMPLETED", "100", "0", "0", "No space left on device"),
+        ]
+        assert manager.jobs == []
     run(body)
