@@ -17,20 +17,7 @@ from qapigen.evolution import changes as rules
 from qapigen.evolution.changes import Rule
 from qapigen.ir.members import Variant
 from qapigen.ir.types import AlternateType, ArrayType, BuiltinType, EnumType, ObjectType, Type
-
-#: The values each integer type admits (QEMU checks them on input).
-INT_RANGES: dict[str, tuple[int, int]] = {
-    "int": (-(2**63), 2**63 - 1),
-    "int8": (-(2**7), 2**7 - 1),
-    "int16": (-(2**15), 2**15 - 1),
-    "int32": (-(2**31), 2**31 - 1),
-    "int64": (-(2**63), 2**63 - 1),
-    "uint8": (0, 2**8 - 1),
-    "uint16": (0, 2**16 - 1),
-    "uint32": (0, 2**32 - 1),
-    "uint64": (0, 2**64 - 1),
-    "size": (0, 2**64 - 1),
-}
+from qapigen.support.wire import INT_RANGES
 
 #: Pairs of types compared structurally, as (old, new).
 Pair = tuple[Type, Type]

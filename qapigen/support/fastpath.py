@@ -39,7 +39,7 @@ from typing import Annotated, Any
 import msgspec
 from msgspec import UNSET, Meta, UnsetType
 
-from qapigen.support.wire import NULL, new_object
+from qapigen.support.wire import INT_RANGES, NULL, UINT64_MAX, new_object
 
 
 class _Refused(Exception):
@@ -50,21 +50,12 @@ class _Refused(Exception):
 #: then decides).
 FAST_ERRORS = (msgspec.ValidationError, msgspec.DecodeError, _Refused)
 
-_INT_RANGES = {
-    "int": (-(2**63), 2**63 - 1),
-    "int64": (-(2**63), 2**63 - 1),
-    "int8": (-(2**7), 2**7 - 1),
-    "int16": (-(2**15), 2**15 - 1),
-    "int32": (-(2**31), 2**31 - 1),
-    "uint8": (0, 2**8 - 1),
-    "uint16": (0, 2**16 - 1),
-    "uint32": (0, 2**32 - 1),
-}
+#: Integer types msgspec bounds exactly (its bounds stop at 2**63-1).
+_INT_RANGES = {name: r for name, r in INT_RANGES.items() if name not in ("uint64", "size")}
 #: Unsigned 64-bit types: msgspec bounds stop at 2**63-1 and it reads
 #: bigger integers exactly, where QEMU reads a float; checked after.
 _BIG = frozenset({"uint64", "size"})
 _SIMPLE = {"str": "str", "bool": "bool", "number": "float", "null": "None"}
-_UINT64_MAX = 2**64 - 1
 
 Decode = Callable[[bytes | str], Any]
 
@@ -154,7 +145,7 @@ class _Builder:
         elif name in _BIG:
             self.aliases.append(f"{alias} = Annotated[int, Meta(ge=0)]")
             self.convs[name] = self.define(
-                f"def {{f}}(x):\n    if x > {_UINT64_MAX}:\n        raise Refused\n    return x\n"
+                f"def {{f}}(x):\n    if x > {UINT64_MAX}:\n        raise Refused\n    return x\n"
             )
         elif name in _SIMPLE:
             self.aliases.append(f"{alias} = {_SIMPLE[name]}")

@@ -35,6 +35,22 @@ INT64_MIN: Final = -(2**63)
 INT64_MAX: Final = 2**63 - 1
 UINT64_MAX: Final = 2**64 - 1
 
+#: The values each QAPI integer type admits on input (``size`` is a uint64).
+#: The generator writes them into range checks, the fast path into its
+#: msgspec bounds, ``qapigen diff`` compares them.
+INT_RANGES: Final[dict[str, tuple[int, int]]] = {
+    "int": (INT64_MIN, INT64_MAX),
+    "int64": (INT64_MIN, INT64_MAX),
+    "int8": (-(2**7), 2**7 - 1),
+    "int16": (-(2**15), 2**15 - 1),
+    "int32": (-(2**31), 2**31 - 1),
+    "uint8": (0, 2**8 - 1),
+    "uint16": (0, 2**16 - 1),
+    "uint32": (0, 2**32 - 1),
+    "uint64": (0, UINT64_MAX),
+    "size": (0, UINT64_MAX),
+}
+
 
 class Null:
     """JSON ``null`` as a value of QAPI's ``null`` type.

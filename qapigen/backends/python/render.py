@@ -22,6 +22,7 @@ import jinja2
 
 from qapigen.backends.python import naming
 from qapigen.backends.python.model import TypeRef
+from qapigen.support.wire import INT_RANGES
 
 
 def _shipped_templates() -> Path:
@@ -191,19 +192,6 @@ _SUPPORT_HOME = {
 }
 
 
-#: The integer builtins and their ranges, for inline range checks.
-INT_RANGES = {
-    "int": (-(2**63), 2**63 - 1),
-    "int64": (-(2**63), 2**63 - 1),
-    "int8": (-(2**7), 2**7 - 1),
-    "int16": (-(2**15), 2**15 - 1),
-    "int32": (-(2**31), 2**31 - 1),
-    "uint8": (0, 2**8 - 1),
-    "uint16": (0, 2**16 - 1),
-    "uint32": (0, 2**32 - 1),
-    "uint64": (0, 2**64 - 1),
-    "size": (0, 2**64 - 1),
-}
 
 
 def _docstring(text: str, indent: int = 4) -> str:
@@ -259,5 +247,5 @@ def environment(user_templates: Path | None = None) -> jinja2.Environment:
     )
     env.filters["docstring"] = _docstring
     env.filters["pyrepr"] = _pyrepr
-    env.globals["int_ranges"] = INT_RANGES
+    env.globals["int_ranges"] = INT_RANGES  # for inline range checks
     return env
