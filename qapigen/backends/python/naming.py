@@ -89,7 +89,7 @@ PACKAGE_NAMES = frozenset(
     {"TYPES", "COMMANDS", "EVENTS", "SCHEMA_INFO", "TYPES_HERE", "COMMANDS_HERE", "WIRESPEC_HERE",
      "TYPE_CHECKING", "Handlers", "handlers", "registry",
      "MyHandlers", "make_dispatcher", "Dispatcher", "annotations", "NULL", "Null", "QMPError",
-     "from_wire", "to_wire"}
+     "from_wire", "to_wire", "Client", "SyncClient", "CommandError", "client"}
 )
 
 #: What a module-level Python name (type, event, branch or handler class)
@@ -113,6 +113,7 @@ HELPER_MODULES = (
     "collections.abc",
     "dataclasses",
     "typing",
+    "qapigen.support.client",
     "qapigen.support.codec",
     "qapigen.support.dispatch",
     "qapigen.support.enums",
