@@ -90,6 +90,10 @@ def _build_parser() -> argparse.ArgumentParser:
         help="A QMP server that behaves like QEMU 7.2 (takes QEMU's command line).",
         add_help=False,
     )
+    sub.add_parser(
+        "shell", help="An interactive QMP shell with completion (qapigen shell SOCKET).",
+        add_help=False,
+    )
     return parser
 
 
@@ -106,6 +110,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from qapigen.runtime.main import main as serve_main
 
         return serve_main(argv[1:])
+    if argv[:1] == ["shell"]:
+        from qapigen.shell import main as shell_main
+
+        return shell_main(argv[1:])
     args = _build_parser().parse_args(argv)
     dialect, docs = Dialect.QEMU, DocComments.PARSE
     schema: str | None = args.schema

@@ -104,9 +104,12 @@ class EventListener(Generic[E]):
     context manager (sync or async) to unregister it afterwards.
     """
 
-    def __init__(self, client: ClientBase, classes: tuple[type[Any], ...]) -> None:
+    def __init__(self, client: ClientBase, classes: tuple[type[Any], ...],
+                 raw: bool = False) -> None:
         self._client = client
         self.names = frozenset(c.NAME for c in classes) if classes else None
+        #: Deliver the messages as received (dicts), not decoded.
+        self.raw = raw
         self.queue: asyncio.Queue[Any] = asyncio.Queue()
         client._listeners.append(self)
 
@@ -336,6 +339,12 @@ class ClientBase:
         is given), registered now: ``async for event in client.events(JobStatusChange)``."""
         return EventListener(self, classes)
 
+    def event_messages(self) -> EventListener[dict[str, Any]]:
+        """A listener for every event message as received (a dict with
+        ``event``, ``data`` and ``timestamp``), undecoded: for tools that
+        show the wire text, like ``qapigen shell``."""
+        return EventListener(self, (), raw=True)
+
     def _decode_event(self, message: dict[str, Any]) -> Any:
         name = str(message.get("event"))
         registry = self._package_registry()
@@ -380,7 +389,9 @@ class ClientBase:
         name = message.get("event")
         decoded: Any = None
         for listener in self._listeners:
-            if listener.accepts(str(name)):
+            if listener.raw:
+                listener.queue.put_nowait(message)
+            elif listener.accepts(str(name)):
                 if decoded is None:
                     decoded = self._decode_event(message)
                 listener.queue.put_nowait(decoded)

@@ -735,7 +735,7 @@ _RESERVED_MODULES = (
 #: uses for itself: a command method must not hide them.
 _RESERVED_METHODS = frozenset(
     {"dispatch", "connect", "close", "execute", "events", "check_schema", "greeting",
-     "capabilities", "enabled", "server_version", "PACKAGE"}
+     "capabilities", "enabled", "server_version", "event_messages", "PACKAGE"}
 )
 
 
