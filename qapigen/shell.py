@@ -11,7 +11,8 @@ read as JSON otherwise (``65536``, ``true``, ``[...]``), falling back to
 the text.  Tab completes command names, argument names and enum values,
 from the server's own ``query-qmp-schema`` when it answers (else from the
 bindings'); arguments are checked with the bindings' decoders before
-anything is sent, so a mistake gets QEMU's own message at once.  Replies
+anything is sent, so a mistake gets QEMU's own message at once
+(``Not sent: Parameter 'granularity' expects uint32_t``).  Replies
 are pretty-printed, and events print as they arrive, above the prompt.
 ``exit`` or Ctrl-D leaves; history is kept in ``~/.qapigen_shell_history``.
 """
@@ -207,7 +208,7 @@ class Shell:
         except InputError as err:
             return f"Error: {err}"
         except QMPError as err:
-            return f"Error: {err.desc}"
+            return f"Not sent: {err.desc}"
         try:
             result = await self.client.execute(command, arguments or None)
         except CommandError as err:
