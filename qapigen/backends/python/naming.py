@@ -74,14 +74,19 @@ CLASS_ATTRIBUTES = frozenset(
      "WIRE_NAME", "WIRE_MEMBERS", "NAME", "HAS_DATA", "SPECIAL", "TAG", "self", "cls"}
 )
 
+#: What tolerant decoding records on objects (``qapigen.support.drift``):
+#: inherited from the classes' base, never bound in a class body, so only
+#: members must avoid them.
+DRIFT_ATTRIBUTES = frozenset({"extra", "missing"})
+
 #: What a member, argument or handler method may not be called.
-CLASS_RESERVED = KEYWORDS | CLASS_BUILTINS | CLASS_ATTRIBUTES
+CLASS_RESERVED = KEYWORDS | CLASS_BUILTINS | CLASS_ATTRIBUTES | DRIFT_ATTRIBUTES
 
 #: Parameters and locals of generated functions: a module-level class of
 #: that name would be hidden from the function that needs it.
 FUNCTION_LOCALS = frozenset(
     {"value", "path", "name", "cls", "self", "d", "v", "p", "i", "x", "k", "result", "base",
-     "tag", "decode", "out", "handlers", "args", "arguments"}
+     "tag", "decode", "out", "handlers", "args", "arguments", "tolerant"}
 )
 
 #: Names the package's fixed modules bind next to the schema's names.
@@ -116,6 +121,7 @@ HELPER_MODULES = (
     "qapigen.support.client",
     "qapigen.support.codec",
     "qapigen.support.dispatch",
+    "qapigen.support.drift",
     "qapigen.support.enums",
     "qapigen.support.errors",
     "qapigen.support.lazy",

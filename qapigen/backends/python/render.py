@@ -191,6 +191,8 @@ _SUPPORT_HOME = {
     "SyncClient": "qapigen.support.client",
     "hidden": "qapigen.support.policy",
     "FromJson": "qapigen.support.wirejson",
+    "decode_class": "qapigen.support.drift",
+    "decode_type": "qapigen.support.drift",
 }
 
 
