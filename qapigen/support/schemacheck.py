@@ -9,7 +9,9 @@ events only the server has).
 
 QEMU's introspection hides type names behind numbers, so types are
 matched by where they are used (a command's arguments, a member's type),
-never by name.
+never by name.  Each pair of matched types is compared once: a difference
+is reported at the first place it is reached (commands in schema order,
+then events), which keeps the report of two distant QEMU versions short.
 """
 
 from __future__ import annotations

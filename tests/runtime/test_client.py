@@ -7,7 +7,9 @@ give the same typed results."""
 from __future__ import annotations
 
 import asyncio
+import importlib
 import subprocess
+import sys
 import warnings
 from pathlib import Path
 from typing import Any
@@ -151,3 +153,42 @@ def test_error_reply_keeps_an_unknown_error_class() -> None:
                                                                   "NewClass: boom")
     assert isinstance(err, qmp.QMPError)
     assert issubclass(SchemaDriftWarning, UserWarning)
+
+
+def test_sync_client_for_scripts(tmp_path: Path) -> None:
+    with serving(tmp_path) as served, \
+            qmp.SyncClient(qmp.Client).connect(served.sockets[0]) as sync:
+        version = sync.query_version()
+        sync.stop()
+        event = sync.wait_event(qmp.Stop, timeout=10)
+        with pytest.raises(qmp.QMPError) as bad:
+            sync.execute("nope")
+        status = sync.query_status()
+    assert isinstance(version, qmp.VersionInfo) and version.qemu.major == 7
+    assert event == qmp.Stop()
+    assert (bad.value.error_class, bad.value.desc) == ("CommandNotFound",
+                                                       "The command nope has not been found")
+    assert status.status is qmp.RunState.PAUSED
+
+
+def test_command_methods_leave_the_client_machinery_alone(tmp_path: Path) -> None:
+    """Commands named like the base class's methods get a ``_``."""
+    from qapigen.backends.python.generate import GenerateOptions, generate
+    from qapigen.support.client import ClientBase
+
+    schema = tmp_path / "s.json"
+    schema.write_text("\n".join(
+        f"{{ 'command': '{name}' }}" for name in ("connect", "events", "execute", "close",
+                                                  "check-schema", "transaction")))
+    generate(GenerateOptions(schema=schema, output=tmp_path, package="clash",
+                             formatter="none", cache_dir=tmp_path / ".cache"))
+    sys.path.insert(0, str(tmp_path))
+    try:
+        client = importlib.import_module("clash.client").Client
+    finally:
+        sys.path.remove(str(tmp_path))
+    for name in ("connect", "events", "execute", "close", "check_schema"):
+        assert getattr(client, name) is getattr(ClientBase, name)
+        assert callable(getattr(client, name + "_"))
+    # A `transaction` without QEMU's shape is a plain command method.
+    assert client.transaction.__code__.co_varnames[:1] == ("self",)
