@@ -41,7 +41,7 @@ from qapigen.support.schemacheck import SchemaReport, compare_schemas
 
 #: Keyword arguments of the decoders for what a server sends: tolerant
 #: decoding, so that version drift never breaks a reply or an event.
-TOLERANT: dict[str, Any] = {}  # {"tolerant": True} once the decoders take it
+TOLERANT: dict[str, Any] = {"tolerant": True}
 
 #: A unix socket path, or (host, port) for TCP.
 Address = str | os.PathLike[str] | tuple[str, int]
