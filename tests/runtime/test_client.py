@@ -192,3 +192,27 @@ def test_command_methods_leave_the_client_machinery_alone(tmp_path: Path) -> Non
         assert callable(getattr(client, name + "_"))
     # A `transaction` without QEMU's shape is a plain command method.
     assert client.transaction.__code__.co_varnames[:1] == ("self",)
+
+
+def test_connect_over_tcp_without_oob(tmp_path: Path) -> None:
+    """``connect((host, port))``, and ``oob=False`` enables nothing."""
+    import socket as socket_module
+
+    with socket_module.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    tcp = ["-qmp", f"tcp:127.0.0.1:{port},server=on,wait=off"]
+
+    async def session() -> tuple[Any, ...]:
+        async with qmp.Client() as client:
+            for _ in range(200):  # the unix socket answers first; tcp may lag
+                try:
+                    await client.connect(("127.0.0.1", port), oob=False)
+                    break
+                except ConnectionRefusedError:
+                    await asyncio.sleep(0.02)
+            return (client.capabilities, client.enabled,
+                    (await client.query_version()).qemu.major)
+
+    with serving(tmp_path, tcp):
+        assert asyncio.run(session()) == (["oob"], [], 7)
