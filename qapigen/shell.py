@@ -297,6 +297,12 @@ def main(argv: Sequence[str]) -> int:
     history = Path(history_text) if history_text else None
     address = parse_address(args.socket)
     try:
+        importlib.import_module("prompt_toolkit")
+    except ImportError:
+        print("qapigen shell: error: prompt_toolkit is needed "
+              "(pip install 'qapigen[shell]')", file=sys.stderr)
+        return 1
+    try:
         importlib.import_module(args.package)
     except ImportError as err:
         print(f"qapigen shell: error: cannot import {args.package}: {err}", file=sys.stderr)

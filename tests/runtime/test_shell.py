@@ -136,3 +136,13 @@ def test_parse_address() -> None:
     assert parse_address("localhost:4444") == ("localhost", 4444)
     assert parse_address(":4444") == ("localhost", 4444)
     assert json.dumps(parse_address("a/b:1")) == '"a/b:1"'
+
+
+def test_shell_unknown_package_is_one_line(tmp_path: Path) -> None:
+    child = pexpect.spawn(sys.executable, ["-m", "qapigen", "shell", "x.sock",
+                                           "--package", "no_such_pkg"], env=peer_env())
+    child.expect(pexpect.EOF, timeout=15)
+    child.close()
+    assert child.before.decode().strip().splitlines() == [
+        "qapigen shell: error: cannot import no_such_pkg: No module named 'no_such_pkg'"]
+    assert child.exitstatus == 1
