@@ -14,9 +14,11 @@ is decoded by both packages.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import importlib
 import json
 import os
+import pickle
 import sys
 import warnings
 from collections.abc import Callable, Iterator
@@ -104,6 +106,19 @@ def test_unknown_member_is_kept_in_extra_and_encoded_again(q: ModuleType) -> Non
         "BlockDirtyBitmapAdd(node='n', name='b', granularity=65536, persistent=None,"
         " disabled=None)"
     )
+
+
+def test_drift_survives_copy_and_pickle(q: ModuleType) -> None:
+    wire = {"node": "n", "name": "b", "shiny": [1]}
+    value, _ = tolerantly(lambda: q.BlockDirtyBitmapAdd.from_wire(wire, tolerant=True))
+    for clone in (copy.copy(value), copy.deepcopy(value), pickle.loads(pickle.dumps(value))):
+        assert type(clone) is type(value) and clone == value
+        assert (clone.extra, clone.missing, clone.to_wire()) == ({"shiny": [1]}, (), wire)
+    assert copy.deepcopy(value).extra is not value.extra
+    # replace() builds from the declared members only.
+    other = dataclasses.replace(value, name="c")
+    assert (other.name, other.extra, other.to_wire()) == ("c", {}, {"node": "n", "name": "c"})
+    assert value != q.BlockDirtyBitmapAdd(node="n", name="b")  # not the same class
 
 
 def test_missing_member_is_none_listed_and_not_invented(q: ModuleType) -> None:

@@ -389,13 +389,38 @@ def drifted(cls: type) -> type:
     two more slots, and a ``to_wire`` that re-emits what was read."""
     sub = _DRIFTED.get(cls)
     if sub is None:
+        base_init: Callable[..., None] = cls.__init__  # type: ignore[misc]
+
+        def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
+            # dataclasses.replace() and friends: the declared members only.
+            base_init(self, *args, **kwargs)
+            self.extra, self.missing = {}, ()
+
         sub = _DRIFTED[cls] = type(cls)(
             cls.__name__, (cls,),
             {"__slots__": ("extra", "missing"), "__module__": cls.__module__,
              "__qualname__": cls.__qualname__, "__doc__": cls.__doc__,
-             "to_wire": _drifted_to_wire},
+             "__init__": __init__, "to_wire": _drifted_to_wire, "__reduce__": _drifted_reduce},
         )
     return sub
+
+
+def _drifted_reduce(self: Any) -> tuple[Any, ...]:
+    """copy, deepcopy and pickle keep ``extra`` and ``missing`` (the
+    subclass is rebuilt from the declared class, which pickle can name)."""
+    cls = type(self).__mro__[1]
+    values = {f.name: getattr(self, f.name) for f in dataclasses.fields(cls)}
+    return (_restore, (cls, values, self.extra, self.missing))
+
+
+def _restore(
+    cls: type, values: dict[str, object], extra: dict[str, object], missing: tuple[str, ...]
+) -> object:
+    result: Any = new_object(drifted(cls))
+    for name, value in values.items():
+        object.__setattr__(result, name, value)
+    result.extra, result.missing = extra, missing
+    return result
 
 
 def _encode(value: object) -> object:
