@@ -400,7 +400,8 @@ def drifted(cls: type) -> type:
             cls.__name__, (cls,),
             {"__slots__": ("extra", "missing"), "__module__": cls.__module__,
              "__qualname__": cls.__qualname__, "__doc__": cls.__doc__,
-             "__init__": __init__, "to_wire": _drifted_to_wire, "__reduce__": _drifted_reduce},
+             "__init__": __init__, "to_wire": _drifted_to_wire, "__reduce__": _drifted_reduce,
+             "_drifted_from": cls},
         )
     return sub
 
@@ -478,8 +479,7 @@ def _walk(value: Any, path: Path, found: list[Difference]) -> None:
             found.append(Difference("extra", render((path, key)), raw))
     elif hasattr(type(value), "__dataclass_fields__") and hasattr(type(value), "from_wire"):
         cls: type = type(value)
-        base = cls.__mro__[1] if cls in _DRIFTED.values() else cls
-        shape = _shape(base)
+        shape = _shape(getattr(cls, "_drifted_from", cls))
         if shape.boxed is not None:
             _walk(value.data, path, found)
             return
