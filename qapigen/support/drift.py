@@ -143,10 +143,29 @@ class _Index:
         self.modules: dict[str, str] = registry._TYPE_MODULES
         self.events: dict[str, tuple[str, str]] = registry._EVENT_CLASSES
 
+        # Caches: tolerant decoding looks these up once per member.
+        self._entries: dict[str, _Entry] = {}
+        self._strict: dict[str, Any] = {}
+        self._classes: dict[tuple[str, str], Any] = {}
+
     def module(self, name: str) -> Any:
         return importlib.import_module(f"{self.package}.{name}")
 
+    def cls(self, module: str, name: str) -> Any:
+        """Class *name* of the package's module *module*."""
+        key = (module, name)
+        found = self._classes.get(key)
+        if found is None:
+            found = self._classes[key] = getattr(self.module(module), name)
+        return found
+
     def entry(self, name: str) -> _Entry:
+        found = self._entries.get(name)
+        if found is None:
+            found = self._entries[name] = self._entry(name)
+        return found
+
+    def _entry(self, name: str) -> _Entry:
         element = self.arrays.get(name)
         if element is not None:
             return ("array", element)
@@ -160,7 +179,10 @@ class _Index:
 
     def strict(self, name: str) -> Any:
         """The strict decoder's owner (class or codec) of type *name*."""
-        return self.module(self.modules[name]).TYPES_HERE[name]
+        found = self._strict.get(name)
+        if found is None:
+            found = self._strict[name] = self.module(self.modules[name]).TYPES_HERE[name]
+        return found
 
 
 _INDEXES: dict[str, _Index] = {}
@@ -265,13 +287,14 @@ _BUILTIN_KINDS = {
     ),
 }
 _KIND_TYPES = {"enum": str, "struct": dict, "union": dict, "array": list}
+_BUILTIN_DECODERS: dict[str, Callable[[object, Path, str], object]] = {
+    name: getattr(wire, f"{name}_value") for name in [*_BUILTIN_KINDS, "any"]
+}
 
 
 def _value(index: _Index, type_name: str, value: object, path: Path, name: str) -> object:
     """Decode *value* of QAPI type *type_name*, tolerantly."""
-    builtin = getattr(wire, f"{type_name}_value", None) if type_name in _BUILTIN_KINDS or (
-        type_name == "any"
-    ) else None
+    builtin = _BUILTIN_DECODERS.get(type_name)
     if builtin is not None:
         return builtin(value, path, name)
     entry = index.entry(type_name)
@@ -281,7 +304,7 @@ def _value(index: _Index, type_name: str, value: object, path: Path, name: str) 
             raise wire.wrong_type(path or name, "array")
         return [_value(index, entry[1], x, (path, i), "null") for i, x in enumerate(value)]
     if kind == "enum":
-        return _enum(getattr(index.module(entry[1]), entry[2]), value, path, name)
+        return _enum(index.cls(entry[1], entry[2]), value, path, name)
     if kind == "alternate":
         for branch in entry[1]:
             if type_name_matches(index, branch, value):
@@ -293,7 +316,7 @@ def _value(index: _Index, type_name: str, value: object, path: Path, name: str) 
     except QMPError:
         pass
     if kind == "struct":
-        return _object(getattr(index.module(entry[1]), entry[2]), value, path, name)
+        return _object(index.cls(entry[1], entry[2]), value, path, name)
     return _union(index, type_name, entry, value, path, name)
 
 
@@ -313,16 +336,16 @@ def _union(index: _Index, type_name: str, entry: _Entry, value: object, path: Pa
     tag = value.get(tag_wire)
     for tag_value, module, py, _members in branches:
         if tag == tag_value:
-            return _object(getattr(index.module(module), py), value, path, name)
+            return _object(index.cls(module, py), value, path, name)
     if type(tag) is not str:  # absent or not a string: QEMU's error
         return index.strict(type_name).from_wire(value, path, name)
-    first = getattr(index.module(branches[0][1]), branches[0][2])
+    first = index.cls(branches[0][1], branches[0][2])
     base = first.__mro__[1]
     if hasattr(base, "WIRE_NAME"):
         # The union's base class: common members typed, the rest extra.
         return _object(base, value, path, name, quiet=True)
     kind_entry = index.entry(tag_type)
-    unknown = _enum(getattr(index.module(kind_entry[1]), kind_entry[2]), tag, (path, tag_wire), tag_wire)
+    unknown = _enum(index.cls(kind_entry[1], kind_entry[2]), tag, (path, tag_wire), tag_wire)
     assert isinstance(unknown, UnknownValue)
     extra = {k: v for k, v in value.items() if k != tag_wire}
     return UnknownBranch(union=type_name, tag_member=tag_wire, tag=unknown, extra=extra)
