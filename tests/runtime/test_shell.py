@@ -49,6 +49,16 @@ class Terminal:
                 self.stream.feed(self.child.read_nonblocking(65536, timeout=0.1))
         return self.text()
 
+    def wait_for_match(self, pattern: str, timeout: float = 15) -> str:
+        """Until the screen matches the regular expression *pattern*."""
+        deadline = time.monotonic() + timeout
+        while not re.search(pattern, self.text()):
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{pattern!r} never matched; the screen:\n{self.text()}")
+            with contextlib.suppress(pexpect.TIMEOUT):
+                self.stream.feed(self.child.read_nonblocking(65536, timeout=0.1))
+        return self.text()
+
     def settle(self, seconds: float = 0.3) -> None:
         deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:
@@ -84,10 +94,8 @@ def test_shell_completes_validates_runs_and_shows_events(tmp_path: Path) -> None
             assert '"name": "b0"' in term.text()
             # An event, as it arrives.
             term.child.send("stop\r")
-            screen = term.wait_for("event STOP at ")
             # QEMU sends STOP before the reply; the shell shows both in order.
-            assert re.search(r"\(QEMU\) stop\nevent STOP at \d+\.\d{6}\n\{\}\n\(QEMU\)$",
-                             screen), screen
+            term.wait_for_match(r"\(QEMU\) stop\nevent STOP at \d+\.\d{6}\n\{\}\n\(QEMU\)$")
             term.child.send("exit\r")
             term.child.expect(pexpect.EOF, timeout=15)
         finally:
