@@ -68,8 +68,9 @@ class Terminal:
 
 def test_shell_completes_validates_runs_and_shows_events(tmp_path: Path) -> None:
     with serving(tmp_path, ["-blockdev", "driver=null-co,node-name=null0"]) as served:
+        history = tmp_path / "history"
         term = Terminal([sys.executable, "-m", "qapigen", "shell", str(served.sockets[0]),
-                         "--history", ""])
+                         "--history", str(history)])
         try:
             term.wait_for("(QEMU)")
             term.settle()
@@ -96,11 +97,18 @@ def test_shell_completes_validates_runs_and_shows_events(tmp_path: Path) -> None
             term.child.send("stop\r")
             # QEMU sends STOP before the reply; the shell shows both in order.
             term.wait_for_match(r"\(QEMU\) stop\nevent STOP at \d+\.\d{6}\n\{\}\n\(QEMU\)$")
-            term.child.send("exit\r")
+            # History: Up brings back the last line.
+            term.child.send("\x1b[A")
+            term.wait_for_match(r"\{\}\n\(QEMU\) stop$")
+            term.child.send("\x15exit\r")
             term.child.expect(pexpect.EOF, timeout=15)
         finally:
             term.child.close(force=True)
         assert term.child.exitstatus == 0
+    lines = [line for line in history.read_text().splitlines() if line.startswith("+")]
+    assert lines == ["+block-dirty-bitmap-add node=null0 name=b0 granularity=-1",
+                     "+block-dirty-bitmap-add node=null0 name=b0 persistent=false",
+                     '+query-named-block-nodes {"flat": true}', "+stop", "+exit"]
 
 
 def test_shell_bad_socket_is_one_line(tmp_path: Path) -> None:
