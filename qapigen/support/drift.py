@@ -242,7 +242,7 @@ def decode_class(cls: type[T], value: object, path: Path = "", name: str = "null
         return cls.from_wire(value, path, name)  # type: ignore[attr-defined, no-any-return]
     except QMPError:
         pass
-    if issubclass(cls, enum_base()):
+    if issubclass(cls, _enum_base()):
         return _enum(cls, value, path, name)  # type: ignore[return-value]
     return _object(cls, value, path, name)  # type: ignore[return-value]
 
@@ -260,7 +260,7 @@ def decode_type(
     return _value(index, type_name, value, path, name)  # type: ignore[return-value]
 
 
-def enum_base() -> type:
+def _enum_base() -> type:
     from qapigen.support.enums import WireEnum
 
     return WireEnum
@@ -307,7 +307,7 @@ def _value(index: _Index, type_name: str, value: object, path: Path, name: str) 
         return _enum(index.cls(entry[1], entry[2]), value, path, name)
     if kind == "alternate":
         for branch in entry[1]:
-            if type_name_matches(index, branch, value):
+            if _matches(index, branch, value):
                 return _value(index, branch, value, path, name)
         return index.strict(type_name).from_wire(value, path, name)  # QEMU's error
     # struct or union: the strict decoder first (most values have no drift)
@@ -320,7 +320,7 @@ def _value(index: _Index, type_name: str, value: object, path: Path, name: str) 
     return _union(index, type_name, entry, value, path, name)
 
 
-def type_name_matches(index: _Index, type_name: str, value: object) -> bool:
+def _matches(index: _Index, type_name: str, value: object) -> bool:
     """Whether *value*'s JSON type is the one an alternate branch of type
     *type_name* takes (the strict decoders choose the same way)."""
     expected = _BUILTIN_KINDS.get(type_name) or _KIND_TYPES[index.entry(type_name)[0]]
@@ -393,7 +393,7 @@ def _object(cls: type, value: object, path: Path, name: str, quiet: bool = False
             "extra", shape.name, key,
             f"{shape.name}: member {key!r} is unknown to the bindings; kept in .extra",
         )
-    result: Any = new_object(drifted(cls) if extra or missing else cls)
+    result: Any = new_object(_drifted_class(cls) if extra or missing else cls)
     for attr, decoded in values:
         setattr(result, attr, decoded)
     if extra or missing:
@@ -407,7 +407,7 @@ def _object(cls: type, value: object, path: Path, name: str, quiet: bool = False
 _DRIFTED: dict[type, type] = {}
 
 
-def drifted(cls: type) -> type:
+def _drifted_class(cls: type) -> type:
     """The subclass of *cls* for objects with extra or missing members:
     two more slots, and a ``to_wire`` that re-emits what was read."""
     sub = _DRIFTED.get(cls)
@@ -440,7 +440,7 @@ def _drifted_reduce(self: Any) -> tuple[Any, ...]:
 def _restore(
     cls: type, values: dict[str, object], extra: dict[str, object], missing: tuple[str, ...]
 ) -> object:
-    result: Any = new_object(drifted(cls))
+    result: Any = new_object(_drifted_class(cls))
     for name, value in values.items():
         object.__setattr__(result, name, value)
     result.extra, result.missing = extra, missing
