@@ -327,6 +327,15 @@ def test_warns_once_per_type_and_name(q: ModuleType) -> None:
     assert again == []
     drift.reset_warnings()
     assert len(tolerantly(decode)[1]) == 2
+    # The warning names the line that decoded, not qapigen's internals.
+    drift.reset_warnings()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        q.TransactionArguments.from_wire(
+            {"actions": [{"type": "abort", "data": {"z": 1}}]}, tolerant=True)
+    assert {(Path(w.filename).name, w.category) for w in caught} == {
+        ("test_drift.py", DriftWarning)
+    }
 
 
 def test_from_json_steps_aside_for_drift(q: ModuleType) -> None:

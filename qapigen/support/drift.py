@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
+import sys
 import warnings
 from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple, TypeVar
@@ -119,7 +120,22 @@ def _warn_once(kind: str, type_name: str, name: str, text: str) -> None:
     key = (kind, type_name, name)
     if key not in _WARNED:
         _WARNED.add(key)
-        warnings.warn(text, DriftWarning, stacklevel=2)
+        warnings.warn(text, DriftWarning, stacklevel=_caller_level())
+
+
+def _caller_level() -> int:
+    """The ``stacklevel`` of the first frame outside qapigen's support
+    modules and the generated package (whose modules hold ``TYPES_HERE``):
+    the warning then names the line that decoded the value."""
+    frame = sys._getframe(2)  # _warn_once's caller
+    level = 2
+    while frame.f_back is not None and (
+        frame.f_globals.get("__name__", "").startswith("qapigen.support.")
+        or "TYPES_HERE" in frame.f_globals
+    ):
+        frame = frame.f_back
+        level += 1
+    return level
 
 
 def reset_warnings() -> None:
