@@ -109,6 +109,10 @@ def _build_parser() -> argparse.ArgumentParser:
             f"--{side}-dialect", choices=[d.value for d in Dialect],
             help=f"{side} schema's language (default: detected)",
         )
+    sub.add_parser(
+        "shell", help="An interactive QMP shell with completion (qapigen shell SOCKET).",
+        add_help=False,
+    )
     return parser
 
 
@@ -125,6 +129,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from qapigen.runtime.main import main as serve_main
 
         return serve_main(argv[1:])
+    if argv[:1] == ["shell"]:
+        from qapigen.shell import main as shell_main
+
+        return shell_main(argv[1:])
     args = _build_parser().parse_args(argv)
     if args.command == "diff":
         from qapigen.evolution.command import run_diff

@@ -389,13 +389,14 @@ def test_black_shows_progress_on_a_terminal(
     status, out, _ = run("generate", str(schema), "-o", "out", "--formatter", "black")
     assert status == 0
     modules = [
-        "__init__.py", "builtin.py", "handlers.py", "registry.py", "schema.py", "skeleton.py"
+        "__init__.py", "builtin.py", "client.py", "handlers.py", "registry.py", "schema.py",
+        "skeleton.py",
     ]
     assert sorted(p.name for p in Path("out/qmp").glob("*.py")) == modules
     assert terminal.getvalue() == "".join(
-        f"\rqapigen: formatting with black: {i}/6 modules" for i in range(1, 7)
+        f"\rqapigen: formatting with black: {i}/7 modules" for i in range(1, 8)
     ) + "\n"
-    assert out.startswith("qapigen: 8 written, 0 unchanged; black: 6 modules formatted (")
+    assert out.startswith("qapigen: 9 written, 0 unchanged; black: 7 modules formatted (")
     # Warm: nothing to format, so no progress line at all.
     terminal.seek(0)
     terminal.truncate()
@@ -409,7 +410,7 @@ def test_no_progress_when_not_on_a_terminal(
 ) -> None:
     status, out, err = run("generate", str(schema), "-o", "out", "--formatter", "black")
     assert (status, err) == (0, "")
-    assert out.startswith("qapigen: 8 written, 0 unchanged; black: 6 modules formatted (")
+    assert out.startswith("qapigen: 9 written, 0 unchanged; black: 7 modules formatted (")
 
 
 def test_ruff_formats_the_whole_package_in_one_process(
@@ -427,7 +428,7 @@ def test_ruff_formats_the_whole_package_in_one_process(
         schema=schema, output=tmp_path / "out", formatter="ruff", cache_dir=tmp_path / "c"
     )
     result = generate(options)
-    assert (result.formatted, len(calls)) == (6, 1)
+    assert (result.formatted, len(calls)) == (7, 1)
     assert Path(calls[0][-1]).parent == Path(formatting.scratch_dir() or tempfile.gettempdir())
     # Each module is formatted as ruff formats it alone.
     text = (tmp_path / "out" / "qmp" / "schema.py").read_text()

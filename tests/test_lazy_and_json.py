@@ -104,6 +104,24 @@ def test_import_loads_no_part_module(out: Path) -> None:
 
 
 @needs_corpus
+def test_client_loads_no_part_module(out: Path) -> None:
+    """The client and what the package re-exports with it come from
+    ``client.py`` alone: its types are imported for type checkers only."""
+    loaded = _run(
+        out,
+        f"""
+        import {PACKAGE} as qmp
+        names = [qmp.Client.__module__, qmp.SyncClient.__name__, qmp.QMPError.__module__,
+                 qmp.CommandError.__name__, hasattr(qmp.Client, "block_dirty_bitmap_add")]
+        made = sorted(m for m in sys.modules if m.startswith("{PACKAGE}."))
+        print(json.dumps([names, made]))
+        """,
+    )
+    assert loaded == [[f"{PACKAGE}.client", "SyncClient", "qapigen.support.errors",
+                       "CommandError", True], [f"{PACKAGE}.client"]]
+
+
+@needs_corpus
 def test_lazy_names_are_the_modules_objects(qmp: ModuleType) -> None:
     transaction = importlib.import_module(f"{PACKAGE}.transaction_2")
     assert qmp.TransactionArguments is transaction.TransactionArguments

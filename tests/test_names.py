@@ -391,14 +391,16 @@ def test_helpers_that_could_collide_are_refused() -> None:
 def test_module_names_avoid_helpers_and_package_modules(tmp_path: Path) -> None:
     """Schema files named like a helper, a package module or with a leading
     underscore get modules that collide with nothing."""
-    for stem in ("field", "registry", "_private", "json"):
+    for stem in ("field", "registry", "_private", "json", "client"):
         (tmp_path / f"{stem}.json").write_text(_qapi({"struct": f"S{stem.strip('_')}", "data": {}}))
     (tmp_path / "main.json").write_text(
-        "\n".join(_qapi({"include": f"{s}.json"}) for s in ("field", "registry", "_private", "json"))
+        "\n".join(_qapi({"include": f"{s}.json"})
+                  for s in ("field", "registry", "_private", "json", "client"))
     )
     generate(GenerateOptions(schema=tmp_path / "main.json", output=tmp_path / "out", package="mods",
                              formatter="none", cache_dir=tmp_path / ".cache"))
     made = sorted(p.name for p in (tmp_path / "out" / "mods").glob("*.py"))
-    assert made == ["__init__.py", "builtin.py", "field_.py", "handlers.py", "json_.py",
-                    "m__private.py", "registry.py", "registry_.py", "skeleton.py"]
+    assert made == ["__init__.py", "builtin.py", "client.py", "client_.py", "field_.py",
+                    "handlers.py", "json_.py", "m__private.py", "registry.py", "registry_.py",
+                    "skeleton.py"]
     assert _import(tmp_path / "out", "mods").Sregistry.from_wire({}).to_wire() == {}

@@ -61,7 +61,11 @@ if TYPE_CHECKING:
         transaction_2,
         transaction_3,
     )
-    from . import handlers, registry
+    from . import client, handlers, registry
+    from .client import Client as Client
+    from .client import CommandError as CommandError
+    from .client import QMPError as QMPError
+    from .client import SyncClient as SyncClient
     from .handlers import Handlers as Handlers
     from .registry import COMMANDS as COMMANDS
     from .registry import EVENTS as EVENTS
@@ -276,6 +280,11 @@ _WHERE: dict[str, str] = {
     "transaction_3": "transaction_3",
     "TransactionArguments": "transaction_3",
     "Transaction3Handlers": "transaction_3",
+    "client": "client",
+    "Client": "client",
+    "CommandError": "client",
+    "QMPError": "client",
+    "SyncClient": "client",
     "handlers": "handlers",
     "registry": "registry",
     "Handlers": "handlers",

@@ -16,6 +16,10 @@ from typing import (
 )
 
 from qapigen.support.codec import Codec as _Codec, encode_object as _encode_object
+from qapigen.support.drift import (
+    decode_class as _decode_class,
+    decode_type as _decode_type,
+)
 from qapigen.support.enums import WireEnum as _WireEnum
 from qapigen.support.policy import hidden as _hidden
 from qapigen.support.wire import (
@@ -112,8 +116,15 @@ class BlockdevOptionsFile(_FromJson):
 
     @classmethod
     def from_wire(
-        cls, value: object, path: _Path = "", name: str = "null"
+        cls,
+        value: object,
+        path: _Path = "",
+        name: str = "null",
+        *,
+        tolerant: bool = False,
     ) -> BlockdevOptionsFile:
+        if tolerant:
+            return _decode_class(cls, value, path, name)
         if type(value) is not dict:
             raise _not_an_object(path)
         result = _new_object(cls)
@@ -217,8 +228,15 @@ class BlockdevOptionsNull(_FromJson):
 
     @classmethod
     def from_wire(
-        cls, value: object, path: _Path = "", name: str = "null"
+        cls,
+        value: object,
+        path: _Path = "",
+        name: str = "null",
+        *,
+        tolerant: bool = False,
     ) -> BlockdevOptionsNull:
+        if tolerant:
+            return _decode_class(cls, value, path, name)
         if type(value) is not dict:
             raise _not_an_object(path)
         result = _new_object(cls)
@@ -279,8 +297,15 @@ class BlockdevOptionsGenericFormat(_FromJson):
 
     @classmethod
     def from_wire(
-        cls, value: object, path: _Path = "", name: str = "null"
+        cls,
+        value: object,
+        path: _Path = "",
+        name: str = "null",
+        *,
+        tolerant: bool = False,
     ) -> BlockdevOptionsGenericFormat:
+        if tolerant:
+            return _decode_class(cls, value, path, name)
         if type(value) is not dict:
             raise _not_an_object(path)
         result = _new_object(cls)
@@ -310,8 +335,15 @@ class BlockdevOptionsGenericCOWFormat(BlockdevOptionsGenericFormat):
 
     @classmethod
     def from_wire(
-        cls, value: object, path: _Path = "", name: str = "null"
+        cls,
+        value: object,
+        path: _Path = "",
+        name: str = "null",
+        *,
+        tolerant: bool = False,
     ) -> BlockdevOptionsGenericCOWFormat:
+        if tolerant:
+            return _decode_class(cls, value, path, name)
         if type(value) is not dict:
             raise _not_an_object(path)
         result = _new_object(cls)
@@ -351,8 +383,15 @@ class BlockdevOptionsRaw(BlockdevOptionsGenericFormat):
 
     @classmethod
     def from_wire(
-        cls, value: object, path: _Path = "", name: str = "null"
+        cls,
+        value: object,
+        path: _Path = "",
+        name: str = "null",
+        *,
+        tolerant: bool = False,
     ) -> BlockdevOptionsRaw:
+        if tolerant:
+            return _decode_class(cls, value, path, name)
         if type(value) is not dict:
             raise _not_an_object(path)
         result = _new_object(cls)
@@ -458,8 +497,15 @@ class Qcow2OverlapCheckFlags(_FromJson):
 
     @classmethod
     def from_wire(
-        cls, value: object, path: _Path = "", name: str = "null"
+        cls,
+        value: object,
+        path: _Path = "",
+        name: str = "null",
+        *,
+        tolerant: bool = False,
     ) -> Qcow2OverlapCheckFlags:
+        if tolerant:
+            return _decode_class(cls, value, path, name)
         if type(value) is not dict:
             raise _not_an_object(path)
         result = _new_object(cls)
@@ -588,9 +634,13 @@ Qcow2OverlapChecks: _TypeAlias = "Qcow2OverlapCheckFlags | Qcow2OverlapCheckMode
 
 
 def Qcow2OverlapChecks_from_wire(
-    value: object, path: _Path = "", name: str = "null"
+    value: object, path: _Path = "", name: str = "null", *, tolerant: bool = False
 ) -> Qcow2OverlapChecks:
     """Decode a ``Qcow2OverlapChecks``, choosing the branch by JSON type."""
+    if tolerant:
+        return _decode_type(
+            "Qcow2OverlapChecks", Qcow2OverlapChecks_from_wire, value, path, name
+        )
     if type(value) is dict:
         return Qcow2OverlapCheckFlags.from_wire(value, path, name)
     if type(value) is str:
@@ -620,8 +670,15 @@ class QCryptoBlockOptionsQCow(_FromJson):
 
     @classmethod
     def from_wire(
-        cls, value: object, path: _Path = "", name: str = "null"
+        cls,
+        value: object,
+        path: _Path = "",
+        name: str = "null",
+        *,
+        tolerant: bool = False,
     ) -> QCryptoBlockOptionsQCow:
+        if tolerant:
+            return _decode_class(cls, value, path, name)
         if type(value) is not dict:
             raise _not_an_object(path)
         result = _new_object(cls)
@@ -659,8 +716,15 @@ class QCryptoBlockOptionsLUKS(_FromJson):
 
     @classmethod
     def from_wire(
-        cls, value: object, path: _Path = "", name: str = "null"
+        cls,
+        value: object,
+        path: _Path = "",
+        name: str = "null",
+        *,
+        tolerant: bool = False,
     ) -> QCryptoBlockOptionsLUKS:
+        if tolerant:
+            return _decode_class(cls, value, path, name)
         if type(value) is not dict:
             raise _not_an_object(path)
         result = _new_object(cls)
@@ -708,8 +772,15 @@ class BlockdevQcow2EncryptionBase(_FromJson):
 
     @classmethod
     def from_wire(
-        cls, value: object, path: _Path = "", name: str = "null"
+        cls,
+        value: object,
+        path: _Path = "",
+        name: str = "null",
+        *,
+        tolerant: bool = False,
     ) -> BlockdevQcow2EncryptionBase:
+        if tolerant:
+            return _decode_class(cls, value, path, name)
         if type(value) is not dict:
             raise _not_an_object(path)
         result = _new_object(cls)
@@ -759,8 +830,15 @@ class BlockdevQcow2EncryptionAes(BlockdevQcow2EncryptionBase):
 
     @classmethod
     def from_wire(
-        cls, value: object, path: _Path = "", name: str = "null"
+        cls,
+        value: object,
+        path: _Path = "",
+        name: str = "null",
+        *,
+        tolerant: bool = False,
     ) -> BlockdevQcow2EncryptionAes:
+        if tolerant:
+            return _decode_class(cls, value, path, name)
         if type(value) is not dict:
             raise _not_an_object(path)
         tag = (
@@ -815,8 +893,15 @@ class BlockdevQcow2EncryptionLuks(BlockdevQcow2EncryptionBase):
 
     @classmethod
     def from_wire(
-        cls, value: object, path: _Path = "", name: str = "null"
+        cls,
+        value: object,
+        path: _Path = "",
+        name: str = "null",
+        *,
+        tolerant: bool = False,
     ) -> BlockdevQcow2EncryptionLuks:
+        if tolerant:
+            return _decode_class(cls, value, path, name)
         if type(value) is not dict:
             raise _not_an_object(path)
         tag = (
@@ -879,9 +964,17 @@ _FAST_BLOCKDEVQCOW2ENCRYPTION_DECODERS: dict[
 
 
 def BlockdevQcow2Encryption_from_wire(
-    value: object, path: _Path = "", name: str = "null"
+    value: object, path: _Path = "", name: str = "null", *, tolerant: bool = False
 ) -> BlockdevQcow2Encryption:
     """Decode a ``BlockdevQcow2Encryption``: the branch its ``format`` names."""
+    if tolerant:
+        return _decode_type(
+            "BlockdevQcow2Encryption",
+            BlockdevQcow2Encryption_from_wire,
+            value,
+            path,
+            name,
+        )
     if type(value) is not dict:
         raise _not_an_object(path)
     tag = value.get("format")
@@ -931,8 +1024,9 @@ _link_modules(
     globals(), __name__.rpartition(".")[0], ["block_core_2", "block_core_5", "common"]
 )
 
-#: The shape of the types of this module, as data: the fast path of from_json
-#: (qapigen.support.fastpath) builds its msgspec decoders from it.
+#: The shape of the types and events of this module, as data: the fast path
+#: of from_json (qapigen.support.fastpath) builds its msgspec decoders from
+#: it, and tolerant decoding (qapigen.support.drift) walks values with it.
 WIRESPEC_HERE: dict[str, tuple[object, ...]] = {
     "BlockdevDriver": ("enum", "block_core_3", "BlockdevDriver"),
     "BlockdevOptionsFile": (
@@ -1036,6 +1130,7 @@ WIRESPEC_HERE: dict[str, tuple[object, ...]] = {
         "union",
         "format",
         "format",
+        "BlockdevQcow2EncryptionFormat",
         (
             (
                 "aes",

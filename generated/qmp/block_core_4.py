@@ -13,6 +13,7 @@ from typing import (
     TYPE_CHECKING as _TYPE_CHECKING,
 )
 
+from qapigen.support.drift import decode_class as _decode_class
 from qapigen.support.policy import hidden as _hidden
 from qapigen.support.wire import (
     Path as _Path,
@@ -124,8 +125,15 @@ class BlockdevOptionsQcow2(BlockdevOptionsGenericCOWFormat):
 
     @classmethod
     def from_wire(
-        cls, value: object, path: _Path = "", name: str = "null"
+        cls,
+        value: object,
+        path: _Path = "",
+        name: str = "null",
+        *,
+        tolerant: bool = False,
     ) -> BlockdevOptionsQcow2:
+        if tolerant:
+            return _decode_class(cls, value, path, name)
         if type(value) is not dict:
             raise _not_an_object(path)
         result = _new_object(cls)
@@ -308,8 +316,15 @@ class BlockdevOptionsBase(_FromJson):
 
     @classmethod
     def from_wire(
-        cls, value: object, path: _Path = "", name: str = "null"
+        cls,
+        value: object,
+        path: _Path = "",
+        name: str = "null",
+        *,
+        tolerant: bool = False,
     ) -> BlockdevOptionsBase:
+        if tolerant:
+            return _decode_class(cls, value, path, name)
         if type(value) is not dict:
             raise _not_an_object(path)
         result = _new_object(cls)
@@ -556,8 +571,15 @@ class BlockdevOptionsFile_(BlockdevOptionsBase):
 
     @classmethod
     def from_wire(
-        cls, value: object, path: _Path = "", name: str = "null"
+        cls,
+        value: object,
+        path: _Path = "",
+        name: str = "null",
+        *,
+        tolerant: bool = False,
     ) -> BlockdevOptionsFile_:
+        if tolerant:
+            return _decode_class(cls, value, path, name)
         if type(value) is not dict:
             raise _not_an_object(path)
         base = BlockdevOptionsBase.wire_fields(value, path)
@@ -685,8 +707,15 @@ class BlockdevOptionsNullCo(BlockdevOptionsBase):
 
     @classmethod
     def from_wire(
-        cls, value: object, path: _Path = "", name: str = "null"
+        cls,
+        value: object,
+        path: _Path = "",
+        name: str = "null",
+        *,
+        tolerant: bool = False,
     ) -> BlockdevOptionsNullCo:
+        if tolerant:
+            return _decode_class(cls, value, path, name)
         if type(value) is not dict:
             raise _not_an_object(path)
         base = BlockdevOptionsBase.wire_fields(value, path)
@@ -797,8 +826,15 @@ class BlockdevOptionsQcow2_(BlockdevOptionsBase):
 
     @classmethod
     def from_wire(
-        cls, value: object, path: _Path = "", name: str = "null"
+        cls,
+        value: object,
+        path: _Path = "",
+        name: str = "null",
+        *,
+        tolerant: bool = False,
     ) -> BlockdevOptionsQcow2_:
+        if tolerant:
+            return _decode_class(cls, value, path, name)
         if type(value) is not dict:
             raise _not_an_object(path)
         base = BlockdevOptionsBase.wire_fields(value, path)
@@ -993,8 +1029,15 @@ class BlockdevOptionsRaw_(BlockdevOptionsBase):
 
     @classmethod
     def from_wire(
-        cls, value: object, path: _Path = "", name: str = "null"
+        cls,
+        value: object,
+        path: _Path = "",
+        name: str = "null",
+        *,
+        tolerant: bool = False,
     ) -> BlockdevOptionsRaw_:
+        if tolerant:
+            return _decode_class(cls, value, path, name)
         if type(value) is not dict:
             raise _not_an_object(path)
         base = BlockdevOptionsBase.wire_fields(value, path)
@@ -1065,8 +1108,9 @@ _link_modules(
     ["block_core_2", "block_core_3", "block_core_5", "common"],
 )
 
-#: The shape of the types of this module, as data: the fast path of from_json
-#: (qapigen.support.fastpath) builds its msgspec decoders from it.
+#: The shape of the types and events of this module, as data: the fast path
+#: of from_json (qapigen.support.fastpath) builds its msgspec decoders from
+#: it, and tolerant decoding (qapigen.support.drift) walks values with it.
 WIRESPEC_HERE: dict[str, tuple[object, ...]] = {
     "BlockdevOptionsQcow2": (
         "struct",

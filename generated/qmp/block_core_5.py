@@ -14,6 +14,10 @@ from qapigen.support.dispatch import (
     NotImplementedCommand as _NotImplementedCommand,
     Reply as _Reply,
 )
+from qapigen.support.drift import (
+    decode_class as _decode_class,
+    decode_type as _decode_type,
+)
 from qapigen.support.wire import (
     Null as _Null,
     Path as _Path,
@@ -51,9 +55,13 @@ _BLOCKDEVOPTIONS_BRANCHES: dict[str, type[BlockdevOptions]] = {
 
 
 def BlockdevOptions_from_wire(
-    value: object, path: _Path = "", name: str = "null"
+    value: object, path: _Path = "", name: str = "null", *, tolerant: bool = False
 ) -> BlockdevOptions:
     """Decode a ``BlockdevOptions``: the branch its ``driver`` names."""
+    if tolerant:
+        return _decode_type(
+            "BlockdevOptions", BlockdevOptions_from_wire, value, path, name
+        )
     if type(value) is not dict:
         raise _not_an_object(path)
     base = BlockdevOptionsBase.wire_fields(value, path)
@@ -67,9 +75,11 @@ BlockdevRef: _TypeAlias = "BlockdevOptions | str"
 
 
 def BlockdevRef_from_wire(
-    value: object, path: _Path = "", name: str = "null"
+    value: object, path: _Path = "", name: str = "null", *, tolerant: bool = False
 ) -> BlockdevRef:
     """Decode a ``BlockdevRef``, choosing the branch by JSON type."""
+    if tolerant:
+        return _decode_type("BlockdevRef", BlockdevRef_from_wire, value, path, name)
     if type(value) is dict:
         return BlockdevOptions_from_wire(value, path, name)
     if type(value) is str:
@@ -88,9 +98,13 @@ BlockdevRefOrNull: _TypeAlias = "BlockdevOptions | str | _Null"
 
 
 def BlockdevRefOrNull_from_wire(
-    value: object, path: _Path = "", name: str = "null"
+    value: object, path: _Path = "", name: str = "null", *, tolerant: bool = False
 ) -> BlockdevRefOrNull:
     """Decode a ``BlockdevRefOrNull``, choosing the branch by JSON type."""
+    if tolerant:
+        return _decode_type(
+            "BlockdevRefOrNull", BlockdevRefOrNull_from_wire, value, path, name
+        )
     if type(value) is dict:
         return BlockdevOptions_from_wire(value, path, name)
     if type(value) is str:
@@ -118,8 +132,15 @@ class BlockdevDelArguments(_FromJson):
 
     @classmethod
     def from_wire(
-        cls, value: object, path: _Path = "", name: str = "null"
+        cls,
+        value: object,
+        path: _Path = "",
+        name: str = "null",
+        *,
+        tolerant: bool = False,
     ) -> BlockdevDelArguments:
+        if tolerant:
+            return _decode_class(cls, value, path, name)
         if type(value) is not dict:
             raise _not_an_object(path)
         result = _new_object(cls)
@@ -203,13 +224,15 @@ TYPES_HERE: dict[str, object] = {
     ),
 }
 
-#: The shape of the types of this module, as data: the fast path of from_json
-#: (qapigen.support.fastpath) builds its msgspec decoders from it.
+#: The shape of the types and events of this module, as data: the fast path
+#: of from_json (qapigen.support.fastpath) builds its msgspec decoders from
+#: it, and tolerant decoding (qapigen.support.drift) walks values with it.
 WIRESPEC_HERE: dict[str, tuple[object, ...]] = {
     "BlockdevOptions": (
         "union",
         "driver",
         "driver",
+        "BlockdevDriver",
         (
             (
                 "file",

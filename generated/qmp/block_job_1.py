@@ -14,6 +14,7 @@ from qapigen.support.dispatch import (
     Reply as _Reply,
     no_arguments as _no_arguments,
 )
+from qapigen.support.drift import decode_class as _decode_class
 from qapigen.support.enums import WireEnum as _WireEnum
 from qapigen.support.wire import (
     Path as _Path,
@@ -105,8 +106,15 @@ class BlockJobInfo(_FromJson):
 
     @classmethod
     def from_wire(
-        cls, value: object, path: _Path = "", name: str = "null"
+        cls,
+        value: object,
+        path: _Path = "",
+        name: str = "null",
+        *,
+        tolerant: bool = False,
     ) -> BlockJobInfo:
+        if tolerant:
+            return _decode_class(cls, value, path, name)
         if type(value) is not dict:
             raise _not_an_object(path)
         result = _new_object(cls)
@@ -218,8 +226,15 @@ class BlockJobCancelArguments(_FromJson):
 
     @classmethod
     def from_wire(
-        cls, value: object, path: _Path = "", name: str = "null"
+        cls,
+        value: object,
+        path: _Path = "",
+        name: str = "null",
+        *,
+        tolerant: bool = False,
     ) -> BlockJobCancelArguments:
+        if tolerant:
+            return _decode_class(cls, value, path, name)
         if type(value) is not dict:
             raise _not_an_object(path)
         result = _new_object(cls)
@@ -261,8 +276,15 @@ class BlockJobSetSpeedArguments(_FromJson):
 
     @classmethod
     def from_wire(
-        cls, value: object, path: _Path = "", name: str = "null"
+        cls,
+        value: object,
+        path: _Path = "",
+        name: str = "null",
+        *,
+        tolerant: bool = False,
     ) -> BlockJobSetSpeedArguments:
+        if tolerant:
+            return _decode_class(cls, value, path, name)
         if type(value) is not dict:
             raise _not_an_object(path)
         result = _new_object(cls)
@@ -320,8 +342,15 @@ class BlockJobCompletedArguments(_FromJson):
 
     @classmethod
     def from_wire(
-        cls, value: object, path: _Path = "", name: str = "null"
+        cls,
+        value: object,
+        path: _Path = "",
+        name: str = "null",
+        *,
+        tolerant: bool = False,
     ) -> BlockJobCompletedArguments:
+        if tolerant:
+            return _decode_class(cls, value, path, name)
         if type(value) is not dict:
             raise _not_an_object(path)
         result = _new_object(cls)
@@ -407,8 +436,15 @@ class BlockJobCancelledArguments(_FromJson):
 
     @classmethod
     def from_wire(
-        cls, value: object, path: _Path = "", name: str = "null"
+        cls,
+        value: object,
+        path: _Path = "",
+        name: str = "null",
+        *,
+        tolerant: bool = False,
     ) -> BlockJobCancelledArguments:
+        if tolerant:
+            return _decode_class(cls, value, path, name)
         if type(value) is not dict:
             raise _not_an_object(path)
         result = _new_object(cls)
@@ -480,8 +516,15 @@ class BlockJobErrorArguments(_FromJson):
 
     @classmethod
     def from_wire(
-        cls, value: object, path: _Path = "", name: str = "null"
+        cls,
+        value: object,
+        path: _Path = "",
+        name: str = "null",
+        *,
+        tolerant: bool = False,
     ) -> BlockJobErrorArguments:
+        if tolerant:
+            return _decode_class(cls, value, path, name)
         if type(value) is not dict:
             raise _not_an_object(path)
         result = _new_object(cls)
@@ -615,8 +658,9 @@ from qapigen.support.lazy import link_modules as _link_modules  # noqa: E402
 
 _link_modules(globals(), __name__.rpartition(".")[0], ["block_core_2", "common", "job"])
 
-#: The shape of the types of this module, as data: the fast path of from_json
-#: (qapigen.support.fastpath) builds its msgspec decoders from it.
+#: The shape of the types and events of this module, as data: the fast path
+#: of from_json (qapigen.support.fastpath) builds its msgspec decoders from
+#: it, and tolerant decoding (qapigen.support.drift) walks values with it.
 WIRESPEC_HERE: dict[str, tuple[object, ...]] = {
     "BlockJobInfo": (
         "struct",
@@ -670,6 +714,7 @@ WIRESPEC_HERE: dict[str, tuple[object, ...]] = {
             ("error", "error", "str", True),
         ),
     ),
+    "BLOCK_JOB_COMPLETED": ("event", "q_obj_BLOCK_JOB_COMPLETED-arg", False),
     "q_obj_BLOCK_JOB_CANCELLED-arg": (
         "struct",
         "block_job_1",
@@ -682,6 +727,7 @@ WIRESPEC_HERE: dict[str, tuple[object, ...]] = {
             ("speed", "speed", "int", False),
         ),
     ),
+    "BLOCK_JOB_CANCELLED": ("event", "q_obj_BLOCK_JOB_CANCELLED-arg", False),
     "q_obj_BLOCK_JOB_ERROR-arg": (
         "struct",
         "block_job_1",
@@ -692,6 +738,7 @@ WIRESPEC_HERE: dict[str, tuple[object, ...]] = {
             ("action", "action", "BlockErrorAction", False),
         ),
     ),
+    "BLOCK_JOB_ERROR": ("event", "q_obj_BLOCK_JOB_ERROR-arg", False),
 }
 
 __all__ = [

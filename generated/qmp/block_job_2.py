@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass as _dataclass
 from typing import ClassVar as _ClassVar, TYPE_CHECKING as _TYPE_CHECKING
 
+from qapigen.support.drift import decode_class as _decode_class
 from qapigen.support.wire import (
     Path as _Path,
     int_value as _int_value,
@@ -41,8 +42,15 @@ class BlockJobReadyArguments(_FromJson):
 
     @classmethod
     def from_wire(
-        cls, value: object, path: _Path = "", name: str = "null"
+        cls,
+        value: object,
+        path: _Path = "",
+        name: str = "null",
+        *,
+        tolerant: bool = False,
     ) -> BlockJobReadyArguments:
+        if tolerant:
+            return _decode_class(cls, value, path, name)
         if type(value) is not dict:
             raise _not_an_object(path)
         result = _new_object(cls)
@@ -110,8 +118,15 @@ class BlockJobPendingArguments(_FromJson):
 
     @classmethod
     def from_wire(
-        cls, value: object, path: _Path = "", name: str = "null"
+        cls,
+        value: object,
+        path: _Path = "",
+        name: str = "null",
+        *,
+        tolerant: bool = False,
     ) -> BlockJobPendingArguments:
+        if tolerant:
+            return _decode_class(cls, value, path, name)
         if type(value) is not dict:
             raise _not_an_object(path)
         result = _new_object(cls)
@@ -156,8 +171,9 @@ from qapigen.support.lazy import link_modules as _link_modules  # noqa: E402
 
 _link_modules(globals(), __name__.rpartition(".")[0], ["job"])
 
-#: The shape of the types of this module, as data: the fast path of from_json
-#: (qapigen.support.fastpath) builds its msgspec decoders from it.
+#: The shape of the types and events of this module, as data: the fast path
+#: of from_json (qapigen.support.fastpath) builds its msgspec decoders from
+#: it, and tolerant decoding (qapigen.support.drift) walks values with it.
 WIRESPEC_HERE: dict[str, tuple[object, ...]] = {
     "q_obj_BLOCK_JOB_READY-arg": (
         "struct",
@@ -171,6 +187,7 @@ WIRESPEC_HERE: dict[str, tuple[object, ...]] = {
             ("speed", "speed", "int", False),
         ),
     ),
+    "BLOCK_JOB_READY": ("event", "q_obj_BLOCK_JOB_READY-arg", False),
     "q_obj_BLOCK_JOB_PENDING-arg": (
         "struct",
         "block_job_2",
@@ -180,6 +197,7 @@ WIRESPEC_HERE: dict[str, tuple[object, ...]] = {
             ("id", "id", "str", False),
         ),
     ),
+    "BLOCK_JOB_PENDING": ("event", "q_obj_BLOCK_JOB_PENDING-arg", False),
 }
 
 __all__ = [

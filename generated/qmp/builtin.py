@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass as _dataclass
 from typing import ClassVar as _ClassVar
 
+from qapigen.support.drift import decode_class as _decode_class
 from qapigen.support.enums import WireEnum as _WireEnum
 from qapigen.support.wire import (
     Path as _Path,
@@ -26,7 +27,16 @@ class Empty(_FromJson):
     WIRE_MEMBERS: _ClassVar[frozenset[str]] = frozenset({})
 
     @classmethod
-    def from_wire(cls, value: object, path: _Path = "", name: str = "null") -> Empty:
+    def from_wire(
+        cls,
+        value: object,
+        path: _Path = "",
+        name: str = "null",
+        *,
+        tolerant: bool = False,
+    ) -> Empty:
+        if tolerant:
+            return _decode_class(cls, value, path, name)
         if type(value) is not dict:
             raise _not_an_object(path)
         result = _new_object(cls)
@@ -60,8 +70,9 @@ TYPES_HERE: dict[str, object] = {
     "QType": QType,
 }
 
-#: The shape of the types of this module, as data: the fast path of from_json
-#: (qapigen.support.fastpath) builds its msgspec decoders from it.
+#: The shape of the types and events of this module, as data: the fast path
+#: of from_json (qapigen.support.fastpath) builds its msgspec decoders from
+#: it, and tolerant decoding (qapigen.support.drift) walks values with it.
 WIRESPEC_HERE: dict[str, tuple[object, ...]] = {
     "q_empty": ("struct", "builtin", "Empty", ()),
     "QType": ("enum", "builtin", "QType"),

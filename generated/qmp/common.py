@@ -45,8 +45,9 @@ TYPES_HERE: dict[str, object] = {
     "OnOffAuto": OnOffAuto,
 }
 
-#: The shape of the types of this module, as data: the fast path of from_json
-#: (qapigen.support.fastpath) builds its msgspec decoders from it.
+#: The shape of the types and events of this module, as data: the fast path
+#: of from_json (qapigen.support.fastpath) builds its msgspec decoders from
+#: it, and tolerant decoding (qapigen.support.drift) walks values with it.
 WIRESPEC_HERE: dict[str, tuple[object, ...]] = {
     "IoOperationType": ("enum", "common", "IoOperationType"),
     "OnOffAuto": ("enum", "common", "OnOffAuto"),

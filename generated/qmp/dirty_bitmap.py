@@ -14,6 +14,10 @@ from qapigen.support.dispatch import (
     NotImplementedCommand as _NotImplementedCommand,
     Reply as _Reply,
 )
+from qapigen.support.drift import (
+    decode_class as _decode_class,
+    decode_type as _decode_type,
+)
 from qapigen.support.wire import (
     Path as _Path,
     alternate_mismatch as _alternate_mismatch,
@@ -44,8 +48,15 @@ class BlockDirtyBitmap(_FromJson):
 
     @classmethod
     def from_wire(
-        cls, value: object, path: _Path = "", name: str = "null"
+        cls,
+        value: object,
+        path: _Path = "",
+        name: str = "null",
+        *,
+        tolerant: bool = False,
     ) -> BlockDirtyBitmap:
+        if tolerant:
+            return _decode_class(cls, value, path, name)
         if type(value) is not dict:
             raise _not_an_object(path)
         result = _new_object(cls)
@@ -101,8 +112,15 @@ class BlockDirtyBitmapAdd(_FromJson):
 
     @classmethod
     def from_wire(
-        cls, value: object, path: _Path = "", name: str = "null"
+        cls,
+        value: object,
+        path: _Path = "",
+        name: str = "null",
+        *,
+        tolerant: bool = False,
     ) -> BlockDirtyBitmapAdd:
+        if tolerant:
+            return _decode_class(cls, value, path, name)
         if type(value) is not dict:
             raise _not_an_object(path)
         result = _new_object(cls)
@@ -164,9 +182,13 @@ name alone or by node and name.
 
 
 def BlockDirtyBitmapOrStr_from_wire(
-    value: object, path: _Path = "", name: str = "null"
+    value: object, path: _Path = "", name: str = "null", *, tolerant: bool = False
 ) -> BlockDirtyBitmapOrStr:
     """Decode a ``BlockDirtyBitmapOrStr``, choosing the branch by JSON type."""
+    if tolerant:
+        return _decode_type(
+            "BlockDirtyBitmapOrStr", BlockDirtyBitmapOrStr_from_wire, value, path, name
+        )
     if type(value) is dict:
         return BlockDirtyBitmap.from_wire(value, path, name)
     if type(value) is str:
@@ -199,8 +221,15 @@ class BlockDirtyBitmapMerge(_FromJson):
 
     @classmethod
     def from_wire(
-        cls, value: object, path: _Path = "", name: str = "null"
+        cls,
+        value: object,
+        path: _Path = "",
+        name: str = "null",
+        *,
+        tolerant: bool = False,
     ) -> BlockDirtyBitmapMerge:
+        if tolerant:
+            return _decode_class(cls, value, path, name)
         if type(value) is not dict:
             raise _not_an_object(path)
         result = _new_object(cls)
@@ -255,8 +284,15 @@ class XBlockDirtyBitmapMerge(_FromJson):
 
     @classmethod
     def from_wire(
-        cls, value: object, path: _Path = "", name: str = "null"
+        cls,
+        value: object,
+        path: _Path = "",
+        name: str = "null",
+        *,
+        tolerant: bool = False,
     ) -> XBlockDirtyBitmapMerge:
+        if tolerant:
+            return _decode_class(cls, value, path, name)
         if type(value) is not dict:
             raise _not_an_object(path)
         result = _new_object(cls)
@@ -552,8 +588,9 @@ TYPES_HERE: dict[str, object] = {
     ),
 }
 
-#: The shape of the types of this module, as data: the fast path of from_json
-#: (qapigen.support.fastpath) builds its msgspec decoders from it.
+#: The shape of the types and events of this module, as data: the fast path
+#: of from_json (qapigen.support.fastpath) builds its msgspec decoders from
+#: it, and tolerant decoding (qapigen.support.drift) walks values with it.
 WIRESPEC_HERE: dict[str, tuple[object, ...]] = {
     "BlockDirtyBitmap": (
         "struct",

@@ -21,6 +21,10 @@ from qapigen.support.dispatch import (
     Reply as _Reply,
     no_arguments as _no_arguments,
 )
+from qapigen.support.drift import (
+    decode_class as _decode_class,
+    decode_type as _decode_type,
+)
 from qapigen.support.enums import WireEnum as _WireEnum
 from qapigen.support.policy import hidden as _hidden
 from qapigen.support.wire import (
@@ -83,8 +87,15 @@ class SchemaInfoBase(_FromJson):
 
     @classmethod
     def from_wire(
-        cls, value: object, path: _Path = "", name: str = "null"
+        cls,
+        value: object,
+        path: _Path = "",
+        name: str = "null",
+        *,
+        tolerant: bool = False,
     ) -> SchemaInfoBase:
+        if tolerant:
+            return _decode_class(cls, value, path, name)
         if type(value) is not dict:
             raise _not_an_object(path)
         result = _new_object(cls)
@@ -143,8 +154,15 @@ class SchemaInfoBuiltin_(SchemaInfoBase):
 
     @classmethod
     def from_wire(
-        cls, value: object, path: _Path = "", name: str = "null"
+        cls,
+        value: object,
+        path: _Path = "",
+        name: str = "null",
+        *,
+        tolerant: bool = False,
     ) -> SchemaInfoBuiltin_:
+        if tolerant:
+            return _decode_class(cls, value, path, name)
         if type(value) is not dict:
             raise _not_an_object(path)
         base = SchemaInfoBase.wire_fields(value, path)
@@ -196,8 +214,15 @@ class SchemaInfoEnum_(SchemaInfoBase):
 
     @classmethod
     def from_wire(
-        cls, value: object, path: _Path = "", name: str = "null"
+        cls,
+        value: object,
+        path: _Path = "",
+        name: str = "null",
+        *,
+        tolerant: bool = False,
     ) -> SchemaInfoEnum_:
+        if tolerant:
+            return _decode_class(cls, value, path, name)
         if type(value) is not dict:
             raise _not_an_object(path)
         base = SchemaInfoBase.wire_fields(value, path)
@@ -257,8 +282,15 @@ class SchemaInfoArray_(SchemaInfoBase):
 
     @classmethod
     def from_wire(
-        cls, value: object, path: _Path = "", name: str = "null"
+        cls,
+        value: object,
+        path: _Path = "",
+        name: str = "null",
+        *,
+        tolerant: bool = False,
     ) -> SchemaInfoArray_:
+        if tolerant:
+            return _decode_class(cls, value, path, name)
         if type(value) is not dict:
             raise _not_an_object(path)
         base = SchemaInfoBase.wire_fields(value, path)
@@ -310,8 +342,15 @@ class SchemaInfoObject_(SchemaInfoBase):
 
     @classmethod
     def from_wire(
-        cls, value: object, path: _Path = "", name: str = "null"
+        cls,
+        value: object,
+        path: _Path = "",
+        name: str = "null",
+        *,
+        tolerant: bool = False,
     ) -> SchemaInfoObject_:
+        if tolerant:
+            return _decode_class(cls, value, path, name)
         if type(value) is not dict:
             raise _not_an_object(path)
         base = SchemaInfoBase.wire_fields(value, path)
@@ -392,8 +431,15 @@ class SchemaInfoAlternate_(SchemaInfoBase):
 
     @classmethod
     def from_wire(
-        cls, value: object, path: _Path = "", name: str = "null"
+        cls,
+        value: object,
+        path: _Path = "",
+        name: str = "null",
+        *,
+        tolerant: bool = False,
     ) -> SchemaInfoAlternate_:
+        if tolerant:
+            return _decode_class(cls, value, path, name)
         if type(value) is not dict:
             raise _not_an_object(path)
         base = SchemaInfoBase.wire_fields(value, path)
@@ -453,8 +499,15 @@ class SchemaInfoCommand_(SchemaInfoBase):
 
     @classmethod
     def from_wire(
-        cls, value: object, path: _Path = "", name: str = "null"
+        cls,
+        value: object,
+        path: _Path = "",
+        name: str = "null",
+        *,
+        tolerant: bool = False,
     ) -> SchemaInfoCommand_:
+        if tolerant:
+            return _decode_class(cls, value, path, name)
         if type(value) is not dict:
             raise _not_an_object(path)
         base = SchemaInfoBase.wire_fields(value, path)
@@ -521,8 +574,15 @@ class SchemaInfoEvent_(SchemaInfoBase):
 
     @classmethod
     def from_wire(
-        cls, value: object, path: _Path = "", name: str = "null"
+        cls,
+        value: object,
+        path: _Path = "",
+        name: str = "null",
+        *,
+        tolerant: bool = False,
     ) -> SchemaInfoEvent_:
+        if tolerant:
+            return _decode_class(cls, value, path, name)
         if type(value) is not dict:
             raise _not_an_object(path)
         base = SchemaInfoBase.wire_fields(value, path)
@@ -578,9 +638,11 @@ _SCHEMAINFO_BRANCHES: dict[str, type[SchemaInfo]] = {
 
 
 def SchemaInfo_from_wire(
-    value: object, path: _Path = "", name: str = "null"
+    value: object, path: _Path = "", name: str = "null", *, tolerant: bool = False
 ) -> SchemaInfo:
     """Decode a ``SchemaInfo``: the branch its ``meta-type`` names."""
+    if tolerant:
+        return _decode_type("SchemaInfo", SchemaInfo_from_wire, value, path, name)
     if type(value) is not dict:
         raise _not_an_object(path)
     base = SchemaInfoBase.wire_fields(value, path)
@@ -598,8 +660,15 @@ class SchemaInfoBuiltin(_FromJson):
 
     @classmethod
     def from_wire(
-        cls, value: object, path: _Path = "", name: str = "null"
+        cls,
+        value: object,
+        path: _Path = "",
+        name: str = "null",
+        *,
+        tolerant: bool = False,
     ) -> SchemaInfoBuiltin:
+        if tolerant:
+            return _decode_class(cls, value, path, name)
         if type(value) is not dict:
             raise _not_an_object(path)
         result = _new_object(cls)
@@ -679,8 +748,9 @@ from qapigen.support.lazy import link_modules as _link_modules  # noqa: E402
 
 _link_modules(globals(), __name__.rpartition(".")[0], ["introspect_2"])
 
-#: The shape of the types of this module, as data: the fast path of from_json
-#: (qapigen.support.fastpath) builds its msgspec decoders from it.
+#: The shape of the types and events of this module, as data: the fast path
+#: of from_json (qapigen.support.fastpath) builds its msgspec decoders from
+#: it, and tolerant decoding (qapigen.support.drift) walks values with it.
 WIRESPEC_HERE: dict[str, tuple[object, ...]] = {
     "SchemaMetaType": ("enum", "introspect_1", "SchemaMetaType"),
     "q_obj_SchemaInfo-base": (
@@ -697,6 +767,7 @@ WIRESPEC_HERE: dict[str, tuple[object, ...]] = {
         "union",
         "meta-type",
         "meta_type",
+        "SchemaMetaType",
         (
             (
                 "builtin",

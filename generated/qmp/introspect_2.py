@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass as _dataclass
 from typing import Any as _Any, ClassVar as _ClassVar
 
+from qapigen.support.drift import decode_class as _decode_class
 from qapigen.support.enums import WireEnum as _WireEnum
 from qapigen.support.policy import hidden as _hidden
 from qapigen.support.wire import (
@@ -63,8 +64,15 @@ class SchemaInfoEnum(_FromJson):
 
     @classmethod
     def from_wire(
-        cls, value: object, path: _Path = "", name: str = "null"
+        cls,
+        value: object,
+        path: _Path = "",
+        name: str = "null",
+        *,
+        tolerant: bool = False,
     ) -> SchemaInfoEnum:
+        if tolerant:
+            return _decode_class(cls, value, path, name)
         if type(value) is not dict:
             raise _not_an_object(path)
         result = _new_object(cls)
@@ -102,8 +110,15 @@ class SchemaInfoEnumMember(_FromJson):
 
     @classmethod
     def from_wire(
-        cls, value: object, path: _Path = "", name: str = "null"
+        cls,
+        value: object,
+        path: _Path = "",
+        name: str = "null",
+        *,
+        tolerant: bool = False,
     ) -> SchemaInfoEnumMember:
+        if tolerant:
+            return _decode_class(cls, value, path, name)
         if type(value) is not dict:
             raise _not_an_object(path)
         result = _new_object(cls)
@@ -135,8 +150,15 @@ class SchemaInfoArray(_FromJson):
 
     @classmethod
     def from_wire(
-        cls, value: object, path: _Path = "", name: str = "null"
+        cls,
+        value: object,
+        path: _Path = "",
+        name: str = "null",
+        *,
+        tolerant: bool = False,
     ) -> SchemaInfoArray:
+        if tolerant:
+            return _decode_class(cls, value, path, name)
         if type(value) is not dict:
             raise _not_an_object(path)
         result = _new_object(cls)
@@ -178,8 +200,15 @@ class SchemaInfoObject(_FromJson):
 
     @classmethod
     def from_wire(
-        cls, value: object, path: _Path = "", name: str = "null"
+        cls,
+        value: object,
+        path: _Path = "",
+        name: str = "null",
+        *,
+        tolerant: bool = False,
     ) -> SchemaInfoObject:
+        if tolerant:
+            return _decode_class(cls, value, path, name)
         if type(value) is not dict:
             raise _not_an_object(path)
         result = _new_object(cls)
@@ -251,8 +280,15 @@ class SchemaInfoObjectMember(_FromJson):
 
     @classmethod
     def from_wire(
-        cls, value: object, path: _Path = "", name: str = "null"
+        cls,
+        value: object,
+        path: _Path = "",
+        name: str = "null",
+        *,
+        tolerant: bool = False,
     ) -> SchemaInfoObjectMember:
+        if tolerant:
+            return _decode_class(cls, value, path, name)
         if type(value) is not dict:
             raise _not_an_object(path)
         result = _new_object(cls)
@@ -293,8 +329,15 @@ class SchemaInfoObjectVariant(_FromJson):
 
     @classmethod
     def from_wire(
-        cls, value: object, path: _Path = "", name: str = "null"
+        cls,
+        value: object,
+        path: _Path = "",
+        name: str = "null",
+        *,
+        tolerant: bool = False,
     ) -> SchemaInfoObjectVariant:
+        if tolerant:
+            return _decode_class(cls, value, path, name)
         if type(value) is not dict:
             raise _not_an_object(path)
         result = _new_object(cls)
@@ -328,8 +371,15 @@ class SchemaInfoAlternate(_FromJson):
 
     @classmethod
     def from_wire(
-        cls, value: object, path: _Path = "", name: str = "null"
+        cls,
+        value: object,
+        path: _Path = "",
+        name: str = "null",
+        *,
+        tolerant: bool = False,
     ) -> SchemaInfoAlternate:
+        if tolerant:
+            return _decode_class(cls, value, path, name)
         if type(value) is not dict:
             raise _not_an_object(path)
         result = _new_object(cls)
@@ -362,8 +412,15 @@ class SchemaInfoAlternateMember(_FromJson):
 
     @classmethod
     def from_wire(
-        cls, value: object, path: _Path = "", name: str = "null"
+        cls,
+        value: object,
+        path: _Path = "",
+        name: str = "null",
+        *,
+        tolerant: bool = False,
     ) -> SchemaInfoAlternateMember:
+        if tolerant:
+            return _decode_class(cls, value, path, name)
         if type(value) is not dict:
             raise _not_an_object(path)
         result = _new_object(cls)
@@ -401,8 +458,15 @@ class SchemaInfoCommand(_FromJson):
 
     @classmethod
     def from_wire(
-        cls, value: object, path: _Path = "", name: str = "null"
+        cls,
+        value: object,
+        path: _Path = "",
+        name: str = "null",
+        *,
+        tolerant: bool = False,
     ) -> SchemaInfoCommand:
+        if tolerant:
+            return _decode_class(cls, value, path, name)
         if type(value) is not dict:
             raise _not_an_object(path)
         result = _new_object(cls)
@@ -452,8 +516,15 @@ class SchemaInfoEvent(_FromJson):
 
     @classmethod
     def from_wire(
-        cls, value: object, path: _Path = "", name: str = "null"
+        cls,
+        value: object,
+        path: _Path = "",
+        name: str = "null",
+        *,
+        tolerant: bool = False,
     ) -> SchemaInfoEvent:
+        if tolerant:
+            return _decode_class(cls, value, path, name)
         if type(value) is not dict:
             raise _not_an_object(path)
         result = _new_object(cls)
@@ -486,8 +557,9 @@ TYPES_HERE: dict[str, object] = {
     "SchemaInfoEvent": SchemaInfoEvent,
 }
 
-#: The shape of the types of this module, as data: the fast path of from_json
-#: (qapigen.support.fastpath) builds its msgspec decoders from it.
+#: The shape of the types and events of this module, as data: the fast path
+#: of from_json (qapigen.support.fastpath) builds its msgspec decoders from
+#: it, and tolerant decoding (qapigen.support.drift) walks values with it.
 WIRESPEC_HERE: dict[str, tuple[object, ...]] = {
     "JSONType": ("enum", "introspect_2", "JSONType"),
     "SchemaInfoEnum": (

@@ -14,6 +14,7 @@ from qapigen.support.dispatch import (
     Reply as _Reply,
     no_arguments as _no_arguments,
 )
+from qapigen.support.drift import decode_class as _decode_class
 from qapigen.support.enums import WireEnum as _WireEnum
 from qapigen.support.wire import (
     Path as _Path,
@@ -97,8 +98,15 @@ class StatusInfo(_FromJson):
 
     @classmethod
     def from_wire(
-        cls, value: object, path: _Path = "", name: str = "null"
+        cls,
+        value: object,
+        path: _Path = "",
+        name: str = "null",
+        *,
+        tolerant: bool = False,
     ) -> StatusInfo:
+        if tolerant:
+            return _decode_class(cls, value, path, name)
         if type(value) is not dict:
             raise _not_an_object(path)
         result = _new_object(cls)
@@ -141,8 +149,15 @@ class ShutdownArguments(_FromJson):
 
     @classmethod
     def from_wire(
-        cls, value: object, path: _Path = "", name: str = "null"
+        cls,
+        value: object,
+        path: _Path = "",
+        name: str = "null",
+        *,
+        tolerant: bool = False,
     ) -> ShutdownArguments:
+        if tolerant:
+            return _decode_class(cls, value, path, name)
         if type(value) is not dict:
             raise _not_an_object(path)
         result = _new_object(cls)
@@ -186,7 +201,16 @@ class Stop(_FromJson):
     HAS_DATA: _ClassVar[bool] = False
 
     @classmethod
-    def from_wire(cls, value: object, path: _Path = "", name: str = "null") -> Stop:
+    def from_wire(
+        cls,
+        value: object,
+        path: _Path = "",
+        name: str = "null",
+        *,
+        tolerant: bool = False,
+    ) -> Stop:
+        if tolerant:
+            return _decode_class(cls, value, path, name)
         _check_extra(_object_(value, path), frozenset(), path)
         return cls()
 
@@ -202,7 +226,16 @@ class Resume(_FromJson):
     HAS_DATA: _ClassVar[bool] = False
 
     @classmethod
-    def from_wire(cls, value: object, path: _Path = "", name: str = "null") -> Resume:
+    def from_wire(
+        cls,
+        value: object,
+        path: _Path = "",
+        name: str = "null",
+        *,
+        tolerant: bool = False,
+    ) -> Resume:
+        if tolerant:
+            return _decode_class(cls, value, path, name)
         _check_extra(_object_(value, path), frozenset(), path)
         return cls()
 
@@ -274,8 +307,9 @@ TYPES_HERE: dict[str, object] = {
     "q_obj_SHUTDOWN-arg": ShutdownArguments,
 }
 
-#: The shape of the types of this module, as data: the fast path of from_json
-#: (qapigen.support.fastpath) builds its msgspec decoders from it.
+#: The shape of the types and events of this module, as data: the fast path
+#: of from_json (qapigen.support.fastpath) builds its msgspec decoders from
+#: it, and tolerant decoding (qapigen.support.drift) walks values with it.
 WIRESPEC_HERE: dict[str, tuple[object, ...]] = {
     "RunState": ("enum", "run_state", "RunState"),
     "ShutdownCause": ("enum", "run_state", "ShutdownCause"),
@@ -298,6 +332,9 @@ WIRESPEC_HERE: dict[str, tuple[object, ...]] = {
             ("reason", "reason", "ShutdownCause", False),
         ),
     ),
+    "SHUTDOWN": ("event", "q_obj_SHUTDOWN-arg", False),
+    "STOP": ("event", None, False),
+    "RESUME": ("event", None, False),
 }
 
 __all__ = [

@@ -16,6 +16,10 @@ from typing import (
 )
 
 from qapigen.support.codec import Codec as _Codec, encode_object as _encode_object
+from qapigen.support.drift import (
+    decode_class as _decode_class,
+    decode_type as _decode_type,
+)
 from qapigen.support.wire import (
     Path as _Path,
     bad_enum as _bad_enum,
@@ -69,8 +73,15 @@ class TransactionActionBlockdevSnapshotInternalSync(TransactionActionBase):
 
     @classmethod
     def from_wire(
-        cls, value: object, path: _Path = "", name: str = "null"
+        cls,
+        value: object,
+        path: _Path = "",
+        name: str = "null",
+        *,
+        tolerant: bool = False,
     ) -> TransactionActionBlockdevSnapshotInternalSync:
+        if tolerant:
+            return _decode_class(cls, value, path, name)
         if type(value) is not dict:
             raise _not_an_object(path)
         tag = (
@@ -127,8 +138,15 @@ class TransactionActionBlockdevSnapshotSync(TransactionActionBase):
 
     @classmethod
     def from_wire(
-        cls, value: object, path: _Path = "", name: str = "null"
+        cls,
+        value: object,
+        path: _Path = "",
+        name: str = "null",
+        *,
+        tolerant: bool = False,
     ) -> TransactionActionBlockdevSnapshotSync:
+        if tolerant:
+            return _decode_class(cls, value, path, name)
         if type(value) is not dict:
             raise _not_an_object(path)
         tag = (
@@ -185,8 +203,15 @@ class TransactionActionDriveBackup(TransactionActionBase):
 
     @classmethod
     def from_wire(
-        cls, value: object, path: _Path = "", name: str = "null"
+        cls,
+        value: object,
+        path: _Path = "",
+        name: str = "null",
+        *,
+        tolerant: bool = False,
     ) -> TransactionActionDriveBackup:
+        if tolerant:
+            return _decode_class(cls, value, path, name)
         if type(value) is not dict:
             raise _not_an_object(path)
         tag = (
@@ -243,8 +268,15 @@ class TransactionActionXBlockDirtyBitmapEnable(TransactionActionBase):
 
     @classmethod
     def from_wire(
-        cls, value: object, path: _Path = "", name: str = "null"
+        cls,
+        value: object,
+        path: _Path = "",
+        name: str = "null",
+        *,
+        tolerant: bool = False,
     ) -> TransactionActionXBlockDirtyBitmapEnable:
+        if tolerant:
+            return _decode_class(cls, value, path, name)
         if type(value) is not dict:
             raise _not_an_object(path)
         tag = (
@@ -301,8 +333,15 @@ class TransactionActionXBlockDirtyBitmapDisable(TransactionActionBase):
 
     @classmethod
     def from_wire(
-        cls, value: object, path: _Path = "", name: str = "null"
+        cls,
+        value: object,
+        path: _Path = "",
+        name: str = "null",
+        *,
+        tolerant: bool = False,
     ) -> TransactionActionXBlockDirtyBitmapDisable:
+        if tolerant:
+            return _decode_class(cls, value, path, name)
         if type(value) is not dict:
             raise _not_an_object(path)
         tag = (
@@ -359,8 +398,15 @@ class TransactionActionXBlockDirtyBitmapMerge(TransactionActionBase):
 
     @classmethod
     def from_wire(
-        cls, value: object, path: _Path = "", name: str = "null"
+        cls,
+        value: object,
+        path: _Path = "",
+        name: str = "null",
+        *,
+        tolerant: bool = False,
     ) -> TransactionActionXBlockDirtyBitmapMerge:
+        if tolerant:
+            return _decode_class(cls, value, path, name)
         if type(value) is not dict:
             raise _not_an_object(path)
         tag = (
@@ -449,9 +495,13 @@ _FAST_TRANSACTIONACTION_DECODERS: dict[
 
 
 def TransactionAction_from_wire(
-    value: object, path: _Path = "", name: str = "null"
+    value: object, path: _Path = "", name: str = "null", *, tolerant: bool = False
 ) -> TransactionAction:
     """Decode a ``TransactionAction``: the branch its ``type`` names."""
+    if tolerant:
+        return _decode_type(
+            "TransactionAction", TransactionAction_from_wire, value, path, name
+        )
     if type(value) is not dict:
         raise _not_an_object(path)
     tag = value.get("type")
@@ -477,8 +527,15 @@ class TransactionProperties(_FromJson):
 
     @classmethod
     def from_wire(
-        cls, value: object, path: _Path = "", name: str = "null"
+        cls,
+        value: object,
+        path: _Path = "",
+        name: str = "null",
+        *,
+        tolerant: bool = False,
     ) -> TransactionProperties:
+        if tolerant:
+            return _decode_class(cls, value, path, name)
         if type(value) is not dict:
             raise _not_an_object(path)
         result = _new_object(cls)
@@ -525,13 +582,15 @@ _link_modules(
     ["backup", "dirty_bitmap", "snapshot", "transaction_1"],
 )
 
-#: The shape of the types of this module, as data: the fast path of from_json
-#: (qapigen.support.fastpath) builds its msgspec decoders from it.
+#: The shape of the types and events of this module, as data: the fast path
+#: of from_json (qapigen.support.fastpath) builds its msgspec decoders from
+#: it, and tolerant decoding (qapigen.support.drift) walks values with it.
 WIRESPEC_HERE: dict[str, tuple[object, ...]] = {
     "TransactionAction": (
         "union",
         "type",
         "type",
+        "TransactionActionKind",
         (
             (
                 "abort",

@@ -13,6 +13,7 @@ from qapigen.support.dispatch import (
     NotImplementedCommand as _NotImplementedCommand,
     Reply as _Reply,
 )
+from qapigen.support.drift import decode_class as _decode_class
 from qapigen.support.wire import (
     Path as _Path,
     new_object as _new_object,
@@ -39,8 +40,15 @@ class TransactionArguments(_FromJson):
 
     @classmethod
     def from_wire(
-        cls, value: object, path: _Path = "", name: str = "null"
+        cls,
+        value: object,
+        path: _Path = "",
+        name: str = "null",
+        *,
+        tolerant: bool = False,
     ) -> TransactionArguments:
+        if tolerant:
+            return _decode_class(cls, value, path, name)
         if type(value) is not dict:
             raise _not_an_object(path)
         result = _new_object(cls)
@@ -145,8 +153,9 @@ from qapigen.support.lazy import link_modules as _link_modules  # noqa: E402
 
 _link_modules(globals(), __name__.rpartition(".")[0], ["transaction_2"])
 
-#: The shape of the types of this module, as data: the fast path of from_json
-#: (qapigen.support.fastpath) builds its msgspec decoders from it.
+#: The shape of the types and events of this module, as data: the fast path
+#: of from_json (qapigen.support.fastpath) builds its msgspec decoders from
+#: it, and tolerant decoding (qapigen.support.drift) walks values with it.
 WIRESPEC_HERE: dict[str, tuple[object, ...]] = {
     "q_obj_transaction-arg": (
         "struct",

@@ -25,7 +25,8 @@ from qapigen.support.wirejson import parse
 class Codec:
     name: str
     kind: str  # "builtin", "array", "union" or "alternate"
-    decode: Callable[[object, Path, str], Any]
+    #: (value, path, name, *, tolerant=False) -> the decoded value.
+    decode: Callable[..., Any]
     encode: Callable[[Any], object]
     #: The generated package the type belongs to ("" for builtins, which
     #: decode fast enough after orjson); from_json's fast path needs it.
@@ -36,14 +37,21 @@ class Codec:
             module = getattr(self.decode, "__module__", "") or ""
             object.__setattr__(self, "package", module.rpartition(".")[0])
 
-    def from_wire(self, value: object, path: Path = "", name: str = "null") -> Any:
+    def from_wire(
+        self, value: object, path: Path = "", name: str = "null", *, tolerant: bool = False
+    ) -> Any:
+        """Decode a JSON value; *tolerant* decodes what a newer or older
+        server sends (:mod:`qapigen.support.drift`; builtins have no drift)."""
+        if tolerant and self.kind != "builtin":
+            return self.decode(value, path, name, tolerant=True)
         return self.decode(value, path, name)
 
-    def from_json(self, data: bytes | str) -> Any:
+    def from_json(self, data: bytes | str, *, tolerant: bool = False) -> Any:
         """Decode JSON text (``bytes`` or ``str``): QEMU's parse errors,
         then the same checks and messages as :meth:`from_wire`.  Valid
         text takes the fast path (:mod:`qapigen.support.fastpath`) when
-        the codec knows its package."""
+        the codec knows its package; with *tolerant*, text the fast path
+        refuses goes to ``from_wire(..., tolerant=True)``."""
         if self.package and _current_policy() is _DEFAULT_POLICY:
             fast = fastpath.decoder_in_use(self.package, self.name)
             if fast is not None:
@@ -51,6 +59,8 @@ class Codec:
                     return fast(data)
                 except FAST_ERRORS:
                     pass
+        if tolerant:
+            return self.from_wire(parse(data), tolerant=True)
         return self.decode(parse(data), "", "null")
 
     def to_wire(self, value: Any) -> object:
@@ -67,7 +77,13 @@ def array_codec(name: str, element: Any, package: str = "") -> Codec:
     decode_element = element.from_wire
     encode_element = element.to_wire if isinstance(element, Codec) else _instance_to_wire
 
-    def decode(value: object, path: Path, name: str) -> list[Any]:
+    def decode(value: object, path: Path, name: str, *, tolerant: bool = False) -> list[Any]:
+        if tolerant:
+            if type(value) is not list:
+                raise wire.wrong_type(path or name, "array")
+            return [
+                decode_element(x, (path, i), "null", tolerant=True) for i, x in enumerate(value)
+            ]
         return wire.list_value(decode_element, value, path, name)
 
     def encode(values: list[Any]) -> object:

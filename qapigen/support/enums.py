@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from typing import ClassVar, Self
 
-from qapigen.support import policy
+from qapigen.support import drift, policy
 from qapigen.support.wire import Path, enum_value
 from qapigen.support.wirejson import parse
 
@@ -23,7 +23,12 @@ class WireEnum(enum.Enum):
     __special__: ClassVar[dict[str, tuple[bool, bool]]] = {}
 
     @classmethod
-    def from_wire(cls, value: object, path: Path = "", name: str = "null") -> Self:
+    def from_wire(
+        cls, value: object, path: Path = "", name: str = "null", *, tolerant: bool = False
+    ) -> Self:
+        if tolerant:
+            # An unknown value: an UnknownValue (a str), not a member.
+            return drift.decode_class(cls, value, path, name)
         member = enum_value(cls, value, path, name)
         special = cls.__special__.get(member._value_)
         if special is not None:
@@ -31,9 +36,9 @@ class WireEnum(enum.Enum):
         return member
 
     @classmethod
-    def from_json(cls, data: bytes | str) -> Self:
+    def from_json(cls, data: bytes | str, *, tolerant: bool = False) -> Self:
         """Decode JSON text, like ``from_wire`` after QEMU's parser."""
-        return cls.from_wire(parse(data))
+        return cls.from_wire(parse(data), tolerant=tolerant)
 
     def to_wire(self) -> str:
         return self._value_

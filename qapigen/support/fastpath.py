@@ -71,12 +71,17 @@ class _Specs:
     Entries:
 
     - ``("struct", module, class, members)``
-    - ``("union", tag wire name, tag attribute, branches)``, each branch
-      ``(tag value, module, class, members)``
+    - ``("union", tag wire name, tag attribute, tag type, branches)``,
+      each branch ``(tag value, module, class, members)``
     - ``("alternate", branch type names)``
     - ``("enum", module, class)``
     - ``("array", element type name)``
-    - ``("unsupported",)`` for what the fast path does not take;
+    - ``("event", argument type or None, boxed)`` (tolerant decoding,
+      :mod:`qapigen.support.drift`, reads these; the fast path never
+      asks for an event);
+    - ``("unsupported", entry)`` for what the fast path does not take,
+      with the shape for tolerant decoding, whose members may have a
+      fifth item, True for a flat member (a branch that is a union);
 
     each member ``(wire name, attribute, type name, optional)``.
     """
@@ -180,7 +185,7 @@ class _Builder:
             self.aliases.append(f"{alias} = {mirror}")
             self.struct(mirror, entry[1], entry[2], entry[3])
         elif kind == "union":
-            _, tag_wire, tag_py, branches = entry
+            tag_wire, tag_py, branches = entry[1], entry[2], entry[4]
             mirrors = [self.fresh("S") for _ in branches]
             table = self.fresh("U")
             self.mirrors[name] = mirrors

@@ -24,6 +24,8 @@ become floats) and otherwise raises QEMU's ``JSON parse error, ...``.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Self
 
 import orjson
@@ -69,17 +71,28 @@ class FromJson:
 
     __slots__ = ()
 
+    #: Members the bindings do not know, as received (``from_wire(...,
+    #: tolerant=True)`` of a newer server's value; :mod:`qapigen.support.drift`).
+    #: Objects with drift carry their own in a slot of a subclass.
+    extra: Mapping[str, object] = MappingProxyType({})
+    #: Wire names of mandatory members the server left out (an older
+    #: server); those members are None.
+    missing: tuple[str, ...] = ()
+
     if TYPE_CHECKING:
 
         @classmethod
-        def from_wire(cls, value: object, path: Path = "", name: str = "null") -> Self: ...
+        def from_wire(
+            cls, value: object, path: Path = "", name: str = "null", *, tolerant: bool = False
+        ) -> Self: ...
 
     @classmethod
-    def from_json(cls, data: bytes | str) -> Self:
+    def from_json(cls, data: bytes | str, *, tolerant: bool = False) -> Self:
         """Decode JSON text (``bytes`` as read from a socket, or ``str``):
         QEMU's parse errors, then the same checks and messages as
         ``from_wire``.  Valid text takes the fast path
-        (:mod:`qapigen.support.fastpath`)."""
+        (:mod:`qapigen.support.fastpath`); with *tolerant*, text the fast
+        path refuses goes to ``from_wire(..., tolerant=True)``."""
         fast = _FAST.get(cls)
         if fast is None:
             fast = _class_decoder(cls)
@@ -91,7 +104,7 @@ class FromJson:
                 return result
             except FAST_ERRORS:
                 pass
-        return cls.from_wire(parse(data))
+        return cls.from_wire(parse(data), tolerant=tolerant)
 
 
 _FAST: dict[type, Any] = {}

@@ -725,13 +725,18 @@ def _import_order(parts: list[ModulePart]) -> list[ModulePart]:
 # Names of the generated package's own modules, and what they import.
 _RESERVED_MODULES = (
     frozenset(
-        {"commands", "events", "introspection", "handlers", "skeleton", "registry",
+        {"commands", "events", "introspection", "handlers", "skeleton", "registry", "client",
          "json", "resources", "importlib"}
     )
     | naming.KEYWORDS
     | naming.RESERVED_GLOBAL
 )
-_RESERVED_METHODS = frozenset({"dispatch"})
+#: Method names the client's base class (qapigen.support.client.ClientBase)
+#: uses for itself: a command method must not hide them.
+_RESERVED_METHODS = frozenset(
+    {"dispatch", "connect", "close", "execute", "events", "check_schema", "greeting",
+     "capabilities", "enabled", "server_version", "event_messages", "PACKAGE"}
+)
 
 
 def _derived_names(py: str) -> list[str]:

@@ -74,14 +74,19 @@ CLASS_ATTRIBUTES = frozenset(
      "WIRE_NAME", "WIRE_MEMBERS", "NAME", "HAS_DATA", "SPECIAL", "TAG", "self", "cls"}
 )
 
+#: What tolerant decoding records on objects (``qapigen.support.drift``):
+#: inherited from the classes' base, never bound in a class body, so only
+#: members must avoid them.
+DRIFT_ATTRIBUTES = frozenset({"extra", "missing"})
+
 #: What a member, argument or handler method may not be called.
-CLASS_RESERVED = KEYWORDS | CLASS_BUILTINS | CLASS_ATTRIBUTES
+CLASS_RESERVED = KEYWORDS | CLASS_BUILTINS | CLASS_ATTRIBUTES | DRIFT_ATTRIBUTES
 
 #: Parameters and locals of generated functions: a module-level class of
 #: that name would be hidden from the function that needs it.
 FUNCTION_LOCALS = frozenset(
     {"value", "path", "name", "cls", "self", "d", "v", "p", "i", "x", "k", "result", "base",
-     "tag", "decode", "out", "handlers", "args", "arguments"}
+     "tag", "decode", "out", "handlers", "args", "arguments", "tolerant"}
 )
 
 #: Names the package's fixed modules bind next to the schema's names.
@@ -89,7 +94,7 @@ PACKAGE_NAMES = frozenset(
     {"TYPES", "COMMANDS", "EVENTS", "SCHEMA_INFO", "TYPES_HERE", "COMMANDS_HERE", "WIRESPEC_HERE",
      "TYPE_CHECKING", "Handlers", "handlers", "registry",
      "MyHandlers", "make_dispatcher", "Dispatcher", "annotations", "NULL", "Null", "QMPError",
-     "from_wire", "to_wire"}
+     "from_wire", "to_wire", "Client", "SyncClient", "CommandError", "client"}
 )
 
 #: What a module-level Python name (type, event, branch or handler class)
@@ -113,8 +118,10 @@ HELPER_MODULES = (
     "collections.abc",
     "dataclasses",
     "typing",
+    "qapigen.support.client",
     "qapigen.support.codec",
     "qapigen.support.dispatch",
+    "qapigen.support.drift",
     "qapigen.support.enums",
     "qapigen.support.errors",
     "qapigen.support.lazy",

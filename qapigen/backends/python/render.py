@@ -187,8 +187,13 @@ _SUPPORT_HOME = {
     "encode_object": "qapigen.support.codec",
     "BUILTINS": "qapigen.support.codec",
     "QMPError": "qapigen.support.errors",
+    "ClientBase": "qapigen.support.client",
+    "CommandError": "qapigen.support.client",
+    "SyncClient": "qapigen.support.client",
     "hidden": "qapigen.support.policy",
     "FromJson": "qapigen.support.wirejson",
+    "decode_class": "qapigen.support.drift",
+    "decode_type": "qapigen.support.drift",
 }
 
 
