@@ -87,7 +87,9 @@ def generate(options: GenerateOptions, check: bool = False) -> GenerateResult:
     root = options.output / options.package
     fingerprint = _fingerprint(options, root)
     previous = Manifest.load(root)
-    if previous.up_to_date(root, fingerprint):
+    # --check never trusts the manifest's record: CI relies on it to find
+    # hand edits of generated files and of the manifest itself.
+    if not check and previous.up_to_date(root, fingerprint):
         report = WriteReport(unchanged=sorted(previous.outputs))
         return GenerateResult(report, time.perf_counter() - start, skipped=True)
 
