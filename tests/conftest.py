@@ -10,14 +10,21 @@ the corpus tests guard.
 ``QAPIGEN_CORPUS`` points the tests at another copy of the corpus (the
 mutation runs work in a copy of the tree, and the CI check itself is
 tested by pointing it at a folder that does not exist).
+
+Property tests take their settings from :func:`hypothesis_settings`: by
+default derandomized (CI sees the same examples every run), and with
+``QAPIGEN_HYPOTHESIS=thorough`` ten times the examples from random seeds,
+for a local run before a release (see README, "Testing").
 """
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
+from hypothesis import settings
 
 REPO = Path(__file__).resolve().parent.parent
 CORPUS = Path(os.environ.get("QAPIGEN_CORPUS") or REPO.parent / "shared" / "qapi-corpus")
@@ -49,6 +56,38 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     message = corpus_missing_message()
     if message is not None:
         pytest.exit(message, returncode=pytest.ExitCode.USAGE_ERROR)
+
+
+# -- hypothesis ------------------------------------------------------------------------
+
+HYPOTHESIS_PROFILE = os.environ.get("QAPIGEN_HYPOTHESIS", "ci") or "ci"
+if HYPOTHESIS_PROFILE not in ("ci", "thorough"):
+    raise pytest.UsageError(
+        f"QAPIGEN_HYPOTHESIS={HYPOTHESIS_PROFILE!r}: expected 'ci' (the default) or 'thorough'"
+    )
+#: How many times the examples of every property test the profile runs.
+EXAMPLES_FACTOR = 10 if HYPOTHESIS_PROFILE == "thorough" else 1
+
+# For @given tests without settings of their own.
+settings.register_profile("ci", derandomize=True, database=None)
+settings.register_profile(
+    "thorough", max_examples=100 * EXAMPLES_FACTOR, derandomize=False, database=None
+)
+settings.load_profile(HYPOTHESIS_PROFILE)
+
+
+def hypothesis_settings(parent: settings | None = None, **kwargs: Any) -> settings:
+    """``settings(parent, **kwargs)`` under the selected profile.
+
+    ``ci``: derandomized, exactly the *max_examples* given.  ``thorough``:
+    ten times the *max_examples* given here (a parent's count is already
+    scaled) and a random seed each run; hypothesis prints the seed of a
+    failure (rerun with ``--hypothesis-seed``).
+    """
+    if "max_examples" in kwargs:
+        kwargs["max_examples"] *= EXAMPLES_FACTOR
+    kwargs["derandomize"] = HYPOTHESIS_PROFILE == "ci"
+    return settings(parent, **kwargs)
 
 
 def suite_cases() -> list[object]:

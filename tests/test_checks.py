@@ -31,7 +31,7 @@ from qapigen.frontend.checks import check_exprs
 from qapigen.frontend.expression import Expression
 from qapigen.frontend.parser import parse_schema
 from qapigen.frontend.source import Pragma, SourceInfo
-from tests.conftest import CORPUS, QEMU_SUITE, needs_corpus, suite_cases
+from tests.conftest import CORPUS, QEMU_SUITE, hypothesis_settings, needs_corpus, suite_cases
 
 QEMU = Dialect.QEMU
 LEGACY = Dialect.LEGACY
@@ -889,7 +889,7 @@ _definition = st.builds(
 
 
 @settings(
-    max_examples=400, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck)
+    hypothesis_settings(max_examples=400, deadline=None, suppress_health_check=list(HealthCheck))
 )
 @given(defs=st.lists(_definition, min_size=1, max_size=4), legacy=st.booleans())
 def test_any_json_gives_a_source_error_or_nothing(defs: list[dict[str, Any]], legacy: bool) -> None:

@@ -39,7 +39,7 @@ import qapigen
 from qapigen import QAPIError
 from qapigen.errors import QAPISourceError
 from qapigen.ir import EnumType
-from tests.conftest import QEMU_SUITE
+from tests.conftest import QEMU_SUITE, hypothesis_settings
 
 LEGACY = Path(__file__).resolve().parent / "legacy"
 
@@ -50,10 +50,9 @@ HANG_SECONDS = 10
 # stack and kills the run: the guard of last resort for a hang in C code.
 RUN_SECONDS = 300
 
-FUZZ = settings(
+FUZZ = hypothesis_settings(
     max_examples=600,
     deadline=timedelta(seconds=2),
-    derandomize=True,
     database=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
@@ -263,7 +262,7 @@ BAD_BYTES = [
 ]
 
 
-@settings(FUZZ, max_examples=200)
+@settings(hypothesis_settings(FUZZ, max_examples=200))
 @given(data=st.data())
 def test_byte_mutations(workdir: Path, data: st.DataObject) -> None:
     raw = data.draw(st.sampled_from(SEEDS), label="seed").encode()
