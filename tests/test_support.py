@@ -1,0 +1,300 @@
+"""Direct tests of qapigen.support: the pieces generated code calls.
+
+Most of this module is exercised through generated packages (see
+test_roundtrip.py and test_dispatch.py); the tests here pin what those
+leave implicit, found by mutation testing (docs/mutation.md): factories
+that module import runs once, the compat policy's flags one by one, the
+reprs of the sentinels, and the bare-name half of the error messages.
+"""
+
+from __future__ import annotations
+
+import copy
+import enum
+import pickle
+from typing import Any
+
+import pytest
+
+from qapigen.support import MISSING, NULL, Null, QMPError, codec, policy, wire
+from qapigen.support.dispatch import CommandSpec, Dispatcher, no_arguments
+from qapigen.support.enums import WireEnum
+from qapigen.support.policy import CompatPolicy, PolicyCrash, policy_in_force
+
+
+def _error(fn: Any, *args: Any) -> str:
+    with pytest.raises(QMPError) as excinfo:
+        fn(*args)
+    assert excinfo.value.error_class == "GenericError"
+    return str(excinfo.value)
+
+
+# -- sentinels -------------------------------------------------------------------------
+
+
+def test_null_is_one_singleton_that_survives_copy_and_pickle() -> None:
+    assert Null() is NULL
+    assert repr(NULL) == "NULL" and repr(MISSING) == "MISSING"
+    assert copy.copy(NULL) is NULL and copy.deepcopy(NULL) is NULL
+    assert pickle.loads(pickle.dumps(NULL)) is NULL
+    assert NULL.__reduce__() == "NULL"
+
+
+# -- integer decoders built by factories at import time ----------------------------------
+
+
+@pytest.mark.parametrize("bits", [8, 16, 32])
+def test_signed_decoder_factory(bits: int) -> None:
+    decode = wire._signed(bits)
+    lo, hi = -(2 ** (bits - 1)), 2 ** (bits - 1) - 1
+    assert decode(lo, "", "n") == lo and decode(hi, "", "n") == hi and decode(0, "", "n") == 0
+    # Out of the type's range but a valid int64: "expects intN_t", bare name.
+    assert _error(decode, hi + 1, ("args", "n"), "n") == f"Parameter 'n' expects int{bits}_t"
+    assert _error(decode, lo - 1, ("args", "n"), "n") == f"Parameter 'n' expects int{bits}_t"
+    # Not an int64 at all: the integer type error, with the full path.
+    assert _error(decode, 2**63, ("args", "n"), "n") == (
+        "Invalid parameter type for 'args.n', expected: integer"
+    )
+    assert _error(decode, "1", "", "n") == "Invalid parameter type for 'n', expected: integer"
+    assert _error(decode, True, "", "n") == "Invalid parameter type for 'n', expected: integer"
+
+
+@pytest.mark.parametrize("bits", [8, 16, 32])
+def test_unsigned_decoder_factory(bits: int) -> None:
+    decode = wire._unsigned(bits)
+    hi = 2**bits - 1
+    assert decode(0, "", "n") == 0 and decode(hi, "", "n") == hi
+    assert _error(decode, hi + 1, ("args", "n"), "n") == f"Parameter 'n' expects uint{bits}_t"
+    # Negative numbers wrap modulo 2**64 (QEMU's compatibility rule), which
+    # is then out of range for the narrower type.
+    assert _error(decode, -1, ("args", "n"), "n") == f"Parameter 'n' expects uint{bits}_t"
+    assert _error(decode, 2**64, ("args", "n"), "n") == "Parameter 'args.n' expects uint64"
+    assert _error(decode, 1.0, "", "n") == "Parameter 'n' expects uint64"
+
+
+def test_the_module_level_integer_decoders() -> None:
+    assert _error(wire.int8_value, 128, "", "x") == "Parameter 'x' expects int8_t"
+    assert _error(wire.int16_value, -32769, "", "x") == "Parameter 'x' expects int16_t"
+    assert _error(wire.int32_value, 2**31, "", "x") == "Parameter 'x' expects int32_t"
+    assert _error(wire.uint8_value, 256, "", "x") == "Parameter 'x' expects uint8_t"
+    assert _error(wire.uint16_value, 65536, "", "x") == "Parameter 'x' expects uint16_t"
+    assert _error(wire.uint32_value, 2**32, "", "x") == "Parameter 'x' expects uint32_t"
+    assert wire.int64_value is wire.int_value
+    assert wire.uint64_value(-1, "", "x") == 2**64 - 1
+    assert wire.size_value(-(2**63), "", "x") == 2**63
+    assert _error(wire.size_value, -(2**63) - 1, "", "x") == "Parameter 'x' expects uint64"
+
+
+# -- list decoders -------------------------------------------------------------------------
+
+
+def test_list_decoder_reports_the_bare_name_for_a_non_list() -> None:
+    decode = wire.list_decoder(wire.str_value)
+    assert decode(["a", "b"], "", "xs") == ["a", "b"]
+    assert _error(decode, "a", "", "xs") == "Invalid parameter type for 'xs', expected: array"
+    assert _error(decode, ["a", 1], ("o", "xs"), "xs") == (
+        "Invalid parameter type for 'o.xs[1]', expected: string"
+    )
+
+
+# -- members with the deprecated or unstable feature ----------------------------------------
+
+REJECT_BOTH = CompatPolicy(deprecated_input="reject", unstable_input="reject")
+
+
+@pytest.mark.parametrize("fn", [wire.req_special, wire.opt_special])
+def test_special_member_checks_the_policy_only_when_present(fn: Any) -> None:
+    d = {"x": 1}
+    with policy_in_force(REJECT_BOTH):
+        assert _error(fn, d, "x", "", wire.int_value, True, False) == (
+            "Deprecated parameter x disabled by policy"
+        )
+        assert _error(fn, d, "x", "", wire.int_value, False, True) == (
+            "Unstable parameter x disabled by policy"
+        )
+        # Absent: no policy check (and the usual missing/None outcome).
+        if fn is wire.opt_special:
+            assert fn({}, "x", "", wire.int_value, True, True) is None
+        else:
+            assert _error(fn, {}, "x", "", wire.int_value, True, True) == (
+                "Parameter 'x' is missing"
+            )
+    assert fn(d, "x", "", wire.int_value, True, True) == 1  # default policy: accept
+
+
+def test_check_value_passes_both_flags() -> None:
+    with policy_in_force(CompatPolicy(unstable_input="reject")):
+        policy.check_value("v", True, False)
+        assert _error(policy.check_value, "v", False, True) == "Unstable value v disabled by policy"
+    with policy_in_force(CompatPolicy(deprecated_input="reject")):
+        policy.check_value("v", False, True)
+        assert _error(policy.check_value, "v", True, False) == (
+            "Deprecated value v disabled by policy"
+        )
+
+
+def test_check_member_passes_both_flags() -> None:
+    with policy_in_force(CompatPolicy(unstable_input="reject")):
+        policy.check_member("m", True, False)
+        assert _error(policy.check_member, "m", False, True) == (
+            "Unstable parameter m disabled by policy"
+        )
+    with policy_in_force(CompatPolicy(deprecated_input="crash")), pytest.raises(PolicyCrash) as crash:
+        policy.check_member("m", True, False)
+    assert str(crash.value) == "Deprecated parameter m used under policy 'crash'"
+
+
+def test_check_input_error_class_and_crash_texts() -> None:
+    strict = CompatPolicy(deprecated_input="reject", unstable_input="crash")
+    with pytest.raises(QMPError) as excinfo:
+        strict.check_input("command", "c", True, False, error_class="CommandNotFound")
+    assert (str(excinfo.value), excinfo.value.error_class) == (
+        "Deprecated command c disabled by policy", "CommandNotFound",
+    )  # fmt: skip
+    with pytest.raises(PolicyCrash) as crash:
+        strict.check_input("command", "c", False, True)
+    assert str(crash.value) == "Unstable command c used under policy 'crash'"
+    # Both flags: the deprecated check comes first.
+    with pytest.raises(QMPError) as excinfo:
+        strict.check_input("value", "v", True, True)
+    assert str(excinfo.value) == "Deprecated value v disabled by policy"
+    CompatPolicy().check_input("command", "c", True, True)
+
+
+@pytest.mark.parametrize(
+    ("deprecated_output", "unstable_output", "deprecated", "unstable", "hidden"),
+    [
+        ("accept", "accept", True, True, False),
+        ("hide", "accept", True, False, True),
+        ("hide", "accept", False, True, False),
+        ("hide", "accept", False, False, False),
+        ("accept", "hide", False, True, True),
+        ("accept", "hide", True, False, False),
+        ("hide", "hide", False, False, False),
+        ("hide", "hide", True, True, True),
+    ],
+)
+def test_output_policy_hides(
+    deprecated_output: Any, unstable_output: Any, deprecated: bool, unstable: bool, hidden: bool
+) -> None:
+    compat = CompatPolicy(deprecated_output=deprecated_output, unstable_output=unstable_output)
+    assert compat.hides(deprecated, unstable) is hidden
+
+
+def test_policy_in_force_is_restored_after_an_error() -> None:
+    assert policy.current_policy() is policy.DEFAULT_POLICY
+    with pytest.raises(RuntimeError), policy_in_force(REJECT_BOTH):
+        assert policy.current_policy() is REJECT_BOTH
+        raise RuntimeError
+    assert policy.current_policy() is policy.DEFAULT_POLICY
+
+
+# -- enums -----------------------------------------------------------------------------------
+
+
+class Color(WireEnum):
+    RED = "red"
+    OLD = "old"
+    NEW = "x-new"
+
+
+Color.__special__ = {"old": (True, False), "x-new": (False, True)}
+
+
+def test_wire_enum_decodes_and_checks_special_values() -> None:
+    assert Color.from_wire("red") is Color.RED and Color.RED.to_wire() == "red"
+    assert _error(Color.from_wire, "blue", ("a", "c"), "c") == (
+        "Parameter 'c' does not accept value 'blue'"
+    )
+    assert _error(Color.from_wire, 1, ("a", "c"), "c") == (
+        "Invalid parameter type for 'a.c', expected: string"
+    )
+    with policy_in_force(REJECT_BOTH):
+        assert Color.from_wire("red") is Color.RED
+        assert _error(Color.from_wire, "old") == "Deprecated value old disabled by policy"
+        assert _error(Color.from_wire, "x-new") == "Unstable value x-new disabled by policy"
+        assert _error(wire.req_enum, {"c": "old"}, "c", "", Color) == (
+            "Deprecated value old disabled by policy"
+        )
+        assert _error(wire.opt_enum, {"c": "x-new"}, "c", "", Color) == (
+            "Unstable value x-new disabled by policy"
+        )
+    assert wire.req_enum({"c": "old"}, "c", "", Color) is Color.OLD
+    assert wire.opt_enum({}, "c", "", Color) is None
+
+
+class Plain(enum.Enum):
+    A = "a"
+
+
+def test_enum_value_on_a_plain_enum() -> None:
+    assert wire.enum_value(Plain, "a", "", "p") is Plain.A
+    assert _error(wire.enum_value, Plain, "b", "", "p") == "Parameter 'p' does not accept value 'b'"
+
+
+# -- codecs ----------------------------------------------------------------------------------
+
+
+def test_builtin_codecs() -> None:
+    assert sorted(codec.BUILTINS) == sorted([
+        "str", "number", "int", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32",
+        "uint64", "size", "bool", "null", "any",
+    ])  # fmt: skip
+    for name, c in codec.BUILTINS.items():
+        assert (c.name, c.kind) == (name, "builtin")
+    assert codec.BUILTINS["null"].from_wire(None) is NULL
+    assert codec.BUILTINS["null"].to_wire(NULL) is None
+    assert codec.BUILTINS["any"].to_wire({"a": NULL}) == {"a": NULL}
+    assert codec.BUILTINS["int8"].from_wire(-128) == -128
+    assert _error(codec.BUILTINS["uint8"].from_wire, 256, ("o", "m"), "m") == (
+        "Parameter 'm' expects uint8_t"
+    )
+    assert _error(codec.BUILTINS["str"].from_wire, 1) == (
+        "Invalid parameter type for 'null', expected: string"
+    )
+
+
+class Box:
+    def __init__(self, v: int) -> None:
+        self.v = v
+
+    @classmethod
+    def from_wire(cls, value: object, path: wire.Path = "", name: str = "null") -> Box:
+        return cls(wire.int_value(value, path, name))
+
+    def to_wire(self) -> object:
+        return self.v
+
+
+def test_array_codec_of_a_class_and_of_a_codec() -> None:
+    boxes = codec.array_codec("[Box]", Box)
+    assert (boxes.name, boxes.kind) == ("[Box]", "array")
+    decoded = boxes.from_wire([1, 2], ("o", "xs"), "xs")
+    assert [b.v for b in decoded] == [1, 2]
+    assert boxes.to_wire(decoded) == [1, 2]
+    assert _error(boxes.from_wire, [1, "2"], ("o", "xs"), "xs") == (
+        "Invalid parameter type for 'o.xs[1]', expected: integer"
+    )
+    assert _error(boxes.from_wire, 1, "", "xs") == "Invalid parameter type for 'xs', expected: array"
+    nulls = codec.array_codec("[null]", codec.BUILTINS["null"])
+    assert nulls.from_wire([None]) == [NULL]
+    assert nulls.to_wire([NULL]) == [None]
+    assert codec.encode_object(Box(3)) == 3
+
+
+# -- dispatcher state ------------------------------------------------------------------------
+
+
+def test_reset_returns_to_negotiation_mode() -> None:
+    spec = CommandSpec(name="ping", call=lambda handlers, args: None, decode=no_arguments)
+    dispatcher = Dispatcher(handlers=object(), commands={"ping": spec}, oob_offered=True)
+    assert dispatcher.dispatch({"execute": "qmp_capabilities", "arguments": {"enable": ["oob"]}})
+    assert (dispatcher.negotiated, dispatcher.oob_enabled) == (True, True)
+    dispatcher.reset()
+    assert dispatcher.negotiated is False and dispatcher.oob_enabled is False
+    assert dispatcher.dispatch({"execute": "ping"}) == {
+        "error": {
+            "class": "CommandNotFound",
+            "desc": "Expecting capabilities negotiation with 'qmp_capabilities'",
+        }
+    }
