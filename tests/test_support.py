@@ -81,6 +81,12 @@ def test_the_module_level_integer_decoders() -> None:
     assert _error(wire.uint32_value, 2**32, "", "x") == "Parameter 'x' expects uint32_t"
     assert wire.int64_value is wire.int_value
     assert wire.uint64_value(-1, "", "x") == 2**64 - 1
+    assert _error(wire.uint64_value, "1", "", "x") == "Parameter 'x' expects uint64"
+    assert _error(wire.uint64_value, 2**64, ("o", "x"), "x") == "Parameter 'o.x' expects uint64"
+    assert _error(wire.size_value, "1", "", "x") == "Parameter 'x' expects uint64"
+    assert _error(wire.int_value, 2**63, "", "x") == (
+        "Invalid parameter type for 'x', expected: integer"
+    )
     assert wire.size_value(-(2**63), "", "x") == 2**63
     assert _error(wire.size_value, -(2**63) - 1, "", "x") == "Parameter 'x' expects uint64"
 
@@ -298,3 +304,143 @@ def test_reset_returns_to_negotiation_mode() -> None:
             "desc": "Expecting capabilities negotiation with 'qmp_capabilities'",
         }
     }
+
+
+# -- member helpers, called directly -------------------------------------------------------
+#
+# Generated decoders inline the fast path and call these helpers only when
+# it misses; here each helper's own fast path and every outcome is pinned.
+
+
+@pytest.mark.parametrize(
+    ("helper", "good", "kind"),
+    [(wire.req_str, "s", "string"), (wire.opt_str, "s", "string"),
+     (wire.req_bool, False, "boolean"), (wire.opt_bool, True, "boolean")],
+)  # fmt: skip
+def test_member_helpers(helper: Any, good: object, kind: str) -> None:
+    required = helper in (wire.req_str, wire.req_bool)
+    assert helper({"m": good}, "m", "") == good
+    assert helper({"m": good, "n": 1}, "m", ("o", "p")) == good
+    assert _error(helper, {"m": 1}, "m", ("o", "p")) == (
+        f"Invalid parameter type for 'o.p.m', expected: {kind}"
+    )
+    assert _error(helper, {"m": None}, "m", "") == (
+        f"Invalid parameter type for 'm', expected: {kind}"
+    )
+    if required:
+        assert _error(helper, {}, "m", ("o", "p")) == "Parameter 'o.p.m' is missing"
+    else:
+        assert helper({}, "m", "") is None
+
+
+def test_generic_member_helpers() -> None:
+    assert wire.req({"m": 5}, "m", "", wire.int_value) == 5
+    assert _error(wire.req, {}, "m", "o", wire.int_value) == "Parameter 'o.m' is missing"
+    assert _error(wire.req, {"m": "x"}, "m", "o", wire.int_value) == (
+        "Invalid parameter type for 'o.m', expected: integer"
+    )
+    assert wire.opt({}, "m", "", wire.int_value) is None
+    assert wire.opt({"m": None}, "m", "", wire.any_value) is NULL
+    assert _error(wire.opt, {"m": None}, "m", "", wire.int_value) == (
+        "Invalid parameter type for 'm', expected: integer"
+    )
+    assert wire.req_list({"m": [1]}, "m", "", wire.int_value) == [1]
+    assert _error(wire.req_list, {}, "m", "o", wire.int_value) == "Parameter 'o.m' is missing"
+    assert _error(wire.req_list, {"m": 1}, "m", "o", wire.int_value) == (
+        "Invalid parameter type for 'o.m', expected: array"
+    )
+    assert _error(wire.req_list, {"m": [1, "x"]}, "m", "o", wire.int_value) == (
+        "Invalid parameter type for 'o.m[1]', expected: integer"
+    )
+    assert wire.opt_list({}, "m", "", wire.int_value) is None
+    assert wire.opt_list({"m": []}, "m", "", wire.int_value) == []
+    assert _error(wire.opt_list, {"m": {}}, "m", "", wire.int_value) == (
+        "Invalid parameter type for 'm', expected: array"
+    )
+
+
+def test_enum_member_helpers() -> None:
+    assert wire.req_enum({"c": "red"}, "c", "", Color) is Color.RED
+    assert wire.opt_enum({"c": "red"}, "c", "", Color) is Color.RED
+    assert _error(wire.req_enum, {}, "c", "o", Color) == "Parameter 'o.c' is missing"
+    assert _error(wire.req_enum, {"c": "blue"}, "c", "o", Color) == (
+        "Parameter 'c' does not accept value 'blue'"
+    )
+    assert _error(wire.opt_enum, {"c": "blue"}, "c", "o", Color) == (
+        "Parameter 'c' does not accept value 'blue'"
+    )
+    assert _error(wire.req_enum, {"c": 1}, "c", "o", Color) == (
+        "Invalid parameter type for 'o.c', expected: string"
+    )
+    assert _error(wire.opt_enum, {"c": None}, "c", "o", Color) == (
+        "Invalid parameter type for 'o.c', expected: string"
+    )
+
+
+def test_object_helpers() -> None:
+    d = {"a": 1}
+    assert wire.object_(d, "") is d
+    assert _error(wire.object_, [], "") == "Invalid parameter type for 'null', expected: object"
+    assert _error(wire.object_, 1, ("o", "p")) == (
+        "Invalid parameter type for 'o.p', expected: object"
+    )
+    assert str(wire.not_an_object("")) == "Invalid parameter type for 'null', expected: object"
+    assert str(wire.not_an_object("x")) == "Invalid parameter type for 'x', expected: object"
+    known = frozenset({"a", "b"})
+    wire.check_extra({"a": 1, "b": 2}, known, "")
+    wire.report_extra({"a": 1}, known, "")
+    for check in (wire.check_extra, wire.report_extra):
+        assert _error(check, {"a": 1, "z": 2, "y": 3}, known, ("o", "p")) == (
+            "Parameter 'o.p.z' is unexpected"
+        )
+    instance = wire.new_object(Box)
+    assert type(instance) is Box and not hasattr(instance, "v")
+
+
+def test_scalar_decoders() -> None:
+    assert wire.str_value("s", "", "n") == "s"
+    assert wire.bool_value(True, "", "n") is True
+    assert wire.number_value(1, "", "n") == 1.0 and type(wire.number_value(1, "", "n")) is float
+    assert wire.number_value(0.5, "", "n") == 0.5
+    assert wire.null_value(None, "", "n") is NULL
+    assert wire.any_value(None, "", "n") is NULL and wire.any_value([1], "", "n") == [1]
+    for decode, value, kind in (
+        (wire.str_value, 1, "string"), (wire.bool_value, 1, "boolean"),
+        (wire.number_value, "1", "number"), (wire.number_value, True, "number"),
+        (wire.null_value, 0, "null"), (wire.int_value, 1.0, "integer"),
+    ):  # fmt: skip
+        assert _error(decode, value, "", "n") == f"Invalid parameter type for 'n', expected: {kind}"
+        assert _error(decode, value, ("o", "n"), "n") == (
+            f"Invalid parameter type for 'o.n', expected: {kind}"
+        )
+
+
+def test_paths_render_as_qemu_prints_them() -> None:
+    assert wire.render("") == ""
+    assert wire.render("top") == "top"
+    assert wire.render(wire.join("", "a")) == "a"
+    assert wire.render(wire.item(wire.join(wire.join("", "actions"), "x"), 0)) == "actions.x[0]"
+    assert wire.render(wire.join(wire.item(wire.join("", "actions"), 2), "data")) == (
+        "actions[2].data"
+    )
+    assert wire.render(wire.item("", 3)) == "[3]"
+    assert wire.render(wire.join(wire.item("", 3), "n")) == "[3].n"
+    assert wire.join("p", "n") == ("p", "n") and wire.item("p", 1) == ("p", 1)
+
+
+def test_alternate_mismatch_and_encode_scalar() -> None:
+    assert _error(wire.alternate_mismatch, "m", "StrOrNull") == (
+        "Invalid parameter type for 'm', expected: StrOrNull"
+    )
+    assert wire.encode_scalar(NULL) is None
+    assert wire.encode_scalar(0) == 0 and wire.encode_scalar("") == ""
+
+
+class SubBox(Box):
+    def to_wire(self) -> object:
+        return {"sub": self.v}
+
+
+def test_array_codec_encodes_each_element_by_its_own_class() -> None:
+    boxes = codec.array_codec("[Box]", Box)
+    assert boxes.to_wire([Box(1), SubBox(2)]) == [1, {"sub": 2}]
