@@ -157,8 +157,10 @@ _CONDITIONAL = (
     {"alternate": "Alt", "data": {"s": "str", "o": {"type": "Opt", "if": "X"}},
      "features": [{"name": "fa", "if": "X"}, "fa2"]},
     {"alternate": "AltX", "data": {"n": "number", "o": "Opt"}, "if": "X"},
+    {"enum": "EnumX", "data": ["e"], "if": "X"},
     {"struct": "Args", "data": {"u": "Uni", "*alt": "Alt",
-        "*old": {"type": ["Opt"], "if": "X"}, "*altx": {"type": "AltX", "if": "X"}}},
+        "*old": {"type": ["Opt"], "if": "X"}, "*altx": {"type": "AltX", "if": "X"},
+        "*ex": {"type": "EnumX", "if": "X"}}},
     {"command": "cmd", "data": "Args", "boxed": True,
      "features": [{"name": "fc", "if": "X"}, "fc2"]},
     {"command": "cmdx", "if": "X", "allow-oob": True},
@@ -201,7 +203,8 @@ def test_conditions_and_features_everywhere_with_x() -> None:
         {"arg-type": "q_empty", "name": "EV", "meta-type": "event", "features": ["fe", "fe2"]},
         {"members": [{"name": "u", "type": "Uni"}, {"name": "alt", "type": "Alt", "default": None},
                      {"name": "old", "type": "[Opt]", "default": None},
-                     {"name": "altx", "type": "AltX", "default": None}],
+                     {"name": "altx", "type": "AltX", "default": None},
+                     {"name": "ex", "type": "EnumX", "default": None}],
          "name": "Args", "meta-type": "object"},
         {"members": [], "name": "q_empty", "meta-type": "object"},
         {"members": [{"name": "k", "type": "Kind"}], "name": "q_obj_EVX-arg",
@@ -216,6 +219,7 @@ def test_conditions_and_features_everywhere_with_x() -> None:
         {"members": [], "name": "Opt", "meta-type": "object", "features": ["fo"]},
         {"members": [{"type": "number"}, {"type": "Opt"}], "name": "AltX",
          "meta-type": "alternate"},
+        {"members": [{"name": "e"}], "values": ["e"], "name": "EnumX", "meta-type": "enum"},
         {"members": [{"name": "a"}, {"name": "b", "features": ["fb", "fb2"]}],
          "values": ["a", "b"], "name": "Kind", "meta-type": "enum", "features": ["fk"]},
         {"json-type": "string", "name": "str", "meta-type": "builtin"},
@@ -228,3 +232,16 @@ def test_conditions_and_features_everywhere_with_x() -> None:
         ["arg-type", "ret-type", "allow-oob", "name", "meta-type"],
     ]
     assert list(infos[-3]) == ["members", "values", "name", "meta-type", "features"]
+    assert [i["name"] for i in infos].count("EnumX") == 1
+
+
+def test_legacy_members_carry_no_features() -> None:
+    """QEMU 3.1 had no member features; were the IR to hold some, the
+    legacy answer still leaves them out."""
+    schema = _build(
+        {"struct": "S", "data": {"m": {"type": "int", "features": ["f"]}}},
+        {"command": "c", "data": "S", "boxed": True},
+        dialect=Dialect.LEGACY,
+    )
+    infos = {i["name"]: i for i in introspect(schema)}
+    assert infos["S"] == {"name": "S", "meta-type": "object", "members": [{"name": "m", "type": "int"}]}

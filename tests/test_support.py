@@ -29,6 +29,16 @@ def _error(fn: Any, *args: Any) -> str:
     return str(excinfo.value)
 
 
+def test_qmp_error() -> None:
+    err = QMPError("went wrong", "DeviceNotFound")
+    assert (str(err), err.desc, err.error_class) == ("went wrong", "went wrong", "DeviceNotFound")
+    assert err.to_wire() == {"class": "DeviceNotFound", "desc": "went wrong"}
+    assert QMPError("x").to_wire() == {"class": "GenericError", "desc": "x"}
+    with pytest.raises(ValueError) as excinfo:
+        QMPError("x", "Bogus")
+    assert str(excinfo.value) == "unknown QMP error class 'Bogus'"
+
+
 # -- sentinels -------------------------------------------------------------------------
 
 
@@ -225,6 +235,9 @@ def test_wire_enum_decodes_and_checks_special_values() -> None:
         assert _error(wire.opt_enum, {"c": "x-new"}, "c", "", Color) == (
             "Unstable value x-new disabled by policy"
         )
+    # The defaults: the arguments object itself, bare name "null".
+    assert _error(Color.from_wire, "blue") == "Parameter 'null' does not accept value 'blue'"
+    assert _error(Color.from_wire, 1) == "Invalid parameter type for 'null', expected: string"
     assert wire.req_enum({"c": "old"}, "c", "", Color) is Color.OLD
     assert wire.opt_enum({}, "c", "", Color) is None
 
