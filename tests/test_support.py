@@ -457,3 +457,108 @@ class SubBox(Box):
 def test_array_codec_encodes_each_element_by_its_own_class() -> None:
     boxes = codec.array_codec("[Box]", Box)
     assert boxes.to_wire([Box(1), SubBox(2)]) == [1, {"sub": 2}]
+
+
+def test_paths_passed_on_by_the_member_helpers() -> None:
+    assert _error(wire.req, {"m": 300}, "m", "o", wire.int8_value) == (
+        "Parameter 'm' expects int8_t"
+    )
+    assert _error(wire.opt, {"m": "x"}, "m", ("o", "p"), wire.int_value) == (
+        "Invalid parameter type for 'o.p.m', expected: integer"
+    )
+    assert _error(wire.opt_special, {"m": "x"}, "m", ("o", "p"), wire.int_value, False, False) == (
+        "Invalid parameter type for 'o.p.m', expected: integer"
+    )
+    assert _error(wire.req_special, {"m": "x"}, "m", ("o", "p"), wire.int_value, False, False) == (
+        "Invalid parameter type for 'o.p.m', expected: integer"
+    )
+    assert _error(wire.size_value, "1", ("o", "x"), "x") == "Parameter 'o.x' expects uint64"
+    # The boundaries of int64, and uint64's top reaching a narrower type.
+    assert wire.int_value(-(2**63), "", "x") == -(2**63)
+    assert wire.int_value(2**63 - 1, "", "x") == 2**63 - 1
+    assert _error(wire.int_value, -(2**63) - 1, "", "x") == (
+        "Invalid parameter type for 'x', expected: integer"
+    )
+    assert _error(wire.uint8_value, 2**64 - 1, ("o", "n"), "n") == "Parameter 'n' expects uint8_t"
+    assert wire.uint64_value(-(2**63), "", "x") == 2**63
+
+
+# -- the dispatcher's built-in commands and handler lookup -----------------------------------
+
+
+class Handlers:
+    def ping(self, args: object) -> str:
+        return "pong"
+
+
+def _spec(name: str, **kwargs: Any) -> CommandSpec:
+    return CommandSpec(name=name, decode=no_arguments, **kwargs)
+
+
+def _negotiated(**kwargs: Any) -> Dispatcher:
+    dispatcher = Dispatcher(**kwargs)
+    assert dispatcher.dispatch({"execute": "qmp_capabilities"}) == {"return": {}}
+    return dispatcher
+
+
+def test_no_arguments() -> None:
+    no_arguments({})
+    assert _error(no_arguments, 1) == "Invalid parameter type for 'null', expected: object"
+    assert _error(no_arguments, 1, ("o", "p")) == (
+        "Invalid parameter type for 'o.p', expected: object"
+    )
+    assert _error(no_arguments, {"x": 1}) == "Parameter 'x' is unexpected"
+    assert _error(no_arguments, {"x": 1}, "a") == "Parameter 'a.x' is unexpected"
+
+
+def test_not_implemented_command() -> None:
+    from qapigen.support.dispatch import NotImplementedCommand
+
+    err = NotImplementedCommand("frob")
+    assert (str(err), err.command) == ("frob", "frob")
+
+
+def test_handler_method_lookup() -> None:
+    commands = {
+        "ping": _spec("ping", method="ping", call=lambda h, a: h.ping(a), encode=str),
+        "pong": _spec("pong", method="pong", call=lambda h, a: h.pong(a), encode=str),
+        "anon": _spec("anon", call=lambda h, a: "anonymous", encode=str),
+    }
+    dispatcher = _negotiated(handlers=Handlers(), commands=commands)
+    assert dispatcher.dispatch({"execute": "ping", "id": 1}) == {"return": "pong", "id": 1}
+    assert dispatcher.dispatch({"execute": "pong"}) == {
+        "error": {"class": "GenericError", "desc": "The command pong has not been implemented"}
+    }
+    assert dispatcher.dispatch({"execute": "anon"}) == {"return": "anonymous"}
+
+
+def test_qmp_capabilities_never_calls_a_handler() -> None:
+    called: list[object] = []
+    commands = {
+        "qmp_capabilities": _spec(
+            "qmp_capabilities", call=lambda h, a: called.append(a), method="qmp_capabilities",
+            allow_preconfig=True,
+        ),
+    }  # fmt: skip
+    _negotiated(handlers=object(), commands=commands)
+    assert called == []
+
+
+def test_query_qmp_schema_answers_schema_info_unencoded() -> None:
+    info = [{"name": "ping", "meta-type": "command"}]
+    commands = {
+        "query-qmp-schema": _spec(
+            "query-qmp-schema", call=lambda h, a: "from the handler",
+            encode=lambda v: {"encoded": v},
+        ),
+        "ping": _spec("ping", method="ping", call=lambda h, a: h.ping(a), encode=lambda v: [v]),
+    }  # fmt: skip
+    dispatcher = _negotiated(handlers=Handlers(), commands=commands, schema_info=lambda: info)
+    assert dispatcher.dispatch({"execute": "query-qmp-schema"}) == {"return": info}
+    # Other commands are not affected by schema_info.
+    assert dispatcher.dispatch({"execute": "ping"}) == {"return": ["pong"]}
+    # Without schema_info, query-qmp-schema is an ordinary command.
+    plain = _negotiated(handlers=Handlers(), commands=commands)
+    assert plain.dispatch({"execute": "query-qmp-schema"}) == {
+        "return": {"encoded": "from the handler"}
+    }
