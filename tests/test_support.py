@@ -562,3 +562,62 @@ def test_query_qmp_schema_answers_schema_info_unencoded() -> None:
     assert plain.dispatch({"execute": "query-qmp-schema"}) == {
         "return": {"encoded": "from the handler"}
     }
+
+
+def test_decoders_get_the_arguments_object_as_null() -> None:
+    seen: list[tuple[object, object, object]] = []
+
+    def decode(value: object, path: wire.Path, name: str) -> None:
+        seen.append((value, path, name))
+
+    dispatcher = _negotiated(handlers=object(), commands={
+        "c": CommandSpec(name="c", decode=decode, call=lambda h, a: None)})  # fmt: skip
+    dispatcher.dispatch({"execute": "c", "arguments": {"a": 1}})
+    dispatcher.dispatch({"execute": "c"})
+    assert seen == [({"a": 1}, "", "null"), ({}, "", "null")]
+
+
+def test_preconfig_allows_only_preconfig_commands() -> None:
+    commands = {
+        "early": _spec("early", call=lambda h, a: None, allow_preconfig=True),
+        "late": _spec("late", call=lambda h, a: None),
+    }
+    dispatcher = _negotiated(handlers=object(), commands=commands, preconfig=True)
+    assert dispatcher.dispatch({"execute": "early"}) == {"return": {}}
+    assert dispatcher.dispatch({"execute": "late", "id": "x"}) == {
+        "error": {
+            "class": "GenericError",
+            "desc": "The command 'late' is permitted only after machine initialization "
+            "has completed",
+        },
+        "id": "x",
+    }
+
+
+def test_capabilities_without_an_enable_member() -> None:
+    """A schema's qmp_capabilities may take no arguments at all."""
+    commands = {"qmp_capabilities": _spec("qmp_capabilities", call=lambda h, a: None,
+                                          allow_preconfig=True)}  # fmt: skip
+    dispatcher = _negotiated(handlers=object(), commands=commands)
+    assert dispatcher.negotiated is True and dispatcher.oob_enabled is False
+
+
+def test_sync_dispatch_of_an_awaitable_without_close() -> None:
+    """A handler may return any awaitable (a Future has no close());
+    dispatch() refuses it with one clear error."""
+    import asyncio
+
+    loop = asyncio.new_event_loop()
+    try:
+        future = loop.create_future()
+        commands = {"slow": _spec("slow", call=lambda h, a: future)}
+        dispatcher = _negotiated(handlers=object(), commands=commands)
+        assert dispatcher.dispatch({"execute": "slow"}) == {
+            "error": {
+                "class": "GenericError",
+                "desc": "The command slow has an asynchronous handler; "
+                "dispatch it with dispatch_async()",
+            }
+        }
+    finally:
+        loop.close()
