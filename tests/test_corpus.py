@@ -9,16 +9,11 @@ from __future__ import annotations
 import pytest
 
 from qapigen.cli import main
-from tests.conftest import QEMU_SUITE, needs_corpus
-
-
-def _cases() -> list[str]:
-    cases = QEMU_SUITE / "CASES"
-    return cases.read_text().split() if cases.is_file() else []
+from tests.conftest import QEMU_SUITE, needs_corpus, suite_cases
 
 
 @needs_corpus
-@pytest.mark.parametrize("case", _cases())
+@pytest.mark.parametrize("case", suite_cases())
 def test_qemu_case(case: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(QEMU_SUITE)
     status = main(["dump", f"{case}.json"])
@@ -32,4 +27,4 @@ def test_qemu_case(case: str, capsys: pytest.CaptureFixture[str], monkeypatch: p
 
 @needs_corpus
 def test_case_list_is_complete() -> None:
-    assert len(_cases()) == 208
+    assert len(suite_cases()) == 208

@@ -42,6 +42,7 @@ from qapigen.support.dispatch import (
 from qapigen.support.enums import WireEnum
 from qapigen.support.errors import ERROR_CLASSES, QMPError
 from qapigen.support.policy import CompatPolicy, PolicyCrash
+from tests.conftest import hypothesis_settings
 
 EXPECTING = "Expecting capabilities negotiation with 'qmp_capabilities'"
 ALREADY = "Capabilities negotiation is already complete, command ignored"
@@ -1478,10 +1479,9 @@ def test_sync_dispatch_of_async_handler() -> None:
 # --------------------------------------------------------------------------
 # Hypothesis: nothing makes dispatch() raise, and every answer is well formed.
 
-FUZZ = settings(
+FUZZ = hypothesis_settings(
     max_examples=400,
     deadline=timedelta(seconds=2),
-    derandomize=True,
     database=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
@@ -1625,7 +1625,7 @@ def test_dispatch_never_raises(dispatcher: Dispatcher, session: list[object]) ->
         dispatch_checked(dispatcher, request)
 
 
-@settings(FUZZ, max_examples=150)
+@settings(hypothesis_settings(FUZZ, max_examples=150))
 @given(dispatcher=dispatchers(), session=messages)
 def test_dispatch_async_never_raises(dispatcher: Dispatcher, session: list[object]) -> None:
     async def play() -> None:

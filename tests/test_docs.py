@@ -9,6 +9,7 @@ that is not a comment ends the block).
 
 from __future__ import annotations
 
+import re
 import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -754,11 +755,37 @@ def test_corpus_block_errors(case: str) -> None:
     assert f"{exc.value}\n" == (QEMU_SUITE / f"{case}.err").read_text()
 
 
+def _symbols_by_eye(text: str) -> list[str | None]:
+    """The symbol of each doc block of *text* as a reader finds it, without
+    the doc parser: a block opens with a ``##`` line, and names a symbol
+    when its next line is ``# @NAME:`` (otherwise it is free-form, None)."""
+    symbols: list[str | None] = []
+    lines = [line.strip() for line in text.split("\n")]
+    in_block = False
+    for number, line in enumerate(lines):
+        if line != "##":
+            continue
+        if not in_block:
+            follow = lines[number + 1] if number + 1 < len(lines) else ""
+            match = re.fullmatch(r"# @([^:\s]+):", follow)
+            symbols.append(match.group(1) if match else None)
+        in_block = not in_block
+    return symbols
+
+
 @needs_corpus
 def test_corpus_other_cases_read_cleanly() -> None:
+    """Every other case's doc blocks parse, one QAPIDoc per block, each
+    with the symbol its first line names."""
+    checked = 0
     for case in (QEMU_SUITE / "CASES").read_text().split():
-        if case not in _BLOCK_ERROR_CASES and (QEMU_SUITE / f"{case}.json").is_file():
-            _parse_file(QEMU_SUITE / f"{case}.json", f"{case}.json", QEMU)
+        path = QEMU_SUITE / f"{case}.json"
+        if case not in _BLOCK_ERROR_CASES and path.is_file():
+            docs = _parse_file(path, path.name, QEMU)
+            assert [doc.symbol for doc in docs] == _symbols_by_eye(path.read_text()), case
+            checked += 1
+    # All 208 cases but the block errors and missing-schema (no .json file).
+    assert checked == 208 - len(_BLOCK_ERROR_CASES) - 1
 
 
 @needs_corpus
@@ -779,19 +806,26 @@ def test_corpus_doc_good_dump() -> None:
     assert "".join(_dump(doc) for doc in docs) == expected
 
 
+# (folder, dialect, number of .json files, number of doc blocks in them)
 _SCHEMAS = [
-    ("qemu-10.2/qapi", QEMU),
-    ("qemu-10.2/qga", QEMU),
-    ("qemu-10.2/storage-daemon/qapi", QEMU),
-    ("qemu-3.1/qapi", LEGACY),
-    ("qemu-3.1/qga", LEGACY),
+    ("qemu-10.2/qapi", QEMU, 46, 1059),
+    ("qemu-10.2/qga", QEMU, 1, 92),
+    ("qemu-10.2/storage-daemon/qapi", QEMU, 1, 2),
+    ("qemu-3.1/qapi", LEGACY, 18, 606),
+    ("qemu-3.1/qga", LEGACY, 1, 65),
 ]
 
 
 @needs_corpus
-@pytest.mark.parametrize(("folder", "dialect"), _SCHEMAS)
-def test_corpus_schemas_accepted(folder: str, dialect: Dialect) -> None:
+@pytest.mark.parametrize(("folder", "dialect", "n_files", "n_docs"), _SCHEMAS)
+def test_corpus_schemas_accepted(folder: str, dialect: Dialect, n_files: int, n_docs: int) -> None:
+    """Every doc block of the real schemas parses, with the symbol its
+    first line names."""
     files = sorted((CORPUS / folder).glob("*.json"))
-    assert files
-    docs = [doc for path in files for doc in _parse_file(path, path.name, dialect)]
-    assert docs
+    assert len(files) == n_files
+    total = 0
+    for path in files:
+        docs = _parse_file(path, path.name, dialect)
+        assert [doc.symbol for doc in docs] == _symbols_by_eye(path.read_text()), path.name
+        total += len(docs)
+    assert total == n_docs

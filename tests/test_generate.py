@@ -14,9 +14,12 @@ from types import ModuleType
 
 import pytest
 
+from qapigen import load_schema
 from qapigen.backends.python.generate import GenerateOptions, generate
+from qapigen.backends.python.output import MANIFEST, Manifest, digest
 from qapigen.cli import main
 from qapigen.dialect import Dialect
+from tests import schema_by_eye as by_eye
 from tests.conftest import CORPUS, REPO, needs_corpus
 
 SCHEMA_10 = CORPUS / "qemu-10.2" / "qapi" / "qapi-schema.json"
@@ -52,15 +55,23 @@ def packages(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 
 @needs_corpus
 @pytest.mark.parametrize(
-    ("package", "release", "types", "commands"),
-    [("qmp102", "qemu-10.2", 1000, 200), ("qmp31", "qemu-3.1", 600, 150)],
+    ("package", "release", "dialect"),
+    [("qmp102", "qemu-10.2", Dialect.QEMU), ("qmp31", "qemu-3.1", Dialect.LEGACY)],
 )
 def test_packages_import_with_their_registries(
-    packages: Path, package: str, release: str, types: int, commands: int
+    packages: Path, package: str, release: str, dialect: Dialect
 ) -> None:
+    """TYPES has every type of the schema, COMMANDS every command and
+    EVENTS every event, by wire name; SCHEMA_INFO is QEMU's own."""
     qmp = _import(packages, package)
-    assert len(qmp.TYPES) > types
-    assert len(qmp.COMMANDS) > commands
+    schema = load_schema(str(CORPUS / release / "qapi" / "qapi-schema.json"), dialect)
+    assert sorted(qmp.TYPES) == sorted(t.name for t in schema.types())
+    assert sorted(qmp.COMMANDS) == sorted(c.name for c in schema.commands())
+    assert sorted(qmp.EVENTS) == sorted(e.name for e in schema.events())
+    # The same counts as an independent reading of the schema files.
+    defs = by_eye.definitions(CORPUS / release / "qapi" / "qapi-schema.json")
+    assert len(qmp.COMMANDS) == sum(d.meta == "command" for d in defs)
+    assert len(qmp.EVENTS) == sum(d.meta == "event" for d in defs)
     assert "query-qmp-schema" in qmp.COMMANDS
     golden = json.loads((CORPUS / release / "expected" / "introspect.json").read_text())
     assert golden == qmp.SCHEMA_INFO
@@ -247,3 +258,90 @@ def test_bad_command_lines_get_one_line(
     assert status != 0
     assert message in err
     assert len(err.strip().splitlines()) == 1
+
+
+# -- --check after hand edits: CI relies on it -------------------------------------
+
+
+def _check_after(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], edit: str
+) -> tuple[int, str, Path]:
+    """Generate the small package, apply one hand *edit*, run --check."""
+    schema = _small(tmp_path)
+    args = ["generate", str(schema), "-o", str(tmp_path / "out"), "--package", "small",
+            "--formatter", "none"]  # fmt: skip
+    assert main(args) == 0
+    assert main([*args, "--check"]) == 0
+    root = tmp_path / "out" / "small"
+    if edit == "generated":
+        with (root / "main.py").open("a") as f:
+            f.write("# a hand edit\n")
+    elif edit == "manifest":
+        manifest = json.loads((root / MANIFEST).read_text())
+        manifest["outputs"]["main.py"] = "0" * 64
+        (root / MANIFEST).write_text(json.dumps(manifest))
+    elif edit == "manifest-hiding-an-edit":
+        # Record the hand-edited file's hash, so that the manifest agrees.
+        (root / "main.py").write_text("# replaced by hand\n")
+        manifest = json.loads((root / MANIFEST).read_text())
+        manifest["outputs"]["main.py"] = digest(b"# replaced by hand\n")
+        (root / MANIFEST).write_text(json.dumps(manifest))
+    else:
+        (schema.parent / "extra.json").write_text("{ 'event': 'DONE', 'data': { 'id': 'int' } }\n")
+    capsys.readouterr()
+    status = main([*args, "--check"])
+    return status, capsys.readouterr().err, root
+
+
+@pytest.mark.parametrize(
+    ("edit", "stale"),
+    [
+        ("generated", ["main.py"]),
+        ("manifest", [MANIFEST]),
+        ("manifest-hiding-an-edit", [MANIFEST, "main.py"]),
+        ("input", [MANIFEST, "extra.py", "schema_info.json"]),
+    ],
+)
+def test_check_finds_hand_edits(
+    edit: str, stale: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--check exits 1 and names exactly the stale files, after a hand edit
+    of a generated file, of the manifest, or of an input schema."""
+    status, err, root = _check_after(tmp_path, capsys, edit)
+    assert status == 1
+    assert err == f"qapigen: {len(stale)} generated files are out of date:\n" + "".join(
+        f"  {root / rel}\n" for rel in stale
+    )
+
+
+def test_generate_repairs_a_hand_edited_file(tmp_path: Path) -> None:
+    """The manifest shortcut compares the outputs' hashes: a hand-edited
+    generated file is rewritten, and only that one."""
+    schema = _small(tmp_path)
+    first = generate(_options(tmp_path, schema))
+    main_py = tmp_path / "out" / "small" / "main.py"
+    original = main_py.read_text()
+    main_py.write_text(original + "# a hand edit\n")
+    again = generate(_options(tmp_path, schema))
+    assert not again.skipped
+    assert again.report.written == ["main.py"]
+    assert main_py.read_text() == original
+    assert sorted(again.report.unchanged) == sorted(
+        rel for rel in first.report.written if rel != "main.py"
+    )
+
+
+def test_manifest_up_to_date_compares_every_record(tmp_path: Path) -> None:
+    """up_to_date needs outputs on record, the same fingerprint, and every
+    input and output file with its recorded hash."""
+    root = tmp_path
+    (root / "in.json").write_bytes(b"in")
+    (root / "out.py").write_bytes(b"out")
+    good = Manifest("fp", {"in.json": digest(b"in")}, {"out.py": digest(b"out")})
+    assert good.up_to_date(root, "fp")
+    assert not good.up_to_date(root, "other")
+    assert not Manifest("fp", {"in.json": digest(b"in")}, {}).up_to_date(root, "fp")
+    assert not Manifest("fp", {"in.json": digest(b"IN")}, good.outputs).up_to_date(root, "fp")
+    assert not Manifest("fp", good.inputs, {"out.py": digest(b"OUT")}).up_to_date(root, "fp")
+    assert not Manifest("fp", {"gone.json": "x"}, good.outputs).up_to_date(root, "fp")
+    assert not Manifest("fp", good.inputs, {"gone.py": "x"}).up_to_date(root, "fp")

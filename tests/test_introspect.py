@@ -141,3 +141,107 @@ def test_legacy_enums_list_values_only() -> None:
         "variants": [{"case": "e", "type": "q_obj_E-wrapper"}],
     }
     assert infos["q_obj_E-wrapper"]["members"] == [{"name": "data", "type": "E"}]
+
+
+# Every kind of entity, with conditions and features everywhere, to check
+# introspection against a set of defined symbols value by value (the golden
+# files take every condition as true).
+_CONDITIONAL = (
+    {"enum": "Kind", "data": ["a", {"name": "b", "if": "X", "features": [
+        {"name": "fb", "if": "X"}, "fb2"]}], "features": [{"name": "fk", "if": "X"}]},
+    {"struct": "Opt", "data": {}, "if": "X", "features": ["fo"]},
+    {"struct": "Base", "data": {"kind": "Kind", "*m": {"type": "str", "if": "X",
+        "features": [{"name": "fm", "if": "X"}, "fm2"]}}},
+    {"union": "Uni", "base": "Base", "discriminator": "kind",
+     "data": {"a": "Opt", "b": {"type": "Opt", "if": "X"}}, "features": [{"name": "fu", "if": "X"}]},
+    {"alternate": "Alt", "data": {"s": "str", "o": {"type": "Opt", "if": "X"}},
+     "features": [{"name": "fa", "if": "X"}, "fa2"]},
+    {"alternate": "AltX", "data": {"n": "number", "o": "Opt"}, "if": "X"},
+    {"enum": "EnumX", "data": ["e"], "if": "X"},
+    {"struct": "Args", "data": {"u": "Uni", "*alt": "Alt",
+        "*old": {"type": ["Opt"], "if": "X"}, "*altx": {"type": "AltX", "if": "X"},
+        "*ex": {"type": "EnumX", "if": "X"}}},
+    {"command": "cmd", "data": "Args", "boxed": True,
+     "features": [{"name": "fc", "if": "X"}, "fc2"]},
+    {"command": "cmdx", "if": "X", "allow-oob": True},
+    {"event": "EVX", "if": "X", "data": {"k": "Kind"}},
+    {"event": "EV", "features": [{"name": "fe", "if": "X"}, "fe2"]},
+)  # fmt: skip
+
+
+def test_conditions_and_features_everywhere_without_x() -> None:
+    """Everything under 'if': 'X' is left out: entities, members, enum
+    values, branches, alternatives and features.  Types used only by
+    something left out are still listed when they have no condition of
+    their own (number, used by AltX), as QEMU does."""
+    infos = introspect(_build(*_CONDITIONAL), defined=set())
+    assert infos == [
+        {"arg-type": "Args", "ret-type": "q_empty", "name": "cmd", "meta-type": "command",
+         "features": ["fc2"]},
+        {"arg-type": "q_empty", "name": "EV", "meta-type": "event", "features": ["fe2"]},
+        {"members": [{"name": "u", "type": "Uni"}, {"name": "alt", "type": "Alt", "default": None}],
+         "name": "Args", "meta-type": "object"},
+        {"members": [], "name": "q_empty", "meta-type": "object"},
+        {"members": [{"name": "kind", "type": "Kind"}], "tag": "kind",
+         "variants": [{"case": "a", "type": "Opt"}], "name": "Uni", "meta-type": "object"},
+        {"members": [{"type": "str"}], "name": "Alt", "meta-type": "alternate",
+         "features": ["fa2"]},
+        {"members": [{"name": "a"}], "values": ["a"], "name": "Kind", "meta-type": "enum"},
+        {"json-type": "string", "name": "str", "meta-type": "builtin"},
+        {"json-type": "number", "name": "number", "meta-type": "builtin"},
+    ]  # fmt: skip
+
+
+def test_conditions_and_features_everywhere_with_x() -> None:
+    infos = introspect(_build(*_CONDITIONAL), defined={"X"})
+    assert infos == [
+        {"arg-type": "Args", "ret-type": "q_empty", "name": "cmd", "meta-type": "command",
+         "features": ["fc", "fc2"]},
+        {"arg-type": "q_empty", "ret-type": "q_empty", "allow-oob": True, "name": "cmdx",
+         "meta-type": "command"},
+        {"arg-type": "q_obj_EVX-arg", "name": "EVX", "meta-type": "event"},
+        {"arg-type": "q_empty", "name": "EV", "meta-type": "event", "features": ["fe", "fe2"]},
+        {"members": [{"name": "u", "type": "Uni"}, {"name": "alt", "type": "Alt", "default": None},
+                     {"name": "old", "type": "[Opt]", "default": None},
+                     {"name": "altx", "type": "AltX", "default": None},
+                     {"name": "ex", "type": "EnumX", "default": None}],
+         "name": "Args", "meta-type": "object"},
+        {"members": [], "name": "q_empty", "meta-type": "object"},
+        {"members": [{"name": "k", "type": "Kind"}], "name": "q_obj_EVX-arg",
+         "meta-type": "object"},
+        {"members": [{"name": "kind", "type": "Kind"},
+                     {"name": "m", "type": "str", "default": None, "features": ["fm", "fm2"]}],
+         "tag": "kind", "variants": [{"case": "a", "type": "Opt"}, {"case": "b", "type": "Opt"}],
+         "name": "Uni", "meta-type": "object", "features": ["fu"]},
+        {"members": [{"type": "str"}, {"type": "Opt"}], "name": "Alt", "meta-type": "alternate",
+         "features": ["fa", "fa2"]},
+        {"element-type": "Opt", "name": "[Opt]", "meta-type": "array"},
+        {"members": [], "name": "Opt", "meta-type": "object", "features": ["fo"]},
+        {"members": [{"type": "number"}, {"type": "Opt"}], "name": "AltX",
+         "meta-type": "alternate"},
+        {"members": [{"name": "e"}], "values": ["e"], "name": "EnumX", "meta-type": "enum"},
+        {"members": [{"name": "a"}, {"name": "b", "features": ["fb", "fb2"]}],
+         "values": ["a", "b"], "name": "Kind", "meta-type": "enum", "features": ["fk"]},
+        {"json-type": "string", "name": "str", "meta-type": "builtin"},
+        {"json-type": "number", "name": "number", "meta-type": "builtin"},
+    ]  # fmt: skip
+    # Key order as QEMU writes it: the kind's own keys, then name,
+    # meta-type and features.
+    assert [list(i) for i in infos[:2]] == [
+        ["arg-type", "ret-type", "name", "meta-type", "features"],
+        ["arg-type", "ret-type", "allow-oob", "name", "meta-type"],
+    ]
+    assert list(infos[-3]) == ["members", "values", "name", "meta-type", "features"]
+    assert [i["name"] for i in infos].count("EnumX") == 1
+
+
+def test_legacy_members_carry_no_features() -> None:
+    """QEMU 3.1 had no member features; were the IR to hold some, the
+    legacy answer still leaves them out."""
+    schema = _build(
+        {"struct": "S", "data": {"m": {"type": "int", "features": ["f"]}}},
+        {"command": "c", "data": "S", "boxed": True},
+        dialect=Dialect.LEGACY,
+    )
+    infos = {i["name"]: i for i in introspect(schema)}
+    assert infos["S"] == {"name": "S", "meta-type": "object", "members": [{"name": "m", "type": "int"}]}

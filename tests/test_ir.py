@@ -7,6 +7,7 @@ the IR alone.  QEMU's whole front-end suite runs in ``test_corpus.py``.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,7 @@ from qapigen.ir import (
     ArrayType,
     Command,
     EnumType,
+    Event,
     IfAll,
     IfAny,
     IfCExpr,
@@ -37,6 +39,7 @@ from qapigen.ir import (
 from qapigen.ir.entities import Entity
 from qapigen.ir.ifcond import parse_ifcond
 from qapigen.ir.naming import c_name
+from tests import schema_by_eye as by_eye
 from tests.conftest import CORPUS, needs_corpus
 
 _METAS = ("enum", "struct", "union", "alternate", "command", "event")
@@ -456,13 +459,55 @@ def test_dump_empty_schema(tmp_path: Path) -> None:
     ],
 )
 def test_real_schemas(path: str, dialect: Dialect) -> None:
+    """The IR of each real schema has exactly the definitions an
+    independent reading of the files finds (tests/schema_by_eye.py), in
+    source order, each struct and command with its declared members; the
+    dump lists every one of them."""
     schema = load_schema(str(CORPUS / path), dialect)
     for entity in schema.entities:
         assert entity.checked and entity.module in schema.modules
     for typ in schema.types():
         if isinstance(typ, ObjectType):
             assert all(m.type for m in typ.members)
-    assert dump_schema(schema).startswith("module ./builtin\n")
+    expected = by_eye.definitions(CORPUS / path)
+    explicit = [
+        e for e in schema.entities
+        if isinstance(e, (ObjectType, EnumType, AlternateType, Command, Event)) and not e.is_implicit()
+    ]  # fmt: skip
+    assert [(e.meta, e.name) for e in explicit] == [(d.meta, d.name) for d in expected]
+    for entity, defn in zip(explicit, expected, strict=True):
+        if isinstance(entity, ObjectType) and defn.meta == "struct":
+            local = [(m.name, m.optional) for m in entity.local_members]
+            assert local == by_eye.members(defn.expr), entity.name
+        elif isinstance(entity, Command) and isinstance(defn.expr.get("data"), dict):
+            assert entity.arg_type is not None
+            args = [(m.name, m.optional) for m in entity.arg_type.members]
+            assert args == by_eye.members(defn.expr), entity.name
+    dump = dump_schema(schema)
+    assert dump.startswith("module ./builtin\n")
+    header = {"struct": "object", "union": "object"}
+    for defn in expected:
+        line = f"\n{header.get(defn.meta, defn.meta)} {defn.name}"
+        assert f"{line}\n" in dump or f"{line} " in dump, defn.name
+
+
+@needs_corpus
+@pytest.mark.parametrize("release", ["qemu-10.2", "qemu-3.1"])
+def test_real_schema_commands_and_events_match_qemus_introspection(release: str) -> None:
+    """QEMU's own generator lists the same commands and events (with the
+    same argument types' members) as the IR."""
+    dialect = Dialect.QEMU if release == "qemu-10.2" else Dialect.LEGACY
+    schema = load_schema(str(CORPUS / release / "qapi" / "qapi-schema.json"), dialect)
+    golden = json.loads((CORPUS / release / "expected" / "introspect.json").read_text())
+    by_name = {info["name"]: info for info in golden}
+    for meta, cls in (("command", Command), ("event", Event)):
+        ours = sorted(e.name for e in schema.entities if isinstance(e, cls))
+        assert ours == sorted(i["name"] for i in golden if i["meta-type"] == meta)
+    for command in (e for e in schema.entities if isinstance(e, Command)):
+        arg_type = by_name[by_name[command.name]["arg-type"]]
+        expected = [(m["name"], "default" in m) for m in arg_type.get("members", [])]
+        ours = [] if command.arg_type is None else command.arg_type.members
+        assert [(m.name, m.optional) for m in ours] == expected, command.name
 
 
 # -- doc comments -------------------------------------------------------------------------

@@ -45,6 +45,7 @@ import pytest
 
 import qapigen
 from qapigen import QAPIError
+from tests import schema_by_eye as by_eye
 from tests.conftest import CORPUS, REPO, needs_corpus
 
 LEGACY = Path(__file__).resolve().parent / "legacy"
@@ -160,9 +161,22 @@ def cases(block: list[str]) -> list[str]:
 
 @pytest.mark.parametrize("name", VALID)
 def test_valid_legacy_schema_loads(name: str, in_legacy: Path) -> None:
+    """Each valid legacy schema loads with exactly the definitions an
+    independent reading of its files finds, in source order, each struct
+    with its declared members."""
     doc_comments = "ignore" if name == "good-docs-ignored" else "parse"
     schema = qapigen.load_schema(f"{name}.json", dialect="legacy", doc_comments=doc_comments)
-    assert schema is not None
+    expected = by_eye.definitions(in_legacy / f"{name}.json")
+    assert expected, "a valid case defines something"
+    explicit = [
+        e for e in schema.entities
+        if getattr(e, "meta", None) in by_eye.METAS and not e.is_implicit()  # type: ignore[attr-defined]
+    ]  # fmt: skip
+    assert [(e.meta, e.name) for e in explicit] == [(d.meta, d.name) for d in expected]
+    for entity, defn in zip(explicit, expected, strict=True):
+        if defn.meta == "struct":
+            local = [(m.name, m.optional) for m in entity.local_members]
+            assert local == by_eye.members(defn.expr), entity.name
 
 
 def test_simple_union_ir(in_legacy: Path) -> None:

@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, Phase, given, note, settings
+from hypothesis import HealthCheck, Phase, given, note
 from hypothesis import strategies as st
 
 import qapigen
@@ -45,7 +45,7 @@ from qapigen.dialect import Dialect
 from qapigen.ir import Schema, Type
 from qapigen.support.codec import Codec
 from qapigen.support.errors import QMPError
-from tests.conftest import CORPUS, needs_corpus
+from tests.conftest import CORPUS, hypothesis_settings, needs_corpus
 from tests.wire_strategies import (
     CONTEXTS,
     JSON,
@@ -64,9 +64,8 @@ RELEASES: dict[str, tuple[Path, Dialect, str]] = {
     "qemu-3.1": (CORPUS / "qemu-3.1" / "qapi" / "qapi-schema.json", Dialect.LEGACY, "qmp_rt31"),
 }
 
-PROPERTY = settings(
+PROPERTY = hypothesis_settings(
     max_examples=6,
-    derandomize=True,
     database=None,
     deadline=None,
     phases=[Phase.explicit, Phase.generate, Phase.shrink],
@@ -238,7 +237,7 @@ def test_wire_value(
     assert _qmp_error(pkg, name, mutant, ctx) == (expected if winner is first else expected_second)
 
 
-FROM_JSON = settings(PROPERTY, max_examples=3)
+FROM_JSON = hypothesis_settings(PROPERTY, max_examples=3)
 
 
 def _from_json_outcome(pkg: Package, name: str, text: str) -> tuple[str, JSON]:
