@@ -356,7 +356,11 @@ def test_cli_writes_only_what_changed(
     schema.write_text(schema.read_text().replace("Start", "Begin"))
     assert main(["docs", str(schema), "-o", str(out), "--check"]) == 1
     err = capsys.readouterr().err
-    assert err == f"qapigen: 2 docs files are out of date:\n  {out / 'search-index.js'}\n  {out / 'small.html'}\n"
+    # The manifest records the changed input too.
+    assert err == (
+        f"qapigen: 3 docs files are out of date:\n  {out / '.qapigen-manifest.json'}\n"
+        f"  {out / 'search-index.js'}\n  {out / 'small.html'}\n"
+    )
     assert main(["docs", str(schema), "-o", str(out), "--format", "markdown"]) == 0
     assert sorted(p.name for p in out.iterdir()) == [".qapigen-manifest.json", "index.md", "small.md"]
 
@@ -396,7 +400,7 @@ def test_config_docs_switch(tmp_path: Path, capsys: pytest.CaptureFixture[str],
     (tmp_path / "gen" / "docs" / "small.md").write_text("stale")
     capsys.readouterr()
     assert main(["generate", "--check"]) == 1
-    assert capsys.readouterr().err == f"qapigen: 1 docs files are out of date:\n  {Path('gen/docs').resolve() / 'small.md'}\n"
+    assert capsys.readouterr().err == f"qapigen: 1 docs file is out of date:\n  {Path('gen/docs').resolve() / 'small.md'}\n"
     (tmp_path / "pyproject.toml").write_text('[tool.qapigen]\nschema = "small.json"\ndocs = "pdf"\n')
     assert main(["generate"]) == 1
     assert capsys.readouterr().err == (

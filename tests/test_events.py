@@ -214,11 +214,29 @@ def _committed_events(qmp: ModuleType) -> list[tuple[Any, dict[str, Any]]]:
             qmp.EVENTS["BLOCK_JOB_PENDING"](type=t["JobType"].BACKUP, id="job0"),
             {"type": "backup", "id": "job0"},
         ),
+        (
+            qmp.EVENTS["SHUTDOWN"](guest=False, reason=t["ShutdownCause"].HOST_QMP_QUIT),
+            {"guest": False, "reason": "host-qmp-quit"},
+        ),
     ]  # fmt: skip
 
 
+#: The committed events without members: QEMU sends them without ``data``.
+MEMBERLESS_EVENTS = ("RESUME", "STOP")
+
+
 def test_every_committed_event_class_is_covered(qmp: ModuleType) -> None:
-    assert sorted({event.NAME for event, _ in _committed_events(qmp)}) == sorted(qmp.EVENTS)
+    covered = {event.NAME for event, _ in _committed_events(qmp)} | set(MEMBERLESS_EVENTS)
+    assert sorted(covered) == sorted(qmp.EVENTS)
+
+
+def test_committed_memberless_events_on_the_wire(qmp: ModuleType) -> None:
+    for name in MEMBERLESS_EVENTS:
+        event = qmp.EVENTS[name]()
+        assert event.HAS_DATA is False
+        message = event_message(event, 1700000000.123456)
+        assert message == {"timestamp": STAMP, "event": name}
+        assert list(message) == ["timestamp", "event"]
 
 
 def test_committed_events_on_the_wire(qmp: ModuleType) -> None:

@@ -10,7 +10,7 @@ Valid values come from the IR (tests/wire_strategies.py), not from the
 generated code; both template paths are covered (branches of a union with
 a named base decode it through ``wire_fields`` first: SchemaInfo,
 BlockdevOptions; the others decode the tag member alone: TransactionAction,
-BlockdevQcow2Encryption).
+BlockdevQcow2Encryption, ImageInfoSpecific).
 """
 
 from __future__ import annotations
@@ -50,9 +50,10 @@ def _branch_classes(qmp: ModuleType, sample: Any) -> dict[str, type]:
     """Tag value -> branch class, for the union *sample* is a branch of:
     the package's classes with the same tag enum and the same base."""
     base = type(sample).__mro__[1]
+    # The package is lazy: dir() lists every name, getattr() loads it.
     return {
         cls.TAG.value: cls
-        for cls in vars(qmp).values()
+        for cls in (getattr(qmp, name) for name in dir(qmp))
         if isinstance(cls, type) and hasattr(cls, "from_branch")
         and type(getattr(cls, "TAG", None)) is type(sample.TAG) and cls.__mro__[1] is base
     }  # fmt: skip
@@ -60,7 +61,8 @@ def _branch_classes(qmp: ModuleType, sample: Any) -> dict[str, type]:
 
 def test_unions_of_the_committed_package() -> None:
     assert [u.name for u in UNIONS] == [
-        "BlockdevOptions", "BlockdevQcow2Encryption", "SchemaInfo", "TransactionAction",
+        "BlockdevOptions", "BlockdevQcow2Encryption", "ImageInfoSpecific", "SchemaInfo",
+        "TransactionAction",
     ]  # fmt: skip
 
 

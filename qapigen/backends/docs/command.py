@@ -40,7 +40,8 @@ def _report(result: DocsResult, options: DocsOptions, check: bool) -> int:
     if check:
         stale = result.report.stale
         if stale:
-            print(f"qapigen: {len(stale)} docs files are out of date:", file=sys.stderr)
+            files = "file is" if len(stale) == 1 else "files are"
+            print(f"qapigen: {len(stale)} docs {files} out of date:", file=sys.stderr)
             for rel in stale:
                 print(f"  {options.output / rel}", file=sys.stderr)
             return 1
