@@ -130,3 +130,63 @@ def test_reclaim_loses_nothing_and_keeps_a_disabled_bitmap_disabled() -> None:
     assert siblings == [bitmap]
     assert bitmap.count() == 4 * M
     assert (bitmap.busy, bitmap.enabled, bitmap.recording) == (False, False, False)
+
+
+def test_mark_of_nothing_marks_nothing() -> None:
+    """A zero length inside a granule dirties no granule (mutmut:
+    ``mark`` 1)."""
+    bitmap, _ = make()
+    bitmap.mark(100, 0)
+    bitmap.mark(65536 + 1, -5)
+    assert bitmap.bits == set()
+    bitmap.mark(100, 1)
+    assert bitmap.bits == {0}
+
+
+def test_dirty_ranges_starting_at_granule_three() -> None:
+    """The first run is found wherever it starts (mutmut: ``dirty_ranges``
+    3)."""
+    bitmap, _ = make()
+    bitmap.bits = {3}
+    assert list(bitmap.dirty_ranges()) == [(3 * 65536, 65536)]
+    bitmap.bits = {1, 3, 4}
+    assert list(bitmap.dirty_ranges()) == [(65536, 65536), (3 * 65536, 2 * 65536)]
+
+
+def test_new_bitmaps_and_successors_are_not_persistent() -> None:
+    """query-block shows ``persistent``; only an explicit request sets it
+    (mutmut: ``Bitmap.__init__`` 2)."""
+    bitmap, _ = make()
+    assert bitmap.persistent is False
+    assert bitmap.create_successor().persistent is False
+
+
+def test_successor_shares_size_and_siblings() -> None:
+    """The successor's runs are cut at the node's end and it lives in the
+    node's list (mutmut: ``create_successor`` 8, 9)."""
+    bitmap, siblings = make(size=65536 + 100)
+    successor = bitmap.create_successor()
+    assert successor.size == 65536 + 100
+    assert successor.siblings is siblings
+    assert siblings == [successor, bitmap]
+    successor.mark(65536, 1)
+    assert list(successor.dirty_ranges()) == [(65536, 100)]
+
+
+def test_abdicate_and_reclaim_without_successor_text() -> None:
+    """mutmut: ``_take_successor`` 3."""
+    bitmap, _ = make()
+    for end in (bitmap.abdicate, bitmap.reclaim):
+        with pytest.raises(QMPError) as info:
+            end()
+        assert info.value.desc == "Bitmap 'b0' has no successor"
+
+
+def test_snapshot_bits_is_an_equal_copy() -> None:
+    """mutmut: ``snapshot_bits`` 1 (no test reached it)."""
+    bitmap, _ = make()
+    bitmap.mark(0, 3 * 65536)
+    copy = bitmap.snapshot_bits()
+    assert copy == {0, 1, 2}
+    copy.add(9)
+    assert bitmap.bits == {0, 1, 2}

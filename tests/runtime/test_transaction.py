@@ -288,3 +288,18 @@ def test_blockdev_snapshot_with_an_existing_overlay(rig: Rig, tmp_path: Path) ->
     assert rig.ok("query-block")[0]["inserted"]["node-name"] == "ov"
     assert rig.error("blockdev-snapshot", node="disk0", overlay="ov") == (
         "The overlay is already in use")
+
+
+def test_a_fresh_transaction_is_individual_with_no_kind_yet() -> None:
+    """The defaults a handler sees before the first step runs (mutmut:
+    ``Transaction.__init__`` 3, 7, 8)."""
+    tx = Transaction()
+    assert tx.props == TxProps()
+    assert tx.props.completion_mode is qmp.ActionCompletionMode.INDIVIDUAL
+    assert tx.props.extra == {}
+    assert tx.kind == ""
+    grouped = Transaction(TxProps(qmp.ActionCompletionMode.GROUPED))
+    with pytest.raises(QMPError) as info:
+        grouped.check_grouped()
+    assert info.value.desc == (
+        "Action '' does not support Transaction property completion-mode = grouped")
