@@ -115,9 +115,10 @@ def prepare_bitmap_add(
     ))
 
 
-def prepare_bitmap_clear(
-    machine: Machine, data: qmp.BlockDirtyBitmap, tx: Transaction, props: TxProps
-) -> None:
+def _restore_bits_on_abort(tx: Transaction) -> list[tuple[Bitmap, set[int]]]:
+    """A list for prepare to record (bitmap, bits before the change) in; the
+    abort registered here puts those bits back.  Registered before prepare
+    does anything, as QEMU registers the action before running it."""
     saved: list[tuple[Bitmap, set[int]]] = []
 
     def abort() -> None:
@@ -125,6 +126,13 @@ def prepare_bitmap_clear(
             bitmap.bits = bits
 
     tx.add(abort=abort)
+    return saved
+
+
+def prepare_bitmap_clear(
+    machine: Machine, data: qmp.BlockDirtyBitmap, tx: Transaction, props: TxProps
+) -> None:
+    saved = _restore_bits_on_abort(tx)
     tx.check_grouped()
     _, bitmap = machine.graph.lookup_bitmap(data.node, data.name)
     bitmap.check()
@@ -200,13 +208,7 @@ def merge_bitmaps(
 def prepare_bitmap_merge(
     machine: Machine, data: qmp.BlockDirtyBitmapMerge, tx: Transaction, props: TxProps
 ) -> None:
-    saved: list[tuple[Bitmap, set[int]]] = []
-
-    def abort() -> None:
-        for bitmap, bits in saved:
-            bitmap.bits = bits
-
-    tx.add(abort=abort)
+    saved = _restore_bits_on_abort(tx)
     tx.check_grouped()
     saved.append(merge_bitmaps(machine, data.node, data.target, list(data.bitmaps)))
 
