@@ -358,28 +358,12 @@ def _open_overlay(
 def _append_overlay(machine: Machine, old: Node, new: Node) -> None:
     """``bdrv_append``: every parent of *old* now uses *new*, and *new*
     gets *old* as its backing node."""
-    graph = machine.graph
-    for parent in graph.node_parents(old):
-        if parent is new:
-            continue
-        if parent.file is old:
-            parent.file = new
-        if parent.backing is old:
-            parent.backing = new
-    for backend in graph.backends_of(old):
-        backend.root = new
+    machine.graph.replace_node(old, new)
     new.backing = old
 
 
 def _detach_overlay(machine: Machine, old: Node, new: Node) -> None:
-    graph = machine.graph
-    for parent in graph.node_parents(new):
-        if parent.file is new:
-            parent.file = old
-        if parent.backing is new:
-            parent.backing = old
-    for backend in graph.backends_of(new):
-        backend.root = old
+    machine.graph.replace_node(new, old)
     new.backing = None
 
 

@@ -524,6 +524,19 @@ class Graph:
     def node_parents(self, node: Node) -> list[Node]:
         return [n for n in self.nodes if node in n.children()]
 
+    def replace_node(self, old: Node, new: Node) -> None:
+        """QEMU's ``bdrv_replace_node``: every parent of *old* (other than
+        *new* itself) and every backend rooted at it now use *new*."""
+        for parent in self.node_parents(old):
+            if parent is new:
+                continue
+            if parent.file is old:
+                parent.file = new
+            if parent.backing is old:
+                parent.backing = new
+        for backend in self.backends_of(old):
+            backend.root = new
+
     def is_root(self, node: Node) -> bool:
         """No other node uses it as a child (backends do not count)."""
         return not self.node_parents(node)
@@ -550,13 +563,7 @@ class Graph:
         ``dirty-bitmaps`` key, with only anonymous entries)."""
         node = Node(name, drv, read_only=below.read_only, file=below)
         node.is_filter = True
-        for parent in self.node_parents(below):
-            if parent.file is below:
-                parent.file = node
-            if parent.backing is below:
-                parent.backing = node
-        for backend in self.backends_of(below):
-            backend.root = node
+        self.replace_node(below, node)
         node.bitmaps.insert(0, Bitmap(None, 65536, below.size, node.bitmaps, enabled=False))
         copy = Bitmap(None, 65536, below.size, below.bitmaps, enabled=False)
         below.bitmaps.insert(0, copy)
@@ -569,13 +576,7 @@ class Graph:
         child = node.file
         if node not in self.nodes or child is None:
             return
-        for parent in self.node_parents(node):
-            if parent.file is node:
-                parent.file = child
-            if parent.backing is node:
-                parent.backing = child
-        for backend in self.backends_of(node):
-            backend.root = child
+        self.replace_node(node, child)
         for bitmap in node.filter_bitmaps:
             if bitmap in bitmap.siblings:
                 bitmap.siblings.remove(bitmap)
