@@ -8,11 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass as _dataclass
 from typing import ClassVar as _ClassVar, TYPE_CHECKING as _TYPE_CHECKING
 
-from qapigen.support.dispatch import (
-    CommandSpec as _CommandSpec,
-    NotImplementedCommand as _NotImplementedCommand,
-    Reply as _Reply,
-)
+from qapigen.support.dispatch import CommandSpec as _CommandSpec
 from qapigen.support.drift import decode_class as _decode_class
 from qapigen.support.enums import WireEnum as _WireEnum
 from qapigen.support.policy import hidden as _hidden
@@ -36,6 +32,7 @@ from qapigen.support.wirejson import FromJson as _FromJson
 if _TYPE_CHECKING:
     from . import block_core_2 as _block_core_2
     from .block_core_2 import NewImageMode
+    from .handlers import Handlers
 
 
 class BlockdevOnError(_WireEnum):
@@ -821,33 +818,11 @@ class BlockdevBackup(BackupCommon):
         return out
 
 
-class BackupHandlers:
-    """Handlers for the commands defined in ``backup.json``."""
-
-    def drive_backup(self, arguments: DriveBackup) -> _Reply[None]:
-        """Start a backup job that copies a node into an image file.
-
-        The command opens the target image, creating it first unless the
-        mode says otherwise.  Apart from that it works like
-        `blockdev-backup`.
-        """
-        raise _NotImplementedCommand("drive-backup")
-
-    def blockdev_backup(self, arguments: BlockdevBackup) -> _Reply[None]:
-        """Start a backup job that copies a node into another, existing node.
-
-        The job is created and started before the command returns; it then
-        runs in the background.  Its progress can be followed with
-        `query-jobs` and the job events.
-        """
-        raise _NotImplementedCommand("blockdev-backup")
-
-
-def _call_drive_backup(handlers: BackupHandlers, args: DriveBackup) -> object:
+def _call_drive_backup(handlers: Handlers, args: DriveBackup) -> object:
     return handlers.drive_backup(args)
 
 
-def _call_blockdev_backup(handlers: BackupHandlers, args: BlockdevBackup) -> object:
+def _call_blockdev_backup(handlers: Handlers, args: BlockdevBackup) -> object:
     return handlers.blockdev_backup(args)
 
 
@@ -979,5 +954,4 @@ __all__ = [
     "BackupCommon",
     "DriveBackup",
     "BlockdevBackup",
-    "BackupHandlers",
 ]

@@ -10,8 +10,6 @@ from typing import ClassVar as _ClassVar, TYPE_CHECKING as _TYPE_CHECKING
 
 from qapigen.support.dispatch import (
     CommandSpec as _CommandSpec,
-    NotImplementedCommand as _NotImplementedCommand,
-    Reply as _Reply,
     no_arguments as _no_arguments,
 )
 from qapigen.support.drift import decode_class as _decode_class
@@ -38,6 +36,7 @@ from qapigen.support.wirejson import FromJson as _FromJson
 if _TYPE_CHECKING:
     from . import block_core_1 as _block_core_1
     from .block_core_1 import BlockdevCacheInfo, ImageInfo
+    from .handlers import Handlers
 
 
 @_dataclass(slots=True, kw_only=True)
@@ -923,25 +922,7 @@ class BlockdevCacheOptions(_FromJson):
         return out
 
 
-class BlockCore2Handlers:
-    """Handlers for the commands defined in ``block-core.json``."""
-
-    def query_block(self) -> _Reply[list[BlockInfo]]:
-        """List the block backends together with the node each one currently
-        uses.
-        """
-        raise _NotImplementedCommand("query-block")
-
-    def query_named_block_nodes(
-        self, *, flat: bool | None = None
-    ) -> _Reply[list[BlockDeviceInfo]]:
-        """List every block node that has a name, newest first.  Nodes that
-        were given a generated name are included.
-        """
-        raise _NotImplementedCommand("query-named-block-nodes")
-
-
-def _call_query_block(handlers: BlockCore2Handlers, args: None) -> object:
+def _call_query_block(handlers: Handlers, args: None) -> object:
     return handlers.query_block()
 
 
@@ -950,7 +931,7 @@ def _reply_query_block(value: list[BlockInfo]) -> object:
 
 
 def _call_query_named_block_nodes(
-    handlers: BlockCore2Handlers, args: QueryNamedBlockNodesArguments
+    handlers: Handlers, args: QueryNamedBlockNodesArguments
 ) -> object:
     return handlers.query_named_block_nodes(
         flat=args.flat,
@@ -1112,5 +1093,4 @@ __all__ = [
     "BlockdevDetectZeroesOptions",
     "BlockdevAioOptions",
     "BlockdevCacheOptions",
-    "BlockCore2Handlers",
 ]

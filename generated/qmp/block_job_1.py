@@ -10,8 +10,6 @@ from typing import ClassVar as _ClassVar, TYPE_CHECKING as _TYPE_CHECKING
 
 from qapigen.support.dispatch import (
     CommandSpec as _CommandSpec,
-    NotImplementedCommand as _NotImplementedCommand,
-    Reply as _Reply,
     no_arguments as _no_arguments,
 )
 from qapigen.support.drift import decode_class as _decode_class
@@ -37,6 +35,7 @@ if _TYPE_CHECKING:
     from . import job as _job
     from .block_core_2 import BlockDeviceIoStatus
     from .common import IoOperationType
+    from .handlers import Handlers
     from .job import JobStatus, JobType
 
 
@@ -565,29 +564,7 @@ class BlockJobError(BlockJobErrorArguments):
     HAS_DATA: _ClassVar[bool] = True
 
 
-class BlockJob1Handlers:
-    """Handlers for the commands defined in ``block-job.json``."""
-
-    def query_block_jobs(self) -> _Reply[list[BlockJobInfo]]:
-        """List the block jobs that exist, whatever their state."""
-        raise _NotImplementedCommand("query-block-jobs")
-
-    def block_job_cancel(
-        self, *, device: str, force: bool | None = None
-    ) -> _Reply[None]:
-        """Stop a block job before it has finished.
-
-        For a backup this is the same as `job-cancel`: the target is left
-        incomplete, `BLOCK_JOB_CANCELLED` is sent, and the job concludes.
-        """
-        raise _NotImplementedCommand("block-job-cancel")
-
-    def block_job_set_speed(self, *, device: str, speed: int) -> _Reply[None]:
-        """Change the speed limit of a running block job."""
-        raise _NotImplementedCommand("block-job-set-speed")
-
-
-def _call_query_block_jobs(handlers: BlockJob1Handlers, args: None) -> object:
+def _call_query_block_jobs(handlers: Handlers, args: None) -> object:
     return handlers.query_block_jobs()
 
 
@@ -595,9 +572,7 @@ def _reply_query_block_jobs(value: list[BlockJobInfo]) -> object:
     return [v.to_wire() for v in value]
 
 
-def _call_block_job_cancel(
-    handlers: BlockJob1Handlers, args: BlockJobCancelArguments
-) -> object:
+def _call_block_job_cancel(handlers: Handlers, args: BlockJobCancelArguments) -> object:
     return handlers.block_job_cancel(
         device=args.device,
         force=args.force,
@@ -605,7 +580,7 @@ def _call_block_job_cancel(
 
 
 def _call_block_job_set_speed(
-    handlers: BlockJob1Handlers, args: BlockJobSetSpeedArguments
+    handlers: Handlers, args: BlockJobSetSpeedArguments
 ) -> object:
     return handlers.block_job_set_speed(
         device=args.device,
@@ -752,5 +727,4 @@ __all__ = [
     "BlockJobCancelled",
     "BlockJobErrorArguments",
     "BlockJobError",
-    "BlockJob1Handlers",
 ]

@@ -17,8 +17,6 @@ from typing import (
 from qapigen.support.codec import Codec as _Codec, encode_object as _encode_object
 from qapigen.support.dispatch import (
     CommandSpec as _CommandSpec,
-    NotImplementedCommand as _NotImplementedCommand,
-    Reply as _Reply,
     no_arguments as _no_arguments,
 )
 from qapigen.support.drift import (
@@ -47,6 +45,7 @@ from qapigen.support.wirejson import FromJson as _FromJson
 
 if _TYPE_CHECKING:
     from . import introspect_2 as _introspect_2
+    from .handlers import Handlers
     from .introspect_2 import (
         JSONType,
         SchemaInfoAlternateMember,
@@ -688,33 +687,7 @@ class SchemaInfoBuiltin(_FromJson):
         }
 
 
-class Introspect1Handlers:
-    """Handlers for the commands defined in ``introspect.json``."""
-
-    def query_qmp_schema(self) -> _Reply[list[SchemaInfo]]:
-        """Describe the whole QMP interface of the server: every command and
-        event, and every type that their arguments and return values are
-        built from.
-
-        A client can use the result to find out, before it sends anything,
-        whether a command exists, which arguments it takes and which
-        enumeration values are accepted.  This is the reliable way to
-        detect what a given server supports.
-
-        Type names in the result are not stable.  They may be replaced by
-        arbitrary strings, and the same type may get a different name in
-        another release or in another run.  Only the names of commands,
-        events, members, branches, enumeration values and features are
-        meaningful, together with the structure the names point to.
-
-        The description covers the wire protocol only.  Definitions that
-        are compiled out are absent, and differences that the wire cannot
-        show, such as the width of an integer type, are not described.
-        """
-        raise _NotImplementedCommand("query-qmp-schema")
-
-
-def _call_query_qmp_schema(handlers: Introspect1Handlers, args: None) -> object:
+def _call_query_qmp_schema(handlers: Handlers, args: None) -> object:
     return handlers.query_qmp_schema()
 
 
@@ -867,5 +840,4 @@ __all__ = [
     "SchemaInfo",
     "SchemaInfo_from_wire",
     "SchemaInfoBuiltin",
-    "Introspect1Handlers",
 ]

@@ -8,11 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass as _dataclass
 from typing import ClassVar as _ClassVar, TYPE_CHECKING as _TYPE_CHECKING
 
-from qapigen.support.dispatch import (
-    CommandSpec as _CommandSpec,
-    NotImplementedCommand as _NotImplementedCommand,
-    Reply as _Reply,
-)
+from qapigen.support.dispatch import CommandSpec as _CommandSpec
 from qapigen.support.drift import decode_class as _decode_class
 from qapigen.support.wire import (
     Path as _Path,
@@ -29,6 +25,7 @@ if _TYPE_CHECKING:
     from . import block_core_2 as _block_core_2
     from .block_core_1 import SnapshotInfo
     from .block_core_2 import NewImageMode
+    from .handlers import Handlers
 
 
 @_dataclass(slots=True, kw_only=True)
@@ -310,55 +307,8 @@ class BlockdevSnapshotDeleteInternalSyncArguments(_FromJson):
         return out
 
 
-class SnapshotHandlers:
-    """Handlers for the commands defined in ``snapshot.json``."""
-
-    def blockdev_snapshot_sync(
-        self,
-        *,
-        device: str | None = None,
-        node_name: str | None = None,
-        snapshot_file: str,
-        snapshot_node_name: str | None = None,
-        format: str | None = None,
-        mode: NewImageMode | None = None,
-    ) -> _Reply[None]:
-        """Take an external snapshot into a new image file.
-
-        The overlay image is created (or opened, with mode existing) and
-        put on top of the node.  Everything that used the node now uses the
-        overlay, and the node turns read-only.  The node's dirty bitmaps
-        stay with it; the overlay starts with none.
-        """
-        raise _NotImplementedCommand("blockdev-snapshot-sync")
-
-    def blockdev_snapshot(self, *, node: str, overlay: str) -> _Reply[None]:
-        """Take an external snapshot onto a node that already exists, usually
-        one created with `blockdev-add`.  The overlay is put on top of the
-        snapshotted node, as with `blockdev-snapshot-sync`.
-        """
-        raise _NotImplementedCommand("blockdev-snapshot")
-
-    def blockdev_snapshot_internal_sync(
-        self, *, device: str, name: str
-    ) -> _Reply[None]:
-        """Take an internal snapshot of the disk, stored in the image file.
-        Only the disk's contents are saved, not the machine's state.  The
-        new snapshot shows up in the snapshots member of `ImageInfo`.
-        """
-        raise _NotImplementedCommand("blockdev-snapshot-internal-sync")
-
-    def blockdev_snapshot_delete_internal_sync(
-        self, *, device: str, id: str | None = None, name: str | None = None
-    ) -> _Reply[SnapshotInfo]:
-        """Delete an internal snapshot from an image.  The snapshot is picked
-        by @id, by @name, or by both, in which case both must match.
-        """
-        raise _NotImplementedCommand("blockdev-snapshot-delete-internal-sync")
-
-
 def _call_blockdev_snapshot_sync(
-    handlers: SnapshotHandlers, args: BlockdevSnapshotSync
+    handlers: Handlers, args: BlockdevSnapshotSync
 ) -> object:
     return handlers.blockdev_snapshot_sync(
         device=args.device,
@@ -370,9 +320,7 @@ def _call_blockdev_snapshot_sync(
     )
 
 
-def _call_blockdev_snapshot(
-    handlers: SnapshotHandlers, args: BlockdevSnapshot
-) -> object:
+def _call_blockdev_snapshot(handlers: Handlers, args: BlockdevSnapshot) -> object:
     return handlers.blockdev_snapshot(
         node=args.node,
         overlay=args.overlay,
@@ -380,7 +328,7 @@ def _call_blockdev_snapshot(
 
 
 def _call_blockdev_snapshot_internal_sync(
-    handlers: SnapshotHandlers, args: BlockdevSnapshotInternal
+    handlers: Handlers, args: BlockdevSnapshotInternal
 ) -> object:
     return handlers.blockdev_snapshot_internal_sync(
         device=args.device,
@@ -389,7 +337,7 @@ def _call_blockdev_snapshot_internal_sync(
 
 
 def _call_blockdev_snapshot_delete_internal_sync(
-    handlers: SnapshotHandlers, args: BlockdevSnapshotDeleteInternalSyncArguments
+    handlers: Handlers, args: BlockdevSnapshotDeleteInternalSyncArguments
 ) -> object:
     return handlers.blockdev_snapshot_delete_internal_sync(
         device=args.device,
@@ -505,5 +453,4 @@ __all__ = [
     "BlockdevSnapshot",
     "BlockdevSnapshotInternal",
     "BlockdevSnapshotDeleteInternalSyncArguments",
-    "SnapshotHandlers",
 ]

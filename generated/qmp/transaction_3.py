@@ -8,11 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass as _dataclass
 from typing import ClassVar as _ClassVar, TYPE_CHECKING as _TYPE_CHECKING
 
-from qapigen.support.dispatch import (
-    CommandSpec as _CommandSpec,
-    NotImplementedCommand as _NotImplementedCommand,
-    Reply as _Reply,
-)
+from qapigen.support.dispatch import CommandSpec as _CommandSpec
 from qapigen.support.drift import decode_class as _decode_class
 from qapigen.support.wire import (
     Path as _Path,
@@ -26,6 +22,7 @@ from qapigen.support.wirejson import FromJson as _FromJson
 
 if _TYPE_CHECKING:
     from . import transaction_2 as _transaction_2
+    from .handlers import Handlers
     from .transaction_2 import TransactionAction, TransactionProperties
 
 
@@ -91,41 +88,7 @@ class TransactionArguments(_FromJson):
         return out
 
 
-class Transaction3Handlers:
-    """Handlers for the commands defined in ``transaction.json``."""
-
-    def transaction(
-        self,
-        *,
-        actions: list[TransactionAction],
-        properties: TransactionProperties | None = None,
-    ) -> _Reply[None]:
-        """Carry out several block operations as one atomic step.
-
-        The actions are prepared one after the other, in list order, and
-        each one sees the effects of those before it.  If every action
-        succeeds, all of them take effect together, and backup jobs
-        created by the actions start running.  If an action fails, the
-        actions after it are not tried, everything done by the earlier
-        actions is undone in reverse order, and the command fails with the
-        error of the failed action.  The block graph and every bitmap are
-        then exactly as they were before the command.  Jobs that were
-        created and then thrown away still report their brief existence
-        with `JOB_STATUS_CHANGE` events.
-
-        An empty list of actions succeeds and does nothing.
-
-        An external snapshot action replaces the node by the overlay right
-        away, so later actions of the same transaction already see the
-        overlay.  An internal snapshot action that is undone deletes the
-        snapshot it created.
-        """
-        raise _NotImplementedCommand("transaction")
-
-
-def _call_transaction(
-    handlers: Transaction3Handlers, args: TransactionArguments
-) -> object:
+def _call_transaction(handlers: Handlers, args: TransactionArguments) -> object:
     return handlers.transaction(
         actions=args.actions,
         properties=args.properties,
@@ -170,5 +133,4 @@ WIRESPEC_HERE: dict[str, tuple[object, ...]] = {
 
 __all__ = [
     "TransactionArguments",
-    "Transaction3Handlers",
 ]

@@ -219,9 +219,6 @@ class ModulePart:
     definitions: list[AnyDef] = field(default_factory=list)
     # Generated modules whose names are needed while this one is imported.
     import_deps: set[str] = field(default_factory=set)
-    # The handler base class for this part's commands (a module-level name,
-    # claimed like the others).
-    handlers: str = ""
 
     @property
     def commands(self) -> list[CommandDef]:
@@ -242,8 +239,6 @@ class ModulePart:
                 names.append(f"{d.py}_from_wire")
             if isinstance(d, AlternateDef):
                 names += [f"{d.py}_from_wire", f"{d.py}_to_wire"]
-        if self.has_commands:
-            names.append(self.handlers)
         return names
 
     def of(self, cls: type[AnyDef]) -> list[AnyDef]:
@@ -624,10 +619,6 @@ class _Builder:
             for i, chunk in enumerate(chunks, 1):
                 name = module_names.claim(base if len(chunks) == 1 else f"{base}_{i}")
                 part = ModulePart(name, source, chunk)
-                if any(isinstance(d, CommandDef) for d in chunk):
-                    part.handlers = self.names.claim(
-                        naming.global_name(naming.camel(name) + "Handlers")
-                    )
                 for d in chunk:
                     d.module = name
                     if d.name in self.type_refs:

@@ -87,6 +87,12 @@ class Imports:
         self.late_modules.add(ref.module)
         return f"_{ref.module}.{target}"
 
+    def handlers(self) -> str:
+        """The package's ``Handlers`` class in an annotation: the command
+        glue calls its methods (``Handlers`` is a reserved package name)."""
+        self.type_only.setdefault(".handlers", set()).add("Handlers")
+        return "Handlers"
+
     def base(self, ref: TypeRef) -> str:
         """*ref*'s class, needed while this module is imported (a base
         class or a class-level default)."""
